@@ -1,0 +1,27 @@
+"""glassnet: a Keras-compatible deep-learning library in NumPy that you can see through.
+
+    >>> import glassnet as gn
+    >>> gn.activations.relu([-1.0, 2.0])
+    array([0., 2.])
+
+Submodules that need matplotlib (``glassnet.plot``) load on first use, so
+``import glassnet`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from glassnet import activations, gradcheck, perceptron
+from glassnet.neuron import Neuron
+
+__version__ = "0.1.0"
+__all__ = ["Neuron", "activations", "gradcheck", "perceptron", "plot", "__version__"]
+
+_LAZY_SUBMODULES = {"plot", "cli"}
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"glassnet.{name}")
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
