@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import importlib
 
-from glassnet import activations, gradcheck, perceptron
+from glassnet import (activations, callbacks, gradcheck, initializers, layers, losses, metrics,
+                      optimizers, perceptron, regularizers, utils)
+from glassnet.models import Sequential, load_model
 from glassnet.neuron import Neuron
 
 __version__ = "0.1.0"
-__all__ = ["Neuron", "activations", "gradcheck", "perceptron", "plot", "__version__"]
+__all__ = ["Neuron", "Sequential", "load_model", "activations", "callbacks", "gradcheck",
+           "initializers", "layers", "losses", "metrics", "optimizers", "perceptron", "plot",
+           "regularizers", "utils", "__version__"]
 
-_LAZY_SUBMODULES = {"plot", "cli"}
+_LAZY_SUBMODULES = {"plot", "cli", "io"}
 
 
 def __getattr__(name):

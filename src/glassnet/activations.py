@@ -499,6 +499,18 @@ def log_softmax(x, axis=-1):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def _softmax_backward(x, grad, s=None, axis=-1):
+    """grad · J = s ⊙ (grad - Σⱼ gradⱼ sⱼ), the softmax Jacobian applied to grad."""
+    s = softmax(x, axis=axis) if s is None else s
+    return s * (grad - np.sum(grad * s, axis=axis, keepdims=True))
+
+
+def _log_softmax_backward(x, grad, output=None, axis=-1):
+    """grad · J = grad - s Σⱼ gradⱼ, with s = softmax(x) = e^output."""
+    s = softmax(x, axis=axis) if output is None else np.exp(output)
+    return grad - s * np.sum(grad, axis=axis, keepdims=True)
+
+
 def _log_softmax_jacobian(x, axis=-1):
     """∂(log sᵢ)/∂xⱼ = δᵢⱼ - sⱼ, for a 1-D x."""
     s = softmax(_as_vector(x, "log_softmax"))
@@ -523,11 +535,12 @@ class Activation:
     ``axis``) pass through to the function.
     """
 
-    def __init__(self, name, function, derivative=None, jacobian=None):
+    def __init__(self, name, function, derivative=None, jacobian=None, backward=None):
         self.name = name
         self.function = function
         self._derivative = derivative
         self._jacobian = jacobian
+        self._backward = backward
 
     @property
     def elementwise(self):
@@ -541,6 +554,16 @@ class Activation:
             raise TypeError(f"{self.name} is not elementwise, so it has no elementwise "
                             f"derivative; use .jacobian(x) for a 1-D x")
         return self._derivative(x, **kwargs)
+
+    def backward(self, x, grad, output=None, **kwargs):
+        """Backpropagation through f: the gradient wrt x, given ``grad``, the
+        gradient wrt y = f(x) (a vector-Jacobian product, never the full
+        Jacobian): grad · f'(x) elementwise; softmax and log_softmax use their
+        own formulas along ``axis``. ``output`` (= f(x), if at hand) saves
+        recomputing it."""
+        if self._backward is not None:
+            return self._backward(x, grad, output, **kwargs)
+        return grad * self.derivative(x, **kwargs)
 
     def jacobian(self, x, **kwargs):
         if self._jacobian is not None:
@@ -582,8 +605,9 @@ _REGISTRY = {
         Activation("mish", mish, _mish_derivative),
         Activation("linear", linear, _linear_derivative),
         Activation("exponential", exponential, _exponential_derivative),
-        Activation("softmax", softmax, jacobian=_softmax_jacobian),
-        Activation("log_softmax", log_softmax, jacobian=_log_softmax_jacobian),
+        Activation("softmax", softmax, jacobian=_softmax_jacobian, backward=_softmax_backward),
+        Activation("log_softmax", log_softmax, jacobian=_log_softmax_jacobian,
+                   backward=_log_softmax_backward),
     ]
 }
 _ALIASES = {"swish": "silu", "identity": "linear"}

@@ -1,0 +1,145 @@
+"""Model files: safetensors, never pickle.
+
+A glassnet model file is a safetensors file: each weight is a tensor named
+``<layer>/<weight>`` (``dense/kernel``), the optimizer's state is stored as
+``optimizer/<slot>``, and the metadata holds JSON: the architecture
+(``model_config``) and the compile settings (``compile_config``). Any
+safetensors reader can open it; nothing in it can run code.
+
+Files are written to a temporary file beside the target and renamed over it,
+so a failed save leaves the old file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ["save_model", "load_model", "load_weights", "read_file", "atomic_write"]
+
+FORMAT = "glassnet"
+FORMAT_VERSION = "1"
+
+
+def atomic_write(path, write):
+    """Call ``write(temp_path)``, then rename the temp file to ``path``."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial",
+                                    dir=folder)
+    os.close(handle)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+
+
+def _weight_tensors(model):
+    tensors = {}
+    for layer in model.layers:
+        for name in layer.weight_names:
+            tensors[f"{layer.name}/{name}"] = np.ascontiguousarray(getattr(layer, name))
+    return tensors
+
+
+def save_model(model, path, weights_only=False, include_optimizer=True):
+    """Write ``model`` (architecture, weights, compile settings, optimizer
+    state) to ``path``; with ``weights_only`` just the weights."""
+    from safetensors.numpy import save_file
+
+    model._require_built("save")
+    tensors = _weight_tensors(model)
+    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "model_config": json.dumps(model.get_config())}
+    if not weights_only:
+        compile_config = model.compile_config()
+        if compile_config is not None:
+            metadata["compile_config"] = json.dumps(compile_config)
+        optimizer = model.optimizer
+        if include_optimizer and optimizer is not None and optimizer._scratch is not None:
+            for slot, value in optimizer.variables().items():
+                tensors[f"optimizer/{slot}"] = np.ascontiguousarray(value)
+    atomic_write(path, lambda temp: save_file(tensors, temp, metadata=metadata))
+
+
+def read_file(path):
+    """(tensors, metadata) of a glassnet file; a clear ValueError naming the
+    file when it is not one (corrupt, truncated, another format)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No model file at {path!r}")
+    try:
+        with safe_open(path, framework="numpy") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"{path!r} is not a readable safetensors model file (corrupt or "
+                         f"truncated?): {error}") from None
+    if metadata.get("format") != FORMAT or "model_config" not in metadata:
+        raise ValueError(f"{path!r} is a safetensors file but not a glassnet model (its "
+                         f"metadata has no glassnet model_config)")
+    try:
+        metadata = {**metadata, "model_config": json.loads(metadata["model_config"])}
+        if "compile_config" in metadata:
+            metadata["compile_config"] = json.loads(metadata["compile_config"])
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path!r}: its model description is not valid JSON: {error}") from None
+    return tensors, metadata
+
+
+def _assign_weights(model, tensors, metadata, path):
+    """Match layers by position (as Keras does), so a model whose layers got
+    other automatic names still loads."""
+    saved = [layer["config"]["name"] for layer in metadata["model_config"]["layers"]]
+    if len(saved) != len(model.layers):
+        raise ValueError(f"{path!r} holds a model of {len(saved)} layers; this model has "
+                         f"{len(model.layers)}")
+    values = []
+    for saved_name, layer in zip(saved, model.layers):
+        for name in layer.weight_names:
+            key = f"{saved_name}/{name}"
+            if key not in tensors:
+                raise ValueError(f"{path!r} has no tensor {key!r} for layer {layer.name!r} "
+                                 f"({type(layer).__name__})")
+            values.append(tensors[key])
+    model.set_weights(values)
+
+
+def load_model(path, compile=True):
+    """Rebuild the model saved at ``path``, with its weights, compile settings
+    and optimizer state."""
+    from glassnet import losses, optimizers
+    from glassnet.models import Sequential
+
+    tensors, metadata = read_file(path)
+    try:
+        model = Sequential.from_config(metadata["model_config"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path!r}: cannot rebuild the model from its description: "
+                         f"{error!r}") from None
+    _assign_weights(model, tensors, metadata, path)
+    config = metadata.get("compile_config")
+    if compile and config:
+        model.compile(optimizer=optimizers.get(config["optimizer"]),
+                      loss=losses.get(config["loss"]), metrics=config.get("metrics") or None)
+        state = {key.split("/", 1)[1]: value for key, value in tensors.items()
+                 if key.startswith("optimizer/")}
+        if state:
+            model._pack()
+            model.optimizer.load_variables(state, model._params)
+    return model
+
+
+def load_weights(model, path):
+    """Load the weights saved at ``path`` into ``model`` (same architecture)."""
+    tensors, metadata = read_file(path)
+    _assign_weights(model, tensors, metadata, path)

@@ -1,0 +1,147 @@
+"""The Layer base class: everything a layer has, on one screen.
+
+A layer turns an input batch x into an output batch: ``forward(x, training)``.
+Backpropagation runs it in reverse: ``backward(grad)`` takes ∂loss/∂output
+and returns ∂loss/∂input, and on the way fills ``grad_<weight>`` (for Dense,
+``grad_kernel`` and ``grad_bias``) with ∂loss/∂weight. ``backward`` never
+changes ``grad``; it uses what ``forward`` remembered, so call it right after
+a ``forward`` with ``training=True``.
+
+Weights are created in ``build(input_shape)``, on the first input (as in
+Keras), with ``add_weight``; shapes never include the batch axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import initializers, regularizers, utils
+
+__all__ = ["Layer"]
+
+_DTYPES = ("float32", "float64")
+
+
+class Layer:
+    def __init__(self, name=None, trainable=True, dtype="float32", input_shape=None,
+                 input_dim=None):
+        self.name = name or utils.unique_name(utils.to_snake_case(type(self).__name__))
+        if str(np.dtype(dtype)) not in _DTYPES:
+            raise ValueError(f"Layer {self.name!r}: dtype must be one of {_DTYPES}; "
+                             f"received {dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self.trainable = bool(trainable)
+        self.built = False
+        self.input_shape = None        # one sample's shape, e.g. (784,)
+        self.output_shape = None
+        self.weight_names = []         # in Keras's order
+        self.regularizers = {}         # weight name -> Regularizer
+        self.non_trainable_names = []  # weights no optimizer touches (BatchNorm's moving stats)
+        self.input_grad_needed = True  # a model sets False on its first layer
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        self.requested_input_shape = None if input_shape is None else _shape(input_shape)
+
+    # ---------------------------------------------------------------- weights
+    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True):
+        """Create ``self.<name>`` (and ``self.grad_<name>`` if trainable)."""
+        setattr(self, name, initializers.get(initializer)(shape, dtype=self.dtype))
+        if trainable:
+            setattr(self, "grad_" + name, np.zeros(shape, dtype=self.dtype))
+        self.weight_names.append(name)
+        self.regularizers[name] = regularizers.get(regularizer)
+        if not trainable:
+            self.non_trainable_names.append(name)
+
+    @property
+    def trainable_weight_names(self):
+        if not self.trainable:
+            return []
+        return [n for n in self.weight_names if n not in self.non_trainable_names]
+
+    @property
+    def weights(self):
+        return [getattr(self, n) for n in self.weight_names]
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if len(weights) != len(self.weight_names):
+            raise ValueError(f"Layer {self.name!r} has {len(self.weight_names)} weights "
+                             f"{self.weight_names}; received {len(weights)} arrays")
+        for name, value in zip(self.weight_names, weights):
+            target = getattr(self, name)
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"Layer {self.name!r} weight {name!r} has shape "
+                                 f"{target.shape}; received an array of shape {value.shape}")
+            target[...] = value  # in place: the model's optimizer holds views
+
+    def count_params(self):
+        return int(sum(w.size for w in self.weights))
+
+    def regularization_loss(self):
+        return sum(reg(getattr(self, n)) for n, reg in self.regularizers.items() if reg)
+
+    def add_regularization_gradients(self):
+        for name, reg in self.regularizers.items():
+            if reg is not None and name in self.trainable_weight_names:
+                getattr(self, "grad_" + name)[...] += reg.gradient(getattr(self, name))
+
+    # ---------------------------------------------------------- shapes, calls
+    def build(self, input_shape):
+        """Create weights for inputs of this (per-sample) shape."""
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def ensure_built(self, input_shape):
+        input_shape = _shape(input_shape)
+        if not self.built:
+            self.build(input_shape)
+            self.input_shape = input_shape
+            self.output_shape = self.compute_output_shape(input_shape)
+            self.built = True
+        elif input_shape != self.input_shape:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects input of "
+                             f"shape {('batch',) + self.input_shape}; received "
+                             f"{('batch',) + input_shape}")
+
+    def __call__(self, x, training=False):
+        x = np.asarray(x)
+        if x.ndim == 0:
+            raise ValueError(f"Layer {self.name!r} expects a batch (batch, ...); received a "
+                             f"scalar")
+        self.ensure_built(x.shape[1:])
+        return self.forward(x.astype(self.dtype, copy=False), training=training)
+
+    def forward(self, x, training=False):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- configs
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _shape(shape):
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"a shape is a tuple of positive integers; received {shape!r}") from None
+    if any(d is not None and d <= 0 for d in shape):
+        raise ValueError(f"a shape is a tuple of positive integers; received {shape!r}")
+    return shape
