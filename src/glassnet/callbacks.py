@@ -94,8 +94,8 @@ class ProgbarLogger(Callback):
         return self.file or sys.stdout
 
     def _live(self):
-        """Redraw in place only where a carriage return works: a terminal or Jupyter. In a log
-        file, write the finished bar once per epoch instead."""
+        """Redraw in place only where a carriage return works: a terminal or
+        Jupyter. In a log file, write the finished bar once per epoch instead."""
         out = self._out()
         return (hasattr(out, "isatty") and out.isatty()) or "ipykernel" in sys.modules
 

@@ -45,7 +45,7 @@ def _weight_tensors(model):
     tensors = {}
     for layer in model.layers:
         for name in layer.weight_names:
-            tensors[f"{layer.name}/{name}"] = np.ascontiguousarray(getattr(layer, name))
+            tensors[f"{layer.name}/{name}"] = np.asarray(getattr(layer, name), order="C")
     return tensors
 
 
@@ -65,7 +65,7 @@ def save_model(model, path, weights_only=False, include_optimizer=True):
         optimizer = model.optimizer
         if include_optimizer and optimizer is not None and optimizer._scratch is not None:
             for slot, value in optimizer.variables().items():
-                tensors[f"optimizer/{slot}"] = np.ascontiguousarray(value)
+                tensors[f"optimizer/{slot}"] = np.asarray(value, order="C")  # keeps 0-d
     atomic_write(path, lambda temp: save_file(tensors, temp, metadata=metadata))
 
 

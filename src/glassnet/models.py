@@ -226,7 +226,14 @@ class Sequential:
         """Forward (training mode), loss, backward: fills every layer's
         ``grad_*`` and returns (loss including regularization, output).
         Skips backward when the loss is not finite. ∂loss/∂x is left in
-        ``self.input_gradient`` when the first layer computes it."""
+        ``self.input_gradient`` when the first layer computes it.
+
+        Overflow on the way (a diverging run) raises no NumPy warning: it
+        shows up as a non-finite loss, which ``fit`` reports and stops on."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._compute_gradients(x, y)
+
+    def _compute_gradients(self, x, y):
         output = self._forward(x, training=True)
         fused = self._fused
         if fused is not None:

@@ -110,7 +110,7 @@ class Optimizer:
                                      f"{variables[name].shape}; the model has "
                                      f"{params.shape} weights")
                 self._state[name][...] = variables[name]
-        self.iterations = int(variables.get("iterations", 0))
+        self.iterations = int(np.asarray(variables.get("iterations", 0)).reshape(-1)[0])
 
     def get_config(self):
         lr = self.learning_rate
