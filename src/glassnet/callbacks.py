@@ -73,7 +73,12 @@ def format_logs(logs):
 
 
 def format_seconds(seconds):
-    return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1000:.0f}ms"
+    """2s, 236ms, 420us: Keras's units."""
+    if seconds >= 1:
+        return f"{seconds:.0f}s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms"
+    return f"{seconds * 1e6:.0f}us"
 
 
 class ProgbarLogger(Callback):
