@@ -1,0 +1,35 @@
+"""Data sets: real ones (``fashion_mnist``, ``mnist``), as Keras returns them,
+and 2-D toy ones (``toy``) for seeing decision boundaries.
+
+``load(name)`` gives ((x_train, y_train), (x_test, y_test)) for any of them.
+"""
+
+from glassnet.datasets import fashion_mnist, mnist, toy
+from glassnet.datasets.source import DatasetNotFoundError
+
+__all__ = ["fashion_mnist", "mnist", "toy", "load", "NAMES", "class_names",
+           "DatasetNotFoundError"]
+
+IMAGE_SETS = {"fashion-mnist": fashion_mnist, "mnist": mnist}
+NAMES = sorted(IMAGE_SETS) + sorted(toy.NAMES)
+
+
+def load(name, path=None):
+    """((x_train, y_train), (x_test, y_test)) for a name in ``NAMES``."""
+    key = name.strip().lower().replace("_", "-")
+    if key in IMAGE_SETS:
+        return IMAGE_SETS[key].load_data(path)
+    if key in toy.NAMES:
+        return toy.load(key)
+    raise ValueError(f"Unknown data set {name!r}. Valid names: {', '.join(NAMES)}")
+
+
+def class_names(name):
+    """Class names for a data set's labels."""
+    key = name.strip().lower().replace("_", "-")
+    if key in IMAGE_SETS:
+        return list(IMAGE_SETS[key].CLASS_NAMES)
+    if key in toy.NAMES:
+        count = 3 if key == "spiral" else 2
+        return [f"class {i}" for i in range(count)]
+    raise ValueError(f"Unknown data set {name!r}. Valid names: {', '.join(NAMES)}")
