@@ -18,7 +18,24 @@ from glassnet.models import Sequential, load_model
 from glassnet.neuron import Neuron
 
 __version__ = "0.1.0"
-__all__ = ["Neuron", "Sequential", "load_model", "activations", "callbacks", "gradcheck",
+
+_thread_limits = None
+
+
+def set_num_threads(n):
+    """Use ``n`` BLAS threads for matrix products (via threadpoolctl), like
+    ``torch.set_num_threads``. ``None`` restores the default."""
+    global _thread_limits
+    from threadpoolctl import threadpool_limits
+
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"set_num_threads takes a positive integer or None; received {n!r}")
+    if _thread_limits is not None:
+        _thread_limits.restore_original_limits()
+        _thread_limits = None
+    if n is not None:
+        _thread_limits = threadpool_limits(limits=n, user_api="blas")
+__all__ = ["Neuron", "Sequential", "load_model", "set_num_threads", "activations", "callbacks", "gradcheck",
            "initializers", "layers", "losses", "metrics", "optimizers", "perceptron", "plot",
            "regularizers", "utils", "__version__"]
 

@@ -1,7 +1,12 @@
 """The ``glassnet`` command.
 
+    glassnet train [--dataset fashion-mnist] [--hidden 256,128] [--epochs 15] ...
+    glassnet compare --activations sigmoid,tanh,relu
+    glassnet evaluate runs/<run>/model.safetensors
+    glassnet predict runs/<run>/model.safetensors shoe.png shirt.jpg
     glassnet plot activations [--names sigmoid,tanh,relu] [--derivatives] [--out FILE]
     glassnet plot neuron --weights 0.5,0.5 --bias -0.7 --activation step [--out FILE]
+    glassnet plot history RUN_DIR
 
 Heavy imports (matplotlib) happen inside the command that needs them, so
 ``glassnet --help`` answers at once.
@@ -39,6 +44,120 @@ def _plot_neuron(args):
     return args.out
 
 
+def _int_list(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 256,128; received {text!r}") from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive; received {text!r}")
+    return values
+
+
+def _names(text):
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _config(args):
+    from glassnet.recipes import TrainConfig
+
+    return TrainConfig(dataset=args.dataset, hidden=tuple(args.hidden),
+                       activation=args.activation, initializer=args.initializer,
+                       optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
+                       epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
+                       validation_split=args.validation_split, limit=args.limit,
+                       seed=args.seed, data_path=args.data_path)
+
+
+def _apply_threads(args):
+    if getattr(args, "threads", None):
+        glassnet.set_num_threads(args.threads)
+
+
+def _train(args):
+    from glassnet import recipes
+
+    _apply_threads(args)
+    recipes.train(_config(args), out=args.out, verbose=0 if args.quiet else 1,
+                  log=(lambda *a: None) if args.quiet else print)
+
+
+def _compare(args):
+    from glassnet import recipes
+
+    _apply_threads(args)
+    chosen = [(kind, values) for kind, values in (("activation", args.activations),
+                                                  ("optimizer", args.optimizers),
+                                                  ("initializer", args.initializers)) if values]
+    if len(chosen) > 1:
+        raise ValueError("compare one thing at a time: --activations, --optimizers or "
+                         "--initializers")
+    kind, values = chosen[0] if chosen else ("activation", ["sigmoid", "tanh", "relu"])
+    recipes.compare(_config(args), kind, values, out=args.out, verbose=0 if args.quiet else 2)
+
+
+def _evaluate(args):
+    from glassnet import recipes
+
+    _apply_threads(args)
+    recipes.evaluate(args.model, dataset=args.dataset, data_path=args.data_path)
+
+
+def _predict(args):
+    from glassnet import recipes
+
+    _, failures = recipes.predict(args.model, args.images, top=args.top)
+    return 1 if failures else 0
+
+
+def _plot_history(args):
+    import json
+    import os
+
+    from glassnet import plot
+
+    metrics = os.path.join(args.run_dir, "metrics.json")
+    if not os.path.isfile(metrics):
+        raise ValueError(f"{args.run_dir} has no metrics.json: give a run folder that "
+                         f"`glassnet train` wrote")
+    with open(metrics) as f:
+        data = json.load(f)
+    out = args.out or os.path.join(args.run_dir, "history.png")
+    plot.history(data, path=out)
+    return out
+
+
+def _add_training_options(p, epochs):
+    from glassnet.datasets import NAMES
+
+    p.add_argument("--dataset", default="fashion-mnist", choices=NAMES,
+                   help="data set (default: %(default)s)")
+    p.add_argument("--data-path", help="folder holding the data set's files")
+    p.add_argument("--hidden", type=_int_list, default=[256, 128],
+                   help="hidden layer sizes (default: 256,128)")
+    p.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
+    p.add_argument("--initializer", default="glorot_uniform",
+                   help="kernel initializer (default: glorot_uniform)")
+    p.add_argument("--optimizer", default="adam",
+                   help="adam, sgd, momentum, nesterov, rmsprop or adagrad (default: adam)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the optimizer's: adam "
+                                            "1e-3, sgd/momentum 0.01)")
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
+                   help="learning-rate schedule (default: cosine decay to 0)")
+    p.add_argument("--epochs", type=int, default=epochs, help="epochs (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
+    p.add_argument("--dropout", type=float, default=0.1,
+                   help="dropout after each hidden layer (default: %(default)s)")
+    p.add_argument("--validation-split", type=float, default=0.1,
+                   help="last fraction of the training data held out (default: %(default)s)")
+    p.add_argument("--limit", type=int, help="train on the first N samples only")
+    p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--threads", type=int, help="BLAS threads (default: all cores)")
+    p.add_argument("--out", help="run folder (default: runs/<date-time>)")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="glassnet",
@@ -47,6 +166,46 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"glassnet {glassnet.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+
+    p = commands.add_parser(
+        "train", help="train a network on real data and save a run folder",
+        description="Train a network (default: 784-256-128-10 relu MLP, Adam, batch 128, 15 "
+                    "epochs, cosine learning-rate decay, dropout 0.1) on Fashion-MNIST, print "
+                    "the test accuracy and the time per epoch, and write a run folder with "
+                    "model.safetensors, metrics.json, history.png, confusion.png and "
+                    "mistakes.png. Ctrl-C stops after the current batch and still writes it.")
+    _add_training_options(p, epochs=15)
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser(
+        "compare", help="train the same network with different activations, optimizers "
+                        "or initializers",
+        description="The lesson's experiment: the same network, seed and batches, once per "
+                    "variant; prints a table and writes compare.png and compare.json. "
+                    "Default: --activations sigmoid,tanh,relu.")
+    p.add_argument("--activations", type=_names, help="e.g. sigmoid,tanh,relu")
+    p.add_argument("--optimizers", type=_names, help="e.g. sgd,momentum,adam")
+    p.add_argument("--initializers", type=_names, help="e.g. random_normal,glorot_uniform,"
+                                                       "he_normal")
+    _add_training_options(p, epochs=5)
+    p.set_defaults(run=_compare)
+
+    p = commands.add_parser("evaluate", help="loss, accuracy and per-class table of a model",
+                            description="Evaluate a saved model on a data set's test split.")
+    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("--dataset", help="data set (default: the one the model was trained on)")
+    p.add_argument("--data-path", help="folder holding the data set's files")
+    p.add_argument("--threads", type=int, help="BLAS threads")
+    p.set_defaults(run=_evaluate)
+
+    p = commands.add_parser("predict", help="classify image files with a saved model",
+                            description="Classify PNG/JPEG files: each is made grayscale, "
+                                        "resized to the model's input and inverted when its "
+                                        "background is light; prints the top classes.")
+    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
+    p.set_defaults(run=_predict)
 
     plot_parser = commands.add_parser("plot", help="draw a picture and save it as a PNG",
                                       description="Draw a picture and save it as a PNG.")
@@ -75,6 +234,12 @@ def build_parser():
                    help="don't mark the inputs (0,0), (1,0), (0,1), (1,1)")
     p.add_argument("--out", default="neuron.png", help="PNG file (default: %(default)s)")
     p.set_defaults(run=_plot_neuron)
+
+    p = pictures.add_parser("history", help="loss and accuracy curves of a training run",
+                            description="Redraw history.png from a run folder's metrics.json.")
+    p.add_argument("run_dir", help="a folder written by `glassnet train`")
+    p.add_argument("--out", help="PNG file (default: RUN_DIR/history.png)")
+    p.set_defaults(run=_plot_history)
     return parser
 
 
@@ -83,17 +248,30 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "range", None) is not None and len(args.range) != 2:
         parser.error(f"--range takes two numbers low,high; received {args.range}")
+    from glassnet.datasets import DatasetNotFoundError
+
     try:
-        written = args.run(args)
+        result = args.run(args)
+    except DatasetNotFoundError as error:
+        print(f"glassnet: error: {error}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError) as error:
         print(f"glassnet: error: {error}", file=sys.stderr)
         return 2
+    except FileNotFoundError as error:
+        print(f"glassnet: error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"glassnet: error: could not write {error.filename or ''}: {error.strerror}",
               file=sys.stderr)
         return 1
-    if written:
-        print(f"wrote {written}")
+    except KeyboardInterrupt:
+        print("glassnet: aborted", file=sys.stderr)
+        return 130
+    if isinstance(result, int):
+        return result
+    if result:
+        print(f"wrote {result}")
     return 0
 
 

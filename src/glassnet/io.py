@@ -57,7 +57,8 @@ def save_model(model, path, weights_only=False, include_optimizer=True):
     model._require_built("save")
     tensors = _weight_tensors(model)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                "model_config": json.dumps(model.get_config())}
+                "model_config": json.dumps(model.get_config()),
+                "user_metadata": json.dumps(getattr(model, "metadata", {}) or {})}
     if not weights_only:
         compile_config = model.compile_config()
         if compile_config is not None:
@@ -91,6 +92,7 @@ def read_file(path):
         metadata = {**metadata, "model_config": json.loads(metadata["model_config"])}
         if "compile_config" in metadata:
             metadata["compile_config"] = json.loads(metadata["compile_config"])
+        metadata["user_metadata"] = json.loads(metadata.get("user_metadata", "{}"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path!r}: its model description is not valid JSON: {error}") from None
     return tensors, metadata
@@ -127,6 +129,7 @@ def load_model(path, compile=True):
         raise ValueError(f"{path!r}: cannot rebuild the model from its description: "
                          f"{error!r}") from None
     _assign_weights(model, tensors, metadata, path)
+    model.metadata = metadata["user_metadata"]
     config = metadata.get("compile_config")
     if compile and config:
         model.compile(optimizer=optimizers.get(config["optimizer"]),

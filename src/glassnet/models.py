@@ -54,6 +54,7 @@ class Sequential:
         self._metric_fns = None
         self._fused = None
         self._has_regularizers = False
+        self.metadata = {}  # free-form facts saved with the model (class names, data set)
         for layer in layers or []:
             self.add(layer)
 
@@ -347,6 +348,8 @@ class Sequential:
                 logs = {k: v / seen for k, v in sums.items()}
                 for callback in active:
                     callback.on_train_batch_end(step, logs)
+                if self.stop_training:  # a callback or Ctrl-C asked: stop after this batch
+                    break
             logs = {k: v / max(seen, 1) for k, v in sorted(sums.items())}
             if x_val is not None and seen:
                 values = self._evaluate_arrays(x_val, y_val, batch_size)

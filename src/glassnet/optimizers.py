@@ -26,7 +26,8 @@ import math
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "get", "names", "serialize"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "get", "names", "serialize",
+           "CosineDecay", "ExponentialDecay"]
 
 
 def _check_positive(owner, name, value, allow_zero=False):
@@ -47,6 +48,63 @@ def _check_fraction(owner, name, value):
     return value
 
 
+class LearningRateSchedule:
+    """A learning rate that depends on the step: ``schedule(step)``."""
+
+    def get_config(self):
+        return dict(vars(self))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class CosineDecay(LearningRateSchedule):
+    """Keras's cosine decay: from ``initial_learning_rate`` down to
+    ``alpha · initial_learning_rate`` over ``decay_steps``, along half a cosine:
+
+        lr(t) = initial · ((1 - alpha) · ½(1 + cos(π · min(t, T) / T)) + alpha)
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+        self.initial_learning_rate = _check_positive("CosineDecay", "initial_learning_rate",
+                                                     initial_learning_rate)
+        if isinstance(decay_steps, bool) or not isinstance(decay_steps, int) or decay_steps < 1:
+            raise ValueError(f"CosineDecay decay_steps must be a positive integer; received "
+                             f"{decay_steps!r}")
+        self.decay_steps = decay_steps
+        self.alpha = _check_fraction("CosineDecay", "alpha", alpha)
+
+    def __call__(self, step):
+        progress = min(step, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """lr(t) = initial · decay_rate^(t / decay_steps) (floored with
+    ``staircase``), as Keras."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        self.initial_learning_rate = _check_positive("ExponentialDecay",
+                                                     "initial_learning_rate",
+                                                     initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        if self.decay_steps < 1:
+            raise ValueError(f"ExponentialDecay decay_steps must be >= 1; received "
+                             f"{decay_steps!r}")
+        self.decay_rate = _check_positive("ExponentialDecay", "decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        power = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (
+            math.floor(power) if self.staircase else power)
+
+
+_SCHEDULES = {"CosineDecay": CosineDecay, "ExponentialDecay": ExponentialDecay}
+
+
 class Optimizer:
     """Base class. ``apply(params, grads)`` makes one step, in place, on two
     arrays of the same shape; state (moments) is created on the first call.
@@ -59,6 +117,8 @@ class Optimizer:
     _slots = ()  # names of the state arrays, e.g. ("momentum",)
 
     def __init__(self, learning_rate):
+        if isinstance(learning_rate, dict) and learning_rate.get("class_name") in _SCHEDULES:
+            learning_rate = _SCHEDULES[learning_rate["class_name"]](**learning_rate["config"])
         if not callable(learning_rate):
             learning_rate = _check_positive(type(self).__name__, "learning_rate", learning_rate)
         self.learning_rate = learning_rate
@@ -114,7 +174,11 @@ class Optimizer:
 
     def get_config(self):
         lr = self.learning_rate
-        return {"learning_rate": None if callable(lr) else lr}
+        if isinstance(lr, LearningRateSchedule):
+            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+        elif callable(lr):
+            lr = None  # a plain function cannot be saved; a loaded model gets the default
+        return {"learning_rate": lr}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -12,7 +12,8 @@ import numpy as np
 from glassnet import activations as _activations
 from glassnet.neuron import Neuron
 
-__all__ = ["activations", "neuron", "DEFAULT_ACTIVATIONS"]
+__all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
+           "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
 DEFAULT_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
@@ -149,4 +150,154 @@ def neuron(node, x1_range=(-2.0, 2.0), x2_range=(-2.0, 2.0), points=None,
                  fontsize=13)
     ax.set_xlabel("x1", fontsize=11)
     ax.set_ylabel("x2", fontsize=11)
+    return _finish(fig, path)
+
+
+def _history_dict(history):
+    """A History, its ``.history`` dict, or a metrics.json-style dict."""
+    data = getattr(history, "history", history)
+    if isinstance(data, dict) and "history" in data and isinstance(data["history"], dict):
+        data = data["history"]
+    if not isinstance(data, dict) or "loss" not in data:
+        raise ValueError("plot.history needs a History (from fit) or a dict with a 'loss' "
+                         "list per epoch")
+    return data
+
+
+def history(history, path=None, title=None):
+    """Loss and accuracy per epoch, training and validation side by side."""
+    data = _history_dict(history)
+    metrics = [m for m in ("loss", "accuracy") if m in data]
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(12, 4.8), squeeze=False,
+                             layout="constrained")
+    for ax, metric in zip(axes[0], metrics):
+        epochs = np.arange(1, len(data[metric]) + 1)
+        ax.plot(epochs, data[metric], "o-", label=f"training {metric}", linewidth=2)
+        if f"val_{metric}" in data:
+            ax.plot(epochs, data[f"val_{metric}"], "s--", label=f"validation {metric}",
+                    linewidth=2)
+        ax.set_title(metric.capitalize(), fontsize=13)
+        ax.set_xlabel("epoch", fontsize=11)
+        ax.set_ylabel(metric, fontsize=11)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=11)
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+    if title:
+        fig.suptitle(title, fontsize=14)
+    return _finish(fig, path)
+
+
+def confusion_matrix(y_true, y_pred, class_names=None, path=None, title=None):
+    """Counts of (true class, predicted class), with the counts written in
+    each cell and per-class recall on the right."""
+    y_true = np.asarray(y_true).astype(int).ravel()
+    y_pred = np.asarray(y_pred).astype(int).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"confusion_matrix needs y_true and y_pred of one length; received "
+                         f"{y_true.shape} and {y_pred.shape}")
+    k = int(max(y_true.max(initial=0), y_pred.max(initial=0)) + 1)
+    if class_names is not None:
+        class_names = list(class_names)
+        if len(class_names) < k:
+            raise ValueError(f"confusion_matrix: {len(class_names)} class names for labels up "
+                             f"to {k - 1}")
+        k = len(class_names)
+    else:
+        class_names = [str(i) for i in range(k)]
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    plt = _pyplot()
+    size = max(6.5, 0.75 * k + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1, size), layout="constrained")
+    image = ax.imshow(counts, cmap="Blues")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="samples")
+    threshold = counts.max() / 2 if counts.size else 0
+    for i in range(k):
+        for j in range(k):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=9,
+                        color="white" if counts[i, j] > threshold else "black")
+    recall = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=10)
+    ax.set_yticks(range(k), [f"{name} ({r:.0%})" for name, r in zip(class_names, recall)],
+                  fontsize=10)
+    ax.set_xlabel("predicted class", fontsize=11)
+    ax.set_ylabel("true class (recall)", fontsize=11)
+    accuracy = counts.diagonal().sum() / max(counts.sum(), 1)
+    ax.set_title(title or f"Confusion matrix (accuracy {accuracy:.2%})", fontsize=13)
+    return _finish(fig, path)
+
+
+def images(x, y=None, class_names=None, predicted=None, columns=8, max_images=32, path=None,
+           title=None):
+    """A grid of images (grayscale (n, h, w) or flat (n, h·w) squares), each
+    titled with its label; with ``predicted``, "true → predicted" in red where
+    they differ (a grid of mistakes)."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        if side * side != x.shape[1]:
+            raise ValueError(f"plot.images needs (n, h, w) images or flat square ones; received "
+                             f"shape {x.shape}")
+        x = x.reshape(-1, side, side)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 3:
+        raise ValueError(f"plot.images needs grayscale images (n, h, w); received shape "
+                         f"{x.shape}")
+    n = min(len(x), max_images)
+    if n == 0:
+        raise ValueError("plot.images received no images")
+    columns = min(columns, n)
+    rows = int(np.ceil(n / columns))
+    plt = _pyplot()
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.75 * rows + 0.4),
+                             squeeze=False, layout="constrained")
+
+    def name(label):
+        label = int(label)
+        return class_names[label] if class_names is not None else str(label)
+
+    # one colour map for the grid: dark-background images (MNIST-style) drawn as ink on paper
+    cmap = "gray_r" if x[:n].mean() < (x[:n].max() + x[:n].min()) / 2 else "gray"
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(x[i], cmap=cmap, vmin=x[:n].min(), vmax=x[:n].max())
+        if y is not None and predicted is not None:
+            wrong = int(y[i]) != int(predicted[i])
+            ax.set_title(f"{name(y[i])}\n→ {name(predicted[i])}", fontsize=8,
+                         color="crimson" if wrong else "black")
+        elif y is not None:
+            ax.set_title(name(y[i]), fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return _finish(fig, path)
+
+
+def compare(results, path=None, title=None):
+    """Validation accuracy and loss per epoch for several runs:
+    ``results`` maps a label (e.g. "relu") to a History or its dict."""
+    if not results:
+        raise ValueError("plot.compare needs at least one run")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    for label, run in results.items():
+        data = _history_dict(run)
+        for ax, metric in zip(axes, ("accuracy", "loss")):
+            key = f"val_{metric}" if f"val_{metric}" in data else metric
+            if key in data:
+                epochs = np.arange(1, len(data[key]) + 1)
+                ax.plot(epochs, data[key], "o-", label=label, linewidth=2)
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        ax.set_title(f"Validation {metric}", fontsize=13)
+        ax.set_xlabel("epoch", fontsize=11)
+        ax.set_ylabel(metric, fontsize=11)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=11)
+    if title:
+        fig.suptitle(title, fontsize=14)
     return _finish(fig, path)

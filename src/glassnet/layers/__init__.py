@@ -1,14 +1,15 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Dropout,
-Flatten, Reshape). ``Layer`` is the base class; ``serialize`` / ``deserialize``
+Flatten, Reshape, Rescaling). ``Layer`` is the base class; ``serialize`` / ``deserialize``
 turn a layer into a config dict and back."""
 
 from glassnet.layers.base import Layer
-from glassnet.layers.core import Activation, Dense, Dropout, Flatten, Input, Reshape
+from glassnet.layers.core import Activation, Dense, Dropout, Flatten, Input, Rescaling, Reshape
 
-__all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
+__all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling",
            "serialize", "deserialize"]
 
-_CLASSES = {cls.__name__: cls for cls in (Input, Dense, Activation, Dropout, Flatten, Reshape)}
+_CLASSES = {cls.__name__: cls for cls in (Input, Dense, Activation, Dropout, Flatten, Reshape,
+                                          Rescaling)}
 
 
 def register(cls):

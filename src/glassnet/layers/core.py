@@ -9,7 +9,7 @@ import numpy as np
 from glassnet import activations, initializers, ops, regularizers, utils
 from glassnet.layers.base import Layer
 
-__all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape"]
+__all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling"]
 
 
 class Input(Layer):
@@ -215,3 +215,27 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Rescaling(Layer):
+    """a = x · scale + offset, e.g. ``Rescaling(1 / 255)`` turns 0-255 pixels
+    into 0-1 inside the model, so it can be fed (and saved for) raw uint8
+    images: the data set stays uint8 in memory and each batch is converted
+    once. Backward: ∂L/∂x = ∂L/∂a · scale."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+        self.offset = float(offset)
+
+    def forward(self, x, training=False):
+        a = x * self.dtype.type(self.scale)
+        if self.offset:
+            a += self.dtype.type(self.offset)
+        return a
+
+    def backward(self, grad):
+        return grad * self.dtype.type(self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}

@@ -1,0 +1,378 @@
+"""The recipes behind ``glassnet train``, ``compare``, ``evaluate`` and
+``predict``: which network, which training settings, and what a run leaves
+behind. Everything here is ordinary glassnet code a learner could write.
+
+The default recipe (``glassnet train`` with no options): Fashion-MNIST,
+Rescaling(1/255) → Flatten → Dense 256 relu → Dropout 0.1 → Dense 128 relu →
+Dropout 0.1 → Dense 10 softmax, Adam (learning rate 1e-3, cosine decay to 0
+over the run), batch 128, 15 epochs, the last 10% of the training images for
+validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from glassnet import datasets, optimizers, utils
+from glassnet.layers import Dense, Dropout, Flatten, Input, Rescaling
+from glassnet.models import Sequential
+
+__all__ = ["TrainConfig", "load_data", "build_model", "make_optimizer", "train", "compare",
+           "OPTIMIZER_CHOICES"]
+
+OPTIMIZER_CHOICES = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad")
+_DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01,
+               "rmsprop": 1e-3, "adagrad": 0.01}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    dataset: str = "fashion-mnist"
+    hidden: tuple = (256, 128)
+    activation: str = "relu"
+    initializer: str = "glorot_uniform"
+    optimizer: str = "adam"
+    lr: float | None = None          # None: the optimizer's default above
+    schedule: str = "cosine"         # "cosine" or "constant"
+    epochs: int = 15
+    batch_size: int = 128
+    dropout: float = 0.1
+    validation_split: float = 0.1
+    limit: int | None = None         # use only the first N training images
+    seed: int = 0
+    data_path: str | None = None
+
+    def learning_rate(self):
+        return self.lr if self.lr is not None else _DEFAULT_LR[self.optimizer]
+
+
+def load_data(name, limit=None, path=None):
+    """(x_train, y_train), (x_test, y_test), class names; images stay uint8."""
+    (x_train, y_train), (x_test, y_test) = datasets.load(name, path)
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"--limit must be a positive number of samples; received {limit}")
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return (x_train, y_train), (x_test, y_test), datasets.class_names(name)
+
+
+def build_model(input_shape, classes, hidden=(256, 128), activation="relu",
+                initializer="glorot_uniform", dropout=0.0, rescale=True):
+    """The MLP: [Rescaling(1/255)] → Flatten → (Dense → [Dropout]) per hidden
+    size → Dense(classes, softmax)."""
+    layers = [Input(tuple(input_shape))]
+    if rescale:
+        layers.append(Rescaling(1 / 255))
+    if len(input_shape) > 1:
+        layers.append(Flatten())
+    for units in hidden:
+        layers.append(Dense(units, activation=activation, kernel_initializer=initializer))
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(classes, activation="softmax"))
+    return Sequential(layers)
+
+
+def make_optimizer(name, learning_rate, schedule="constant", steps=1):
+    """An optimizer by name; "momentum" and "nesterov" are SGD with 0.9."""
+    if name not in OPTIMIZER_CHOICES:
+        raise ValueError(f"Unknown optimizer {name!r}. Valid names: "
+                         f"{', '.join(OPTIMIZER_CHOICES)}")
+    if schedule == "cosine":
+        learning_rate = optimizers.CosineDecay(learning_rate, max(1, steps))
+    elif schedule != "constant":
+        raise ValueError(f"Unknown schedule {schedule!r}; valid: cosine, constant")
+    if name == "momentum":
+        return optimizers.SGD(learning_rate, momentum=0.9)
+    if name == "nesterov":
+        return optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    return optimizers.get({"class_name": {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop",
+                                          "adagrad": "Adagrad"}[name],
+                           "config": {"learning_rate": learning_rate}})
+
+
+class _StopOnCtrlC:
+    """First Ctrl-C: finish the current batch, then stop and keep what was
+    learned. Second Ctrl-C: abort at once."""
+
+    def __init__(self, model):
+        self.model = model
+        self.interrupted = False
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        self.model.stop_training = True
+        print("\nCtrl-C: stopping after this batch (press again to abort) ...", file=sys.stderr,
+              flush=True)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _fit(config, data, verbose, callbacks=None):
+    """Build, compile and train one model; returns (model, history, seconds, interrupted)."""
+    (x_train, y_train), _, class_names = data
+    utils.set_random_seed(config.seed)
+    is_image = x_train.dtype == np.uint8
+    model = build_model(x_train.shape[1:], len(class_names), config.hidden, config.activation,
+                        config.initializer, config.dropout, rescale=is_image)
+    train_count = int(len(x_train) * (1 - config.validation_split))
+    steps = math.ceil(train_count / config.batch_size) * config.epochs
+    model.compile(make_optimizer(config.optimizer, config.learning_rate(), config.schedule,
+                                 steps),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.metadata = {"dataset": config.dataset, "class_names": list(class_names),
+                      "input": "uint8 pixels 0-255" if is_image else "float features"}
+    start = time.perf_counter()
+    with _StopOnCtrlC(model) as guard:
+        history = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+                            verbose=verbose, validation_split=config.validation_split,
+                            seed=config.seed, callbacks=callbacks)
+    return model, history, time.perf_counter() - start, guard.interrupted
+
+
+def _new_run_dir(out, prefix=""):
+    if out:
+        os.makedirs(out, exist_ok=True)
+        return out
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = os.path.join("runs", prefix + stamp)
+    suffix = 1
+    while os.path.exists(path):
+        suffix += 1
+        path = os.path.join("runs", f"{prefix}{stamp}-{suffix}")
+    os.makedirs(path)
+    return path
+
+
+def _write_json(path, data):
+    from glassnet.io import atomic_write
+
+    def write(temp):
+        with open(temp, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+
+    atomic_write(path, write)
+
+
+def train(config, out=None, verbose=1, pictures=True, log=print):
+    """Train with ``config``, evaluate on the test set, and write the run
+    folder. Returns the metrics dict that metrics.json holds."""
+    data = load_data(config.dataset, config.limit, config.data_path)
+    (x_train, _), (x_test, y_test), class_names = data
+    model, history, seconds, interrupted = _fit(config, data, verbose)
+    epochs_run = len(history.epoch)
+    run_dir = _new_run_dir(out)
+    probabilities = model.predict(x_test, batch_size=1000)
+    predicted = probabilities.argmax(axis=1)
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000)
+    metrics = {
+        "glassnet_version": _version(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": {**dataclasses.asdict(config), "hidden": list(config.hidden),
+                   "learning_rate": config.learning_rate()},
+        "train_samples": int(len(x_train)),
+        "epochs_run": epochs_run,
+        "interrupted": interrupted,
+        "stopped_reason": history.stopped_reason,
+        "history": history.history,
+        "test": {"loss": float(test_loss), "accuracy": float(test_accuracy),
+                 "samples": int(len(y_test))},
+        "seconds": {"training": seconds, "per_epoch": seconds / max(epochs_run, 1)},
+        "parameters": model.count_params(),
+    }
+    model.save(os.path.join(run_dir, "model.safetensors"))
+    _write_json(os.path.join(run_dir, "metrics.json"), metrics)
+    written = ["model.safetensors", "metrics.json"]
+    if pictures and epochs_run:
+        from glassnet import plot
+
+        plot.history(history, path=os.path.join(run_dir, "history.png"),
+                     title=f"{config.dataset}: test accuracy {test_accuracy:.4f}")
+        plot.confusion_matrix(y_test, predicted, class_names,
+                              path=os.path.join(run_dir, "confusion.png"))
+        written += ["history.png", "confusion.png"]
+        wrong = np.flatnonzero(predicted != y_test)
+        if x_test.ndim >= 3 and len(wrong):
+            plot.images(x_test[wrong], y_test[wrong], class_names, predicted=predicted[wrong],
+                        max_images=32, path=os.path.join(run_dir, "mistakes.png"),
+                        title=f"{len(wrong)} of {len(y_test)} test images misclassified "
+                              f"(true → predicted)")
+            written.append("mistakes.png")
+    if interrupted:
+        log(f"Interrupted after {epochs_run} epoch(s); kept what was learned.")
+    log(f"Test accuracy: {test_accuracy:.4f} (loss {test_loss:.4f}) on {len(y_test):,} "
+        f"{config.dataset} test samples")
+    log(f"Time: {metrics['seconds']['per_epoch']:.1f} s per epoch, {seconds:.1f} s for "
+        f"{epochs_run} epoch(s)")
+    log(f"Run folder: {run_dir} ({', '.join(written)})")
+    metrics["run_dir"] = run_dir
+    return metrics
+
+
+def compare(config, kind, values, out=None, verbose=2, log=print):
+    """Train the same network once per value of ``kind`` ("activation",
+    "optimizer" or "initializer"), with the same seed and batches; write
+    compare.json and compare.png; return the rows of the table."""
+    if kind not in ("activation", "optimizer", "initializer"):
+        raise ValueError(f"compare: kind must be activation, optimizer or initializer; "
+                         f"received {kind!r}")
+    values = list(values)
+    if len(values) < 1:
+        raise ValueError(f"compare needs at least one {kind}")
+    data = load_data(config.dataset, config.limit, config.data_path)
+    _, (x_test, y_test), _ = data
+    rows, histories = [], {}
+    for value in values:
+        variant = dataclasses.replace(config, **{kind: value})
+        if kind == "optimizer":
+            variant.lr = None if config.lr is None else config.lr
+        if verbose:
+            log(f"--- {kind} = {value} ---")
+        model, history, seconds, interrupted = _fit(variant, data, verbose)
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000)
+        rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
+                     "val_accuracy": history.history.get("val_accuracy", [None])[-1],
+                     "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
+                     "seconds": seconds, "epochs_run": len(history.epoch)})
+        histories[str(value)] = history.history
+        if interrupted:
+            break
+    run_dir = _new_run_dir(out, prefix="compare-")
+    _write_json(os.path.join(run_dir, "compare.json"),
+                {"glassnet_version": _version(), "kind": kind,
+                 "config": {**dataclasses.asdict(config), "hidden": list(config.hidden)},
+                 "results": rows, "histories": histories})
+    from glassnet import plot
+
+    plot.compare(histories, path=os.path.join(run_dir, "compare.png"),
+                 title=f"{config.dataset}: {kind}s compared (same seed, same batches)")
+    header = f"{kind:<16} {'train acc':>9} {'test acc':>9} {'test loss':>9} {'seconds':>8}"
+    log(header)
+    log("-" * len(header))
+    for row in rows:
+        log(f"{row[kind]:<16} {row['train_accuracy']:>9.4f} {row['test_accuracy']:>9.4f} "
+            f"{row['test_loss']:>9.4f} {row['seconds']:>8.1f}")
+    log(f"Run folder: {run_dir} (compare.json, compare.png)")
+    return rows
+
+
+def _version():
+    import glassnet
+
+    return glassnet.__version__
+
+
+def evaluate(model_path, dataset=None, data_path=None, batch_size=1000, log=print):
+    """Loss, accuracy and a per-class table of a saved model on a test set."""
+    from glassnet.models import load_model
+
+    model = load_model(model_path)
+    dataset = dataset or model.metadata.get("dataset") or "fashion-mnist"
+    _, (x_test, y_test), class_names = load_data(dataset, path=data_path)
+    class_names = model.metadata.get("class_names") or class_names
+    if not model.compiled:
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x_test = _match_input(model, x_test, dataset)
+    predicted = model.predict(x_test, batch_size=batch_size).argmax(axis=1)
+    result = model.evaluate(x_test, y_test, batch_size=batch_size)
+    loss = result[0] if isinstance(result, list) else result
+    accuracy = float(np.mean(predicted == y_test))
+    log(f"{model_path} on {dataset} ({len(y_test):,} test samples): loss {loss:.4f}, "
+        f"accuracy {accuracy:.4f}")
+    log(f"{'class':<14} {'samples':>8} {'recall':>8} {'precision':>10}")
+    rows = []
+    for k, name in enumerate(class_names):
+        truth, guess = y_test == k, predicted == k
+        recall = float(np.mean(predicted[truth] == k)) if truth.any() else float("nan")
+        precision = float(np.mean(y_test[guess] == k)) if guess.any() else float("nan")
+        rows.append({"class": name, "samples": int(truth.sum()), "recall": recall,
+                     "precision": precision})
+        log(f"{name:<14} {int(truth.sum()):>8} {recall:>8.3f} {precision:>10.3f}")
+    return {"loss": float(loss), "accuracy": accuracy, "classes": rows}
+
+
+def _match_input(model, x, dataset):
+    if tuple(x.shape[1:]) != tuple(model.input_shape):
+        if int(np.prod(x.shape[1:])) == int(np.prod(model.input_shape)):
+            return x.reshape((len(x),) + tuple(model.input_shape))
+        raise ValueError(f"the model takes inputs of shape {tuple(model.input_shape)}; "
+                         f"{dataset} has {tuple(x.shape[1:])}")
+    return x
+
+
+def read_image(path, size):
+    """A grayscale uint8 image of ``size`` (height, width), inverted when its
+    background is light (as a dark drawing on white paper), so that it looks
+    like the training images: light object on a black background."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            gray = image.convert("L")
+            resized = gray.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"{path}: not a readable image ({error})") from None
+    pixels = np.asarray(resized, dtype=np.uint8)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if border.mean() > 127:
+        pixels = 255 - pixels
+    return pixels
+
+
+def predict(model_path, image_paths, top=3, log=print, error_log=None):
+    """Top classes for each image file; unreadable files are reported and
+    skipped. Returns (results, failures)."""
+    from glassnet.models import load_model
+
+    error_log = error_log or (lambda text: print(text, file=sys.stderr))
+    model = load_model(model_path)
+    shape = tuple(model.input_shape)
+    if len(shape) >= 2:
+        size = shape[:2]
+    else:
+        side = int(round(math.sqrt(shape[0])))
+        if side * side != shape[0]:
+            raise ValueError(f"{model_path}: its input shape {shape} is not an image")
+        size = (side, side)
+    names = model.metadata.get("class_names") or [str(i) for i in range(model.output_shape[-1])]
+    raw = model.metadata.get("input", "").startswith("uint8") or \
+        type(model.layers[0]).__name__ == "Rescaling"
+    results, failures = [], []
+    for path in image_paths:
+        try:
+            pixels = read_image(path, size)
+        except ValueError as error:
+            error_log(f"glassnet: error: {error}")
+            failures.append(str(path))
+            continue
+        x = pixels.reshape((1,) + shape)
+        x = x if raw else x.astype(np.float32) / 255
+        probabilities = model.predict(x)[0]
+        best = np.argsort(probabilities)[::-1][:top]
+        ranked = [(names[k], float(probabilities[k])) for k in best]
+        results.append({"image": str(path), "top": ranked})
+        log(f"{path}: " + ", ".join(f"{name} {p:.3f}" for name, p in ranked))
+    return results, failures
