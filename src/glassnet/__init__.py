@@ -37,9 +37,9 @@ def set_num_threads(n):
         _thread_limits = threadpool_limits(limits=n, user_api="blas")
 __all__ = ["Neuron", "Sequential", "load_model", "set_num_threads", "activations", "callbacks", "gradcheck",
            "initializers", "layers", "losses", "metrics", "optimizers", "perceptron", "plot",
-           "regularizers", "utils", "__version__"]
+           "regularizers", "utils", "datasets", "__version__"]
 
-_LAZY_SUBMODULES = {"plot", "cli", "io"}
+_LAZY_SUBMODULES = {"plot", "cli", "io", "datasets", "recipes", "ops"}
 
 
 def __getattr__(name):

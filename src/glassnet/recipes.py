@@ -51,6 +51,18 @@ class TrainConfig:
     seed: int = 0
     data_path: str | None = None
 
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZER_CHOICES:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}. Valid names: "
+                             f"{', '.join(OPTIMIZER_CHOICES)}")
+        checks = [("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 1),
+                  ("dropout", 0 <= self.dropout < 1), ("hidden", len(self.hidden) >= 1),
+                  ("validation_split", 0 <= self.validation_split < 1),
+                  ("lr", self.lr is None or self.lr > 0)]
+        for name, ok in checks:
+            if not ok:
+                raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
+
     def learning_rate(self):
         return self.lr if self.lr is not None else _DEFAULT_LR[self.optimizer]
 

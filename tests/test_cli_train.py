@@ -1,0 +1,147 @@
+"""The main job from the command line: train, compare, evaluate, predict,
+plot history; run folders, Ctrl-C, and the errors a user meets."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_plot_cli import assert_real_png, glassnet_command, run_cli
+
+pytestmark = pytest.mark.usefixtures("fashion_mnist")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = run_cli("train", "--limit", "3000", "--epochs", "2", "--out", str(out), cwd=out)
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_train_writes_a_complete_run_folder(small_run):
+    out, result = small_run
+    assert sorted(os.listdir(out)) == ["confusion.png", "history.png", "metrics.json",
+                                       "mistakes.png", "model.safetensors"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["hidden"] == [256, 128]
+    assert metrics["config"]["batch_size"] == 128 and metrics["config"]["optimizer"] == "adam"
+    assert metrics["epochs_run"] == 2 and len(metrics["history"]["val_loss"]) == 2
+    assert metrics["train_samples"] == 3000 and metrics["test"]["samples"] == 10000
+    assert 0.6 < metrics["test"]["accuracy"] < 1
+    assert metrics["seconds"]["per_epoch"] > 0 and not metrics["interrupted"]
+    for name in ("history.png", "confusion.png", "mistakes.png"):
+        assert_real_png(out / name, width=1200)
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "Epoch 1/2"
+    assert lines[-3].startswith("Test accuracy: ") and "10,000 fashion-mnist" in lines[-3]
+    assert lines[-2].startswith("Time: ") and "s per epoch" in lines[-2]
+    assert lines[-1].startswith(f"Run folder: {out}")
+
+
+def test_evaluate_prints_loss_accuracy_and_classes(small_run):
+    out, _ = small_run
+    result = run_cli("evaluate", str(out / "model.safetensors"), cwd=out)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    first = result.stdout.splitlines()[0]
+    assert f"accuracy {metrics['test']['accuracy']:.4f}" in first
+    assert "Ankle boot" in result.stdout and "recall" in result.stdout
+    assert len(result.stdout.strip().splitlines()) == 12  # summary, header, 10 classes
+
+
+def test_predict_reads_images_like_a_drawing_and_reports_bad_files(small_run, fashion_mnist):
+    out, _ = small_run
+    (_, _), (x_test, y_test) = fashion_mnist
+    import glassnet as gn
+
+    model = gn.load_model(out / "model.safetensors")
+    expected = model.predict(x_test[:1])[0].argmax()
+    # as a user would draw it: dark object on white paper, larger than 28x28
+    big = Image.fromarray(255 - x_test[0]).resize((112, 112), Image.Resampling.NEAREST)
+    big.save(out / "drawn.png")
+    (out / "broken.png").write_bytes(b"not an image")
+    result = run_cli("predict", str(out / "model.safetensors"), str(out / "drawn.png"),
+                     str(out / "broken.png"), str(out / "missing.jpg"), cwd=out)
+    assert result.returncode == 1
+    line = result.stdout.strip().splitlines()[0]
+    names = gn.datasets.fashion_mnist.CLASS_NAMES
+    assert line.startswith(f"{out / 'drawn.png'}: {names[expected]} ")
+    assert len(line.split(", ")) == 3
+    assert "broken.png: not a readable image" in result.stderr
+    assert "missing.jpg: no such file" in result.stderr
+
+
+def test_plot_history_from_a_run_folder(small_run, tmp_path):
+    out, _ = small_run
+    result = run_cli("plot", "history", str(out), "--out", str(tmp_path / "h.png"), cwd=out)
+    assert result.returncode == 0, result.stderr
+    assert_real_png(tmp_path / "h.png")
+    result = run_cli("plot", "history", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "has no metrics.json" in result.stderr
+
+
+def test_compare_activations(tmp_path):
+    result = run_cli("compare", "--activations", "sigmoid,relu", "--limit", "2000", "--epochs",
+                     "2", "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "compare.json").read_text())
+    assert data["kind"] == "activation"
+    assert [row["activation"] for row in data["results"]] == ["sigmoid", "relu"]
+    assert set(data["histories"]) == {"sigmoid", "relu"}
+    assert_real_png(tmp_path / "compare.png")
+    table = [line for line in result.stdout.splitlines() if line.startswith(("sigmoid", "relu"))]
+    assert len(table) == 2 and "test acc" in result.stdout
+
+
+def test_toy_data_set_trains_to_high_accuracy(tmp_path):
+    result = run_cli("train", "--dataset", "moons", "--hidden", "32,32", "--epochs", "40",
+                     "--batch-size", "32", "--lr", "0.01", "--dropout", "0", "--out",
+                     str(tmp_path), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.95
+
+
+def test_ctrl_c_stops_after_the_batch_and_still_writes_the_run(tmp_path):
+    process = subprocess.Popen(glassnet_command() + ["train", "--epochs", "50", "--out",
+                                                     str(tmp_path / "run")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
+    first = process.stdout.readline()
+    assert first.strip() == "Epoch 1/50"
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "Ctrl-C: stopping after this batch" in stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["interrupted"] and metrics["epochs_run"] == 1
+    assert metrics["test"]["accuracy"] > 0.5  # what it learned in part of an epoch is kept
+    assert "Interrupted after 1 epoch(s)" in stdout
+    assert (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_user_errors(tmp_path, monkeypatch):
+    result = run_cli("train", "--dataset", "cifar", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid choice: 'cifar'" in result.stderr
+    result = run_cli("train", "--activation", "rellu", "--limit", "100", "--epochs", "1",
+                     cwd=tmp_path)
+    assert result.returncode == 2 and "Unknown activation 'rellu'" in result.stderr
+    result = run_cli("train", "--optimizer", "adamw", "--limit", "100", cwd=tmp_path)
+    assert result.returncode == 2 and "Valid names: adam, sgd, momentum" in result.stderr
+    env_cache = tmp_path / "cache"
+    result = subprocess.run(glassnet_command() + ["train", "--dataset", "mnist"],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "GLASSNET_CACHE_DIR": str(env_cache)})
+    assert result.returncode == 1
+    assert "MNIST was not found. Looked in:" in result.stderr
+    assert "pass path=" in result.stderr and str(env_cache) in result.stderr
+    assert not (tmp_path / "runs").exists()
