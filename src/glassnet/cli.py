@@ -147,7 +147,7 @@ def _add_training_options(p, epochs):
                    help="learning-rate schedule (default: cosine decay to 0)")
     p.add_argument("--epochs", type=int, default=epochs, help="epochs (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
-    p.add_argument("--dropout", type=float, default=0.1,
+    p.add_argument("--dropout", type=float, default=0.0,
                    help="dropout after each hidden layer (default: %(default)s)")
     p.add_argument("--validation-split", type=float, default=0.1,
                    help="last fraction of the training data held out (default: %(default)s)")
@@ -170,7 +170,7 @@ def build_parser():
     p = commands.add_parser(
         "train", help="train a network on real data and save a run folder",
         description="Train a network (default: 784-256-128-10 relu MLP, Adam, batch 128, 15 "
-                    "epochs, cosine learning-rate decay, dropout 0.1) on Fashion-MNIST, print "
+                    "epochs, cosine learning-rate decay) on Fashion-MNIST, print "
                     "the test accuracy and the time per epoch, and write a run folder with "
                     "model.safetensors, metrics.json, history.png, confusion.png and "
                     "mistakes.png. Ctrl-C stops after the current batch and still writes it.")
