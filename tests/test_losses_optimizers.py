@@ -229,3 +229,33 @@ def test_learning_rate_schedule_and_bad_arguments():
         optimizers.get("adamw")
     with pytest.raises(ValueError, match="differ in shape"):
         optimizers.SGD().apply(np.ones(3), np.ones(4))
+
+
+def test_schedules_follow_keras_formulas_and_survive_saving(tmp_path):
+    cosine = optimizers.CosineDecay(0.1, decay_steps=100, alpha=0.1)
+    assert cosine(0) == pytest.approx(0.1)
+    assert cosine(50) == pytest.approx(0.1 * (0.9 * 0.5 + 0.1))
+    assert cosine(100) == cosine(1000) == pytest.approx(0.01)
+    expo = optimizers.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    assert expo(9) == pytest.approx(0.1) and expo(10) == pytest.approx(0.05)
+    model = gn.Sequential([gn.layers.Input((3,)), gn.layers.Dense(2, activation="softmax")])
+    model.compile(optimizers.Adam(cosine), "sparse_categorical_crossentropy")
+    model.fit(RNG.normal(size=(8, 3)), RNG.integers(0, 2, 8), verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    loaded = gn.load_model(tmp_path / "m.safetensors")
+    schedule = loaded.optimizer.learning_rate
+    assert isinstance(schedule, optimizers.CosineDecay) and schedule.get_config() == \
+        cosine.get_config()
+    assert loaded.optimizer.current_learning_rate() == pytest.approx(cosine(1))
+
+
+def test_set_num_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    gn.set_num_threads(1)
+    try:
+        blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        assert blas and all(i["num_threads"] == 1 for i in blas)
+    finally:
+        gn.set_num_threads(None)
+    with pytest.raises(ValueError, match="positive integer"):
+        gn.set_num_threads(0)
