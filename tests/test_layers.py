@@ -212,20 +212,3 @@ def test_rescaling_layer():
     np.testing.assert_allclose(layer(x), [[-0.5, 0.5, -0.3]], rtol=1e-6)
     assert layer(x).dtype == np.float32
     assert_gradients_ok(check_gradients(gn.layers.Rescaling(0.1, 2.0), RNG.normal(size=(3, 4))))
-
-
-@pytest.mark.parametrize("blocking", [True, False])
-def test_matmul_blocked_or_not_is_the_same_product(blocking):
-    from glassnet import ops
-
-    a = RNG.normal(size=(37, 300)).astype(np.float32)
-    b = RNG.normal(size=(300, 19)).astype(np.float32)
-    ops.configure(blocking)
-    try:
-        np.testing.assert_allclose(ops.matmul(a, b), a @ b, rtol=1e-4, atol=1e-4)
-        out = np.empty((37, 19), np.float32)
-        assert ops.matmul(a, b, out=out) is out
-        np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
-        np.testing.assert_array_equal(ops.matmul(a[:, :100], b[:100]), a[:, :100] @ b[:100])
-    finally:
-        ops.configure()

@@ -414,3 +414,15 @@ def test_fashion_mnist_lesson_code_full(fashion_mnist):
     loss, accuracy = model.evaluate(x_test / 255.0, y_test)
     print(f"Fashion-MNIST lesson code, 5 epochs: test accuracy {accuracy:.4f}, loss {loss:.4f}")
     assert accuracy >= 0.87
+
+
+def test_blas_warm_up_runs_once_when_single_threaded(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(gn.utils, "_blas_warm", False)
+    with threadpoolctl.threadpool_limits(2):
+        gn.utils.warm_up_blas()
+    assert gn.utils._blas_warm is (not any(i["user_api"] == "blas" and i["num_threads"] == 1
+                                           for i in threadpoolctl.threadpool_info()))
+    with threadpoolctl.threadpool_limits(1):
+        gn.utils.warm_up_blas()
+        assert gn.utils._blas_warm is True

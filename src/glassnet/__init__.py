@@ -35,14 +35,11 @@ def set_num_threads(n):
         _thread_limits = None
     if n is not None:
         _thread_limits = threadpool_limits(limits=n, user_api="blas")
-    from glassnet import ops
-
-    ops.configure()
 __all__ = ["Neuron", "Sequential", "load_model", "set_num_threads", "activations", "callbacks", "gradcheck",
            "initializers", "layers", "losses", "metrics", "optimizers", "perceptron", "plot",
            "regularizers", "utils", "datasets", "__version__"]
 
-_LAZY_SUBMODULES = {"plot", "cli", "io", "datasets", "recipes", "ops"}
+_LAZY_SUBMODULES = {"plot", "cli", "io", "datasets", "recipes"}
 
 
 def __getattr__(name):

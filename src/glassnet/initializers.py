@@ -239,19 +239,7 @@ def get(identifier):
     """An Initializer from a name (``"he_normal"``), a config dict
     (``{"class_name": "RandomNormal", "config": {"stddev": 0.1}}``) or an
     Initializer, which is returned as is."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown initializer {identifier!r}. Valid names: "
-                             f"{', '.join(sorted(_BY_NAME))}")
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
-        return _BY_CLASS[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(f"An initializer is a name ({', '.join(sorted(_BY_NAME))}), a config "
-                     f"dict or an Initializer; received {type(identifier).__name__} "
-                     f"{identifier!r:.60}")
+    return utils.resolve(identifier, "initializer", Initializer, _BY_NAME, _BY_CLASS)
 
 
 def serialize(initializer):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import utils
 from glassnet.activations import as_float_array, log_softmax, sigmoid
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
@@ -287,17 +288,7 @@ def names():
 def get(identifier):
     """A Loss from a name (``"mse"``, ``"sparse_categorical_crossentropy"``, ...),
     a config dict, or a Loss."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown loss {identifier!r}. Valid names: {', '.join(names())}")
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
-        return _BY_CLASS[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(f"A loss is a name ({', '.join(names())}) or a Loss; received "
-                     f"{type(identifier).__name__} {identifier!r:.60}")
+    return utils.resolve(identifier, "loss", Loss, _BY_NAME, _BY_CLASS)
 
 
 def serialize(loss):

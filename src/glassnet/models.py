@@ -25,7 +25,7 @@ import numpy as np
 
 from glassnet import callbacks as callbacks_module
 from glassnet import layers as layers_module
-from glassnet import losses, metrics as metrics_module, ops, optimizers, utils
+from glassnet import losses, metrics as metrics_module, optimizers, utils
 from glassnet.layers import Input, Layer
 
 __all__ = ["Sequential", "load_model"]
@@ -261,7 +261,7 @@ class Sequential:
         return loss + (self._regularization_loss() if self._has_regularizers else 0.0)
 
     def _prepare_training(self):
-        ops.configure()  # the BLAS thread count decides how to multiply (see ops)
+        utils.warm_up_blas()  # see its docstring: 2x on single-threaded OpenBLAS here
         self._pack()
         self._fused = self._fused_loss()
         self._has_regularizers = any(reg is not None for layer in self.layers
@@ -413,7 +413,7 @@ class Sequential:
         """The model's outputs for x, computed in batches."""
         batch_size = _batch_size(batch_size)
         x = self._check_x(x, "predict")
-        ops.configure()
+        utils.warm_up_blas()
         out = np.empty((len(x),) + tuple(self.output_shape), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size].astype(self.dtype, copy=False)

@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from glassnet import utils
+
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "get", "names", "serialize",
            "CosineDecay", "ExponentialDecay"]
 
@@ -154,6 +156,15 @@ class Optimizer:
     def update(self, w, g, lr):
         raise NotImplementedError
 
+    def _scaled_step(self, w, g, s, lr):
+        """w ← w - lr·g / √(s + ε), the last step of RMSprop and Adagrad."""
+        tmp = self._scratch
+        np.add(s, self.epsilon, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        np.divide(g, tmp, out=tmp)
+        tmp *= lr
+        w -= tmp
+
     def variables(self):
         """The state to save: name -> array (and the step count)."""
         state = dict(self._state)
@@ -233,11 +244,7 @@ class RMSprop(Optimizer):
         tmp -= s
         tmp *= 1 - self.rho
         s += tmp                                         # s ← ρ·s + (1-ρ)·g²
-        np.add(s, self.epsilon, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        np.divide(g, tmp, out=tmp)
-        tmp *= lr
-        w -= tmp                                         # w ← w - lr·g / √(s + ε)
+        self._scaled_step(w, g, s, lr)                   # w ← w - lr·g / √(s + ε)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -262,11 +269,7 @@ class Adagrad(Optimizer):
         s, tmp = self._state["accumulator"], self._scratch
         np.multiply(g, g, out=tmp)
         s += tmp                                         # s ← s + g²
-        np.add(s, self.epsilon, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        np.divide(g, tmp, out=tmp)
-        tmp *= lr
-        w -= tmp                                         # w ← w - lr·g / √(s + ε)
+        self._scaled_step(w, g, s, lr)                   # w ← w - lr·g / √(s + ε)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value":
@@ -318,19 +321,10 @@ def names():
 def get(identifier):
     """An Optimizer from a name (``"adam"``, ``"sgd"``, ``"rmsprop"``,
     ``"adagrad"``, with Keras's defaults), a config dict, or an Optimizer."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown optimizer {identifier!r}. Valid names: "
-                             f"{', '.join(names())}")
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
-        config = {k: v for k, v in identifier.get("config", {}).items() if v is not None}
-        return _BY_CLASS[identifier["class_name"]](**config)
-    raise ValueError(f"An optimizer is a name ({', '.join(names())}) or an Optimizer; "
-                     f"received {type(identifier).__name__} {identifier!r:.60}")
+    if isinstance(identifier, dict) and "config" in identifier:  # None: the default value
+        identifier = {**identifier, "config": {k: v for k, v in identifier["config"].items()
+                                               if v is not None}}
+    return utils.resolve(identifier, "optimizer", Optimizer, _BY_NAME, _BY_CLASS)
 
 
 def serialize(optimizer):

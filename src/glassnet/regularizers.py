@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import utils
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize"]
 
 
@@ -85,21 +87,13 @@ class L1L2(Regularizer):
 
 
 def get(identifier):
-    """A Regularizer from None, a name (``"l1"``, ``"l2"``, ``"l1_l2"``), a
-    config dict or a Regularizer."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    names = {"l1": L1, "l2": L2, "l1_l2": L1L2}
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in names:
-            raise ValueError(f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2")
-        return L1L2(0.01, 0.01) if key == "l1_l2" else names[key]()
+    """A Regularizer from None, a name (``"l1"``, ``"l2"``, ``"l1_l2"``, each
+    0.01 as in Keras), a config dict or a Regularizer."""
+    if identifier is None:
+        return None
+    by_name = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
     by_class = {cls.__name__: cls for cls in (L1, L2, L1L2)}
-    if isinstance(identifier, dict) and identifier.get("class_name") in by_class:
-        return by_class[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(f"A regularizer is None, a name (l1, l2, l1_l2), a config dict or a "
-                     f"Regularizer; received {type(identifier).__name__} {identifier!r:.60}")
+    return utils.resolve(identifier, "regularizer", Regularizer, by_name, by_class)
 
 
 def serialize(regularizer):

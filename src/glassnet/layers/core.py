@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from glassnet import activations, initializers, ops, regularizers, utils
+from glassnet import activations, initializers, regularizers, utils
 from glassnet.layers.base import Layer
 
 __all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling"]
@@ -74,8 +74,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
-        z = ops.matmul(x.reshape(-1, x.shape[-1]), self.kernel)
-        z = z.reshape(x.shape[:-1] + (self.units,))
+        z = x @ self.kernel
         if self.use_bias:
             z += self.bias
         self.x, self.z = x, z
@@ -98,7 +97,7 @@ class Dense(Layer):
         self.add_regularization_gradients()
         if not self.input_grad_needed:
             return None
-        return ops.matmul(g2, self.kernel.T).reshape(self.x.shape)
+        return grad_z @ self.kernel.T
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
