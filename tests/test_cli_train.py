@@ -145,3 +145,17 @@ def test_user_errors(tmp_path, monkeypatch):
     assert "MNIST was not found. Looked in:" in result.stderr
     assert "pass path=" in result.stderr and str(env_cache) in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_cli_dataset_choices_match_the_datasets_module():
+    from glassnet import cli, datasets
+
+    assert sorted(cli.DATASETS) == sorted(datasets.NAMES)
+
+
+def test_help_imports_no_numpy():
+    code = ("import sys, glassnet.cli; glassnet.cli.build_parser(); "
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -4,20 +4,24 @@
     >>> gn.activations.relu([-1.0, 2.0])
     array([0., 2.])
 
-Submodules that need matplotlib (``glassnet.plot``) load on first use, so
-``import glassnet`` stays fast.
+Submodules and names load on first use (``gn.Sequential`` imports
+``glassnet.models``), so ``import glassnet`` and ``glassnet --help`` are
+instant and matplotlib, Pillow, safetensors and tqdm load only where used.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from glassnet import (activations, callbacks, gradcheck, initializers, layers, losses, metrics,
-                      optimizers, perceptron, regularizers, utils)
-from glassnet.models import Sequential, load_model
-from glassnet.neuron import Neuron
-
 __version__ = "0.1.0"
+
+_SUBMODULES = {"activations", "callbacks", "datasets", "gradcheck", "initializers", "io",
+               "layers", "losses", "metrics", "models", "neuron", "optimizers", "perceptron",
+               "plot", "recipes", "regularizers", "utils", "cli"}
+_NAMES = {"Sequential": "models", "load_model": "models", "Neuron": "neuron"}
+
+__all__ = sorted(_SUBMODULES - {"cli", "recipes", "io"}) + sorted(_NAMES) + [
+    "set_num_threads", "__version__"]
 
 _thread_limits = None
 
@@ -35,14 +39,15 @@ def set_num_threads(n):
         _thread_limits = None
     if n is not None:
         _thread_limits = threadpool_limits(limits=n, user_api="blas")
-__all__ = ["Neuron", "Sequential", "load_model", "set_num_threads", "activations", "callbacks", "gradcheck",
-           "initializers", "layers", "losses", "metrics", "optimizers", "perceptron", "plot",
-           "regularizers", "utils", "datasets", "__version__"]
-
-_LAZY_SUBMODULES = {"plot", "cli", "io", "datasets", "recipes"}
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
+    if name in _SUBMODULES:
         return importlib.import_module(f"glassnet.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"glassnet.{_NAMES[name]}"), name)
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES | set(_NAMES))
