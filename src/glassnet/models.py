@@ -160,7 +160,7 @@ class Sequential:
         return None
 
     # ------------------------------------------------------------ checks
-    def _check_x(self, x, what):
+    def _check_x(self, x, what, check_finite=True):
         try:
             x = np.asarray(x)
         except ValueError as error:
@@ -170,7 +170,7 @@ class Sequential:
         if x.ndim < 1 or len(x) == 0:
             raise ValueError(f"{what}: x must hold at least one sample; received shape "
                              f"{x.shape}")
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
+        if check_finite and x.dtype.kind == "f" and not np.isfinite(x).all():
             bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
             raise ValueError(f"{what}: x contains {bad} NaN or infinite values; clean the data "
                              f"before training")
@@ -412,7 +412,8 @@ class Sequential:
     def predict(self, x, batch_size=32, verbose=0):
         """The model's outputs for x, computed in batches."""
         batch_size = _batch_size(batch_size)
-        x = self._check_x(x, "predict")
+        # no NaN scan here (a pass over all of x): NaN in, NaN out, as in Keras; fit refuses it
+        x = self._check_x(x, "predict", check_finite=False)
         utils.warm_up_blas()
         out = np.empty((len(x),) + tuple(self.output_shape), dtype=self.dtype)
         for start in range(0, len(x), batch_size):

@@ -44,7 +44,9 @@ class Dense(Layer):
         grad_bias   = Σ over samples of ∂L/∂z
         ∂L/∂x      = ∂L/∂z @ kernelᵀ         one GEMM
 
-    On N-D input the kernel applies to the last axis, as in Keras.
+    On N-D input the kernel applies to the last axis, as in Keras. relu is
+    applied in place (z is overwritten by a = max(z, 0)): relu'(z) equals
+    relu'(a), so backward needs only a, and a step saves one array and one pass.
     """
 
     def __init__(self, units, activation=None, use_bias=True,
@@ -78,7 +80,12 @@ class Dense(Layer):
         if self.use_bias:
             z += self.bias
         self.x, self.z = x, z
-        self.a = z if self.activation.name == "linear" else self.activation(z)
+        if self.activation.name == "relu":
+            self.a = np.maximum(z, 0, out=z)  # z is now a; relu'(z) = relu'(a)
+        elif self.activation.name == "linear":
+            self.a = z
+        else:
+            self.a = self.activation(z)
         return self.a
 
     def backward(self, grad):
