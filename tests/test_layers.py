@@ -40,20 +40,20 @@ def test_dense_math_by_hand():
     np.testing.assert_allclose(layer(x), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("activation", gn.activations.names(include_aliases=False))
+# step is left out: its gradient is zero everywhere, so there is nothing to check
+SMOOTH_ACTIVATIONS = [n for n in gn.activations.names(include_aliases=False) if n != "step"]
+
+
+@pytest.mark.parametrize("activation", SMOOTH_ACTIVATIONS)
 def test_dense_with_each_activation_passes_gradient_check(activation):
-    if activation == "step":
-        pytest.skip("step has zero gradient everywhere; nothing to check")
     layer = Dense(4, activation=activation, kernel_initializer=gn.initializers.RandomNormal(
         stddev=0.5, seed=1), bias_initializer=gn.initializers.RandomNormal(stddev=0.1, seed=2))
     x = RNG.normal(size=(5, 3))
     assert_gradients_ok(check_gradients(layer, x))
 
 
-@pytest.mark.parametrize("activation", gn.activations.names(include_aliases=False))
+@pytest.mark.parametrize("activation", SMOOTH_ACTIVATIONS)
 def test_activation_layer_passes_gradient_check(activation):
-    if activation == "step":
-        pytest.skip("step has zero gradient everywhere")
     x = RNG.normal(size=(4, 6))
     assert_gradients_ok(check_gradients(Activation(activation), x))
 
