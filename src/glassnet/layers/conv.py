@@ -1,0 +1,216 @@
+"""Convolution: Conv2D, by im2col and one matrix product.
+
+A 3x3 convolution slides a 3x3xC window over the image; at each position the
+output is the dot product of the window with each filter. im2col ("image to
+columns") copies every window into one row of a matrix, so that all those dot
+products become a single matrix product:
+
+    input 4x4, kernel 3x3, 1 channel, stride 1, "valid":  2x2 = 4 windows
+    cols (4 windows x 9 values) @ kernel (9 values x F filters) = out (4 x F)
+
+    x = [[ 1  2  3  4]       window at (0, 0): 1 2 3 5 6 7 9 10 11
+         [ 5  6  7  8]       window at (0, 1): 2 3 4 6 7 8 10 11 12
+         [ 9 10 11 12]       window at (1, 0): 5 6 7 9 10 11 13 14 15
+         [13 14 15 16]]      window at (1, 1): 6 7 8 10 11 12 14 15 16
+
+Backward is the same picture in reverse: grad_kernel = colsᵀ @ ∂L/∂out, and
+∂L/∂cols = ∂L/∂out @ kernelᵀ, whose rows are added back onto the windows they
+came from ("col2im": a loop over the kh·kw kernel offsets, never over pixels).
+
+Windows are taken with NumPy's ``sliding_window_view`` (a view: no copy until
+the one reshape that builds ``cols``). A large batch is processed in chunks so
+that ``cols`` never exceeds ``IM2COL_BUDGET_BYTES`` (64 MiB).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from glassnet import activations, initializers, regularizers
+from glassnet.layers.base import Layer
+
+__all__ = ["Conv2D", "conv_output_length", "padding_amounts", "IM2COL_BUDGET_BYTES"]
+
+IM2COL_BUDGET_BYTES = 64 * 2**20
+PADDINGS = ("valid", "same")
+
+
+def _pair(value, name, owner):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value), int(value))
+    try:
+        pair = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"{owner} {name} must be a positive integer or a pair of them; "
+                         f"received {value!r}")
+    return pair
+
+
+def _padding(value, owner):
+    if not isinstance(value, str) or value.lower() not in PADDINGS:
+        raise ValueError(f"{owner} padding must be one of {PADDINGS}; received {value!r}")
+    return value.lower()
+
+
+def conv_output_length(length, window, stride, padding):
+    """Keras's output size: valid ⌊(n - k) / s⌋ + 1, same ⌈n / s⌉."""
+    if padding == "same":
+        return math.ceil(length / stride)
+    return (length - window) // stride + 1
+
+
+def padding_amounts(length, window, stride, padding):
+    """(before, after) zeros for "same" (TensorFlow's rule: the extra one
+    goes after), (0, 0) for "valid"."""
+    if padding == "valid":
+        return 0, 0
+    out = math.ceil(length / stride)
+    total = max((out - 1) * stride + window - length, 0)
+    return total // 2, total - total // 2
+
+
+class Conv2D(Layer):
+    """2-D convolution over (batch, height, width, channels) inputs.
+
+        out[n, i, j, f] = Σ_{a, b, c} x[n, i·sh + a, j·sw + b, c] · kernel[a, b, c, f] + bias[f]
+
+    kernel: (kh, kw, in_channels, filters), bias: (filters,), as in Keras.
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"Conv2D filters must be a positive integer; received {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "kernel_size", f"Conv2D {self.name!r}")
+        self.strides = _pair(strides, "strides", f"Conv2D {self.name!r}")
+        self.padding = _padding(padding, f"Conv2D {self.name!r}")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def _check_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"Conv2D {self.name!r} expects inputs of shape (batch, height, "
+                             f"width, channels); received per-sample shape {input_shape} "
+                             f"(add a channel axis, e.g. Reshape((28, 28, 1)))")
+        height, width, _ = input_shape
+        for size, window, stride, axis in ((height, self.kernel_size[0], self.strides[0],
+                                            "height"),
+                                           (width, self.kernel_size[1], self.strides[1],
+                                            "width")):
+            before, after = padding_amounts(size, window, stride, self.padding)
+            if window > size + before + after:
+                raise ValueError(f"Conv2D {self.name!r}: kernel {axis} {window} is larger than "
+                                 f"the padded input {axis} {size + before + after} (input "
+                                 f"shape {input_shape}, padding {self.padding!r})")
+
+    def build(self, input_shape):
+        self._check_shape(input_shape)
+        kh, kw = self.kernel_size
+        self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters),
+                        self.kernel_initializer, self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer,
+                            self.bias_regularizer)
+
+    def compute_output_shape(self, input_shape):
+        height, width, _ = input_shape
+        return (conv_output_length(height, self.kernel_size[0], self.strides[0], self.padding),
+                conv_output_length(width, self.kernel_size[1], self.strides[1], self.padding),
+                self.filters)
+
+    # -------------------------------------------------------------- im2col
+    def _pad(self, x):
+        height, width = x.shape[1:3]
+        pads = [padding_amounts(height, self.kernel_size[0], self.strides[0], self.padding),
+                padding_amounts(width, self.kernel_size[1], self.strides[1], self.padding)]
+        if pads == [(0, 0), (0, 0)]:
+            return x
+        return np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
+
+    def _im2col(self, xp):
+        """(n·out_h·out_w, in_channels·kh·kw) rows, one per window."""
+        sh, sw = self.strides
+        out_h, out_w = self.output_shape[:2]
+        windows = sliding_window_view(xp, self.kernel_size, axis=(1, 2))
+        windows = windows[:, : (out_h - 1) * sh + 1: sh, : (out_w - 1) * sw + 1: sw]
+        return windows.reshape(-1, windows.shape[3] * self.kernel_size[0] * self.kernel_size[1])
+
+    def _kernel_matrix(self):
+        """kernel (kh, kw, C, F) as the (C·kh·kw, F) matrix matching im2col's rows."""
+        kh, kw, c, f = self.kernel.shape
+        return self.kernel.transpose(2, 0, 1, 3).reshape(c * kh * kw, f)
+
+    def _chunks(self, n):
+        out_h, out_w = self.output_shape[:2]
+        row_bytes = out_h * out_w * self.input_shape[-1] * self.kernel_size[0] * \
+            self.kernel_size[1] * self.dtype.itemsize
+        step = max(1, IM2COL_BUDGET_BYTES // max(row_bytes, 1))
+        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+    def forward(self, x, training=False):
+        xp = self._pad(x)
+        kernel = self._kernel_matrix()
+        out = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
+        for part in self._chunks(len(x)):
+            out[part] = (self._im2col(xp[part]) @ kernel).reshape((-1,) + self.output_shape)
+        if self.use_bias:
+            out += self.bias
+        self.x_shape, self.xp = x.shape, xp
+        self.z = out
+        self.a = out if self.activation.name == "linear" else self.activation(out)
+        return self.a
+
+    def backward(self, grad):
+        grad_z = grad if self.activation.name == "linear" else \
+            self.activation.backward(self.z, grad, self.a)
+        return self.backward_from_z(grad_z)
+
+    def backward_from_z(self, grad_z):
+        kh, kw, c, f = self.kernel.shape
+        sh, sw = self.strides
+        out_h, out_w = self.output_shape[:2]
+        kernel = self._kernel_matrix()
+        grad_kernel = np.zeros((c * kh * kw, f), dtype=self.dtype)
+        grad_xp = np.zeros_like(self.xp) if self.input_grad_needed else None
+        for part in self._chunks(len(grad_z)):
+            g2 = grad_z[part].reshape(-1, f)
+            grad_kernel += self._im2col(self.xp[part]).T @ g2
+            if grad_xp is not None:
+                grad_cols = (g2 @ kernel.T).reshape(-1, out_h, out_w, c, kh, kw)
+                target = grad_xp[part]
+                for a in range(kh):          # col2im: one add per kernel offset
+                    for b in range(kw):
+                        target[:, a: a + (out_h - 1) * sh + 1: sh,
+                               b: b + (out_w - 1) * sw + 1: sw, :] += grad_cols[..., a, b]
+        self.grad_kernel[...] = grad_kernel.reshape(c, kh, kw, f).transpose(1, 2, 0, 3)
+        if self.use_bias:
+            np.sum(grad_z.reshape(-1, f), axis=0, out=self.grad_bias)
+        self.add_regularization_gradients()
+        if grad_xp is None:
+            return None
+        height, width = self.x_shape[1:3]
+        top = padding_amounts(height, kh, sh, self.padding)[0]
+        left = padding_amounts(width, kw, sw, self.padding)[0]
+        return grad_xp[:, top: top + height, left: left + width, :]
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, "activation": self.activation.name,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}

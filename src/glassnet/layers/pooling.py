@@ -1,0 +1,153 @@
+"""Pooling: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D.
+
+Pooling shrinks an image by summarising each window (2x2 by default) with its
+maximum or its mean. When the stride equals the pool size and "valid" padding
+is used (the usual 2x2 case) the windows tile the image, so a reshape
+(n, h/2, 2, w/2, 2, c) exposes them without any copy; otherwise
+``sliding_window_view`` takes them.
+
+Max pooling remembers where each maximum was (the first one on ties, as
+PyTorch does) and sends the gradient only there; average pooling shares it
+equally over the window ("same" padding: over the values inside the image,
+as Keras does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from glassnet.layers.base import Layer
+from glassnet.layers.conv import _padding, _pair, conv_output_length, padding_amounts
+
+__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
+
+
+class _Pooling2D(Layer):
+    reduce = None  # "max" or "mean"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+        super().__init__(**kwargs)
+        owner = f"{type(self).__name__} {self.name!r}"
+        self.pool_size = _pair(pool_size, "pool_size", owner)
+        self.strides = self.pool_size if strides is None else _pair(strides, "strides", owner)
+        self.padding = _padding(padding, owner)
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
+                             f"(batch, height, width, channels); received per-sample shape "
+                             f"{input_shape}")
+        for size, window in zip(input_shape[:2], self.pool_size):
+            if self.padding == "valid" and window > size:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: pool {self.pool_size} "
+                                 f"is larger than the input {input_shape[:2]}")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(conv_output_length(n, k, s, self.padding) for n, k, s in
+                     zip(input_shape[:2], self.pool_size, self.strides)) + (input_shape[2],)
+
+    def _tiles(self):
+        """True when the windows tile the input exactly (reshape fast path)."""
+        return self.padding == "valid" and self.strides == self.pool_size
+
+    def _windows(self, x, fill):
+        """(n, out_h, out_w, c, ph·pw) window values."""
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        out_h, out_w = self.output_shape[:2]
+        if self._tiles():
+            n, c = x.shape[0], x.shape[3]
+            tiles = x[:, : out_h * ph, : out_w * pw].reshape(n, out_h, ph, out_w, pw, c)
+            return tiles.transpose(0, 1, 3, 5, 2, 4).reshape(n, out_h, out_w, c, ph * pw)
+        pads = [padding_amounts(size, k, s, self.padding) for size, k, s in
+                zip(x.shape[1:3], self.pool_size, self.strides)]
+        xp = np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], constant_values=fill)
+        windows = sliding_window_view(xp, self.pool_size, axis=(1, 2))
+        windows = windows[:, : (out_h - 1) * sh + 1: sh, : (out_w - 1) * sw + 1: sw]
+        return windows.reshape(windows.shape[:4] + (ph * pw,))
+
+    def _scatter(self, per_window, x_shape):
+        """Add (n, out_h, out_w, c, ph·pw) window gradients back onto the input."""
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        n, out_h, out_w, c, _ = per_window.shape
+        if self._tiles():
+            grad = np.zeros(x_shape, dtype=per_window.dtype)
+            tiles = per_window.reshape(n, out_h, out_w, c, ph, pw).transpose(0, 1, 4, 2, 5, 3)
+            grad[:, : out_h * ph, : out_w * pw] = tiles.reshape(n, out_h * ph, out_w * pw, c)
+            return grad
+        pads = [padding_amounts(size, k, s, self.padding) for size, k, s in
+                zip(x_shape[1:3], self.pool_size, self.strides)]
+        padded = (n, x_shape[1] + sum(pads[0]), x_shape[2] + sum(pads[1]), c)
+        grad = np.zeros(padded, dtype=per_window.dtype)
+        windows = per_window.reshape(n, out_h, out_w, c, ph, pw)
+        for a in range(ph):              # one add per window offset, never per pixel
+            for b in range(pw):
+                grad[:, a: a + (out_h - 1) * sh + 1: sh,
+                     b: b + (out_w - 1) * sw + 1: sw] += windows[..., a, b]
+        return grad[:, pads[0][0]: pads[0][0] + x_shape[1], pads[1][0]: pads[1][0] + x_shape[2]]
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size),
+                "strides": list(self.strides), "padding": self.padding}
+
+
+class MaxPooling2D(_Pooling2D):
+    """out = max over each window; ∂L/∂x is ∂L/∂out at the (first) maximum of
+    each window, 0 elsewhere."""
+
+    def forward(self, x, training=False):
+        windows = self._windows(x, -np.inf)
+        self.argmax = np.argmax(windows, axis=-1)[..., np.newaxis]
+        self.x_shape = x.shape
+        return np.take_along_axis(windows, self.argmax, axis=-1)[..., 0]
+
+    def backward(self, grad):
+        per_window = np.zeros(grad.shape + (self.pool_size[0] * self.pool_size[1],),
+                              dtype=grad.dtype)
+        np.put_along_axis(per_window, self.argmax, grad[..., np.newaxis], axis=-1)
+        return self._scatter(per_window, self.x_shape)
+
+
+class AveragePooling2D(_Pooling2D):
+    """out = mean of each window (of its values inside the image); ∂L/∂x
+    shares ∂L/∂out equally over the window."""
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        if self.padding == "valid":
+            return self._windows(x, 0).mean(axis=-1)
+        windows = self._windows(x, np.nan)
+        self.counts = np.sum(~np.isnan(windows[:1, ..., :1, :]), axis=-1)  # per position
+        return np.nansum(windows, axis=-1) / self.counts
+
+    def backward(self, grad):
+        size = self.pool_size[0] * self.pool_size[1]
+        if self.padding == "valid":
+            share = grad / size
+        else:
+            share = grad / self.counts
+        per_window = np.repeat(share[..., np.newaxis], size, axis=-1)
+        return self._scatter(per_window, self.x_shape)
+
+
+class GlobalAveragePooling2D(Layer):
+    """(n, h, w, c) -> (n, c): the mean over all positions; ∂L/∂x = ∂L/∂out / (h·w)
+    at every position."""
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"GlobalAveragePooling2D {self.name!r} expects inputs of shape "
+                             f"(batch, height, width, channels); received per-sample shape "
+                             f"{input_shape}")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[2],)
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        return x.mean(axis=(1, 2))
+
+    def backward(self, grad):
+        height, width = self.x_shape[1:3]
+        share = grad / (height * width)
+        return np.broadcast_to(share[:, np.newaxis, np.newaxis, :], self.x_shape).copy()
