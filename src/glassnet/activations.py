@@ -178,6 +178,11 @@ def _relu_derivative(x):
     return (x > 0).astype(x.dtype)
 
 
+def _relu_backward(x, grad, output=None):
+    """∂L/∂x = ∂L/∂a where x > 0, else 0 (one pass: no derivative array)."""
+    return np.where(x > 0, grad, 0).astype(grad.dtype, copy=False)
+
+
 @_activation_math
 def leaky_relu(x, negative_slope=0.2):
     """Leaky ReLU: x if x > 0 else negative_slope * x (Keras's default 0.2).
@@ -592,7 +597,7 @@ _REGISTRY = {
         Activation("step", step, _step_derivative),
         Activation("sigmoid", sigmoid, _sigmoid_derivative),
         Activation("tanh", tanh, _tanh_derivative),
-        Activation("relu", relu, _relu_derivative),
+        Activation("relu", relu, _relu_derivative, backward=_relu_backward),
         Activation("leaky_relu", leaky_relu, _leaky_relu_derivative),
         Activation("elu", elu, _elu_derivative),
         Activation("selu", selu, _selu_derivative),

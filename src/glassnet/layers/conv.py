@@ -17,9 +17,11 @@ Backward is the same picture in reverse: grad_kernel = colsᵀ @ ∂L/∂out, an
 ∂L/∂cols = ∂L/∂out @ kernelᵀ, whose rows are added back onto the windows they
 came from ("col2im": a loop over the kh·kw kernel offsets, never over pixels).
 
-Windows are taken with NumPy's ``sliding_window_view`` (a view: no copy until
-the one reshape that builds ``cols``). A large batch is processed in chunks so
-that ``cols`` never exceeds ``IM2COL_BUDGET_BYTES`` (64 MiB).
+``cols`` is built in the kernel's own order (kh, kw, channels) from kh·kw
+slice copies, each contiguous along the channels, so the kernel reshapes to the
+(kh·kw·C, F) matrix with no transpose; training keeps ``cols`` for backward
+instead of building it twice. A large batch is processed in chunks so that
+``cols`` never exceeds ``IM2COL_BUDGET_BYTES`` (64 MiB).
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
 from glassnet import activations, initializers, regularizers
 from glassnet.layers.base import Layer
 
@@ -139,18 +139,27 @@ class Conv2D(Layer):
             return x
         return np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
 
+    def _offsets(self):
+        """For each kernel offset (a, b): the slices of the padded input it
+        multiplies, at every output position."""
+        (sh, sw), (out_h, out_w) = self.strides, self.output_shape[:2]
+        for a in range(self.kernel_size[0]):
+            for b in range(self.kernel_size[1]):
+                yield a, b, (slice(None), slice(a, a + (out_h - 1) * sh + 1, sh),
+                             slice(b, b + (out_w - 1) * sw + 1, sw))
+
     def _im2col(self, xp):
-        """(n·out_h·out_w, in_channels·kh·kw) rows, one per window."""
-        sh, sw = self.strides
+        """(n·out_h·out_w, kh·kw·C) rows, one per window, in the kernel's order."""
+        kh, kw = self.kernel_size
         out_h, out_w = self.output_shape[:2]
-        windows = sliding_window_view(xp, self.kernel_size, axis=(1, 2))
-        windows = windows[:, : (out_h - 1) * sh + 1: sh, : (out_w - 1) * sw + 1: sw]
-        return windows.reshape(-1, windows.shape[3] * self.kernel_size[0] * self.kernel_size[1])
+        cols = np.empty((len(xp), out_h, out_w, kh, kw, xp.shape[3]), dtype=xp.dtype)
+        for a, b, window in self._offsets():
+            cols[:, :, :, a, b, :] = xp[window]
+        return cols.reshape(-1, kh * kw * xp.shape[3])
 
     def _kernel_matrix(self):
-        """kernel (kh, kw, C, F) as the (C·kh·kw, F) matrix matching im2col's rows."""
-        kh, kw, c, f = self.kernel.shape
-        return self.kernel.transpose(2, 0, 1, 3).reshape(c * kh * kw, f)
+        """kernel (kh, kw, C, F) as the (kh·kw·C, F) matrix: a reshape, no copy."""
+        return self.kernel.reshape(-1, self.filters)
 
     def _chunks(self, n):
         out_h, out_w = self.output_shape[:2]
@@ -163,13 +172,23 @@ class Conv2D(Layer):
         xp = self._pad(x)
         kernel = self._kernel_matrix()
         out = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
-        for part in self._chunks(len(x)):
-            out[part] = (self._im2col(xp[part]) @ kernel).reshape((-1,) + self.output_shape)
+        parts = self._chunks(len(x))
+        self.cols = None
+        for part in parts:
+            cols = self._im2col(xp[part])
+            np.matmul(cols, kernel, out=out[part].reshape(-1, self.filters))
+            if training and len(parts) == 1:
+                self.cols = cols  # backward needs it again
         if self.use_bias:
             out += self.bias
         self.x_shape, self.xp = x.shape, xp
         self.z = out
-        self.a = out if self.activation.name == "linear" else self.activation(out)
+        if self.activation.name == "relu":
+            self.a = np.maximum(out, 0, out=out)  # in place: relu'(z) = relu'(a)
+        elif self.activation.name == "linear":
+            self.a = out
+        else:
+            self.a = self.activation(out)
         return self.a
 
     def backward(self, grad):
@@ -179,28 +198,27 @@ class Conv2D(Layer):
 
     def backward_from_z(self, grad_z):
         kh, kw, c, f = self.kernel.shape
-        sh, sw = self.strides
         out_h, out_w = self.output_shape[:2]
         kernel = self._kernel_matrix()
-        grad_kernel = np.zeros((c * kh * kw, f), dtype=self.dtype)
+        grad_kernel = self.grad_kernel.reshape(-1, f)
+        grad_kernel[...] = 0
         grad_xp = np.zeros_like(self.xp) if self.input_grad_needed else None
         for part in self._chunks(len(grad_z)):
             g2 = grad_z[part].reshape(-1, f)
-            grad_kernel += self._im2col(self.xp[part]).T @ g2
+            cols = self.cols if self.cols is not None else self._im2col(self.xp[part])
+            grad_kernel += cols.T @ g2
             if grad_xp is not None:
-                grad_cols = (g2 @ kernel.T).reshape(-1, out_h, out_w, c, kh, kw)
+                grad_cols = (g2 @ kernel.T).reshape(-1, out_h, out_w, kh, kw, c)
                 target = grad_xp[part]
-                for a in range(kh):          # col2im: one add per kernel offset
-                    for b in range(kw):
-                        target[:, a: a + (out_h - 1) * sh + 1: sh,
-                               b: b + (out_w - 1) * sw + 1: sw, :] += grad_cols[..., a, b]
-        self.grad_kernel[...] = grad_kernel.reshape(c, kh, kw, f).transpose(1, 2, 0, 3)
+                for a, b, window in self._offsets():  # col2im: one add per kernel offset
+                    target[window] += grad_cols[:, :, :, a, b, :]
         if self.use_bias:
             np.sum(grad_z.reshape(-1, f), axis=0, out=self.grad_bias)
         self.add_regularization_gradients()
         if grad_xp is None:
             return None
         height, width = self.x_shape[1:3]
+        sh, sw = self.strides
         top = padding_amounts(height, kh, sh, self.padding)[0]
         left = padding_amounts(width, kw, sw, self.padding)[0]
         return grad_xp[:, top: top + height, left: left + width, :]

@@ -93,15 +93,44 @@ class _Pooling2D(Layer):
 
 class MaxPooling2D(_Pooling2D):
     """out = max over each window; ∂L/∂x is ∂L/∂out at the (first) maximum of
-    each window, 0 elsewhere."""
+    each window, 0 elsewhere.
+
+    When the windows tile the input (stride = pool size, "valid"), the maximum
+    is ``np.maximum`` over the ph·pw strided views of the input (one per window
+    offset), and the winning offset is marked by equality, last offset first,
+    so that on ties the first in row order wins (as PyTorch): no copy of the
+    windows, no argmax over a tiny axis. Only the uint8 winner is kept.
+    """
+
+    def _offset_views(self, x):
+        (ph, pw), (out_h, out_w) = self.pool_size, self.output_shape[:2]
+        for t in range(ph * pw):
+            a, b = divmod(t, pw)
+            yield t, (slice(None), slice(a, a + out_h * ph, ph), slice(b, b + out_w * pw, pw))
 
     def forward(self, x, training=False):
+        self.x_shape = x.shape
+        if self._tiles():
+            views = [x[window] for _, window in self._offset_views(x)]
+            out = views[0].copy()
+            for view in views[1:]:
+                np.maximum(out, view, out=out)
+            self.winner = np.zeros(out.shape, dtype=np.uint8)
+            for t in range(len(views) - 1, 0, -1):  # last first: the first max wins ties
+                np.copyto(self.winner, t, where=views[t] == out)
+            if len(views) > 1:
+                np.copyto(self.winner, 0, where=views[0] == out)
+            return out
         windows = self._windows(x, -np.inf)
         self.argmax = np.argmax(windows, axis=-1)[..., np.newaxis]
-        self.x_shape = x.shape
         return np.take_along_axis(windows, self.argmax, axis=-1)[..., 0]
 
     def backward(self, grad):
+        if self._tiles():
+            grad_x = np.zeros(self.x_shape, dtype=grad.dtype)
+            for t, window in self._offset_views(grad_x):
+                grad_x[window] = np.where(self.winner == t, grad, 0)
+            return grad_x
         per_window = np.zeros(grad.shape + (self.pool_size[0] * self.pool_size[1],),
                               dtype=grad.dtype)
         np.put_along_axis(per_window, self.argmax, grad[..., np.newaxis], axis=-1)
