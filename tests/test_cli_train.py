@@ -159,3 +159,21 @@ def test_help_imports_no_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_train_cnn_and_predict_with_it(tmp_path, fashion_mnist):
+    result = run_cli("train", "--model", "cnn", "--limit", "1000", "--epochs", "1", "--out",
+                     str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "cnn" and metrics["test"]["accuracy"] > 0.3
+    import glassnet as gn
+
+    model = gn.load_model(tmp_path / "model.safetensors")
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Reshape", "Rescaling", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
+        "Dense", "Dense"]
+    Image.fromarray(fashion_mnist[1][0][3]).save(tmp_path / "item.png")
+    result = run_cli("predict", str(tmp_path / "model.safetensors"), str(tmp_path / "item.png"),
+                     cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.count(",") == 2

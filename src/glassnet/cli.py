@@ -67,7 +67,7 @@ def _config(args):
                        optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
                        epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
                        validation_split=args.validation_split, limit=args.limit,
-                       seed=args.seed, data_path=args.data_path)
+                       seed=args.seed, data_path=args.data_path, model=args.model)
 
 
 def _apply_threads(args):
@@ -134,6 +134,9 @@ DATASETS = ("circles", "fashion-mnist", "mnist", "moons", "spiral", "xor")
 
 
 def _add_training_options(p, epochs):
+    p.add_argument("--model", default="mlp", choices=["mlp", "cnn"],
+                   help="mlp (--hidden sizes) or cnn: Conv2D(32,3) > MaxPooling2D > "
+                        "Conv2D(64,3) > MaxPooling2D > Dense(128) (default: mlp)")
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS,
                    help="data set (default: %(default)s)")
     p.add_argument("--data-path", help="folder holding the data set's files")

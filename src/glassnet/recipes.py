@@ -24,13 +24,15 @@ import time
 import numpy as np
 
 from glassnet import datasets, optimizers, utils
-from glassnet.layers import Dense, Dropout, Flatten, Input, Rescaling
+from glassnet.layers import (Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D, Rescaling,
+                             Reshape)
 from glassnet.models import Sequential
 
 __all__ = ["TrainConfig", "load_data", "build_model", "make_optimizer", "train", "compare",
            "OPTIMIZER_CHOICES"]
 
 OPTIMIZER_CHOICES = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad")
+MODELS = ("mlp", "cnn")
 _DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01,
                "rmsprop": 1e-3, "adagrad": 0.01}
 
@@ -51,8 +53,11 @@ class TrainConfig:
     limit: int | None = None         # use only the first N training images
     seed: int = 0
     data_path: str | None = None
+    model: str = "mlp"               # "mlp" or "cnn"
 
     def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"Unknown model {self.model!r}; valid: {', '.join(MODELS)}")
         if self.optimizer not in OPTIMIZER_CHOICES:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}. Valid names: "
                              f"{', '.join(OPTIMIZER_CHOICES)}")
@@ -91,6 +96,30 @@ def build_model(input_shape, classes, hidden=(256, 128), activation="relu",
         layers.append(Dense(units, activation=activation, kernel_initializer=initializer))
         if dropout:
             layers.append(Dropout(dropout))
+    layers.append(Dense(classes, activation="softmax"))
+    return Sequential(layers)
+
+
+def build_cnn(input_shape, classes, activation="relu", initializer="glorot_uniform",
+              dropout=0.0, rescale=True):
+    """The lesson's CNN: [Rescaling(1/255)] → Conv2D(32, 3) → MaxPooling2D →
+    Conv2D(64, 3) → MaxPooling2D → Flatten → Dense(128) → Dense(classes, softmax)."""
+    if len(input_shape) == 2:
+        input_shape = tuple(input_shape) + (1,)
+    if len(input_shape) != 3:
+        raise ValueError(f"the CNN needs images (height, width[, channels]); the data has "
+                         f"samples of shape {tuple(input_shape)}")
+    layers = [Input(tuple(input_shape[:2]))] if input_shape[2] == 1 else \
+        [Input(tuple(input_shape))]
+    if input_shape[2] == 1:
+        layers.append(Reshape(tuple(input_shape)))
+    if rescale:
+        layers.append(Rescaling(1 / 255))
+    kwargs = {"activation": activation, "kernel_initializer": initializer}
+    layers += [Conv2D(32, 3, **kwargs), MaxPooling2D(), Conv2D(64, 3, **kwargs), MaxPooling2D(),
+               Flatten(), Dense(128, **kwargs)]
+    if dropout:
+        layers.append(Dropout(dropout))
     layers.append(Dense(classes, activation="softmax"))
     return Sequential(layers)
 
@@ -146,8 +175,13 @@ def _fit(config, data, verbose, callbacks=None):
     (x_train, y_train), _, class_names = data
     utils.set_random_seed(config.seed)
     is_image = x_train.dtype == np.uint8
-    model = build_model(x_train.shape[1:], len(class_names), config.hidden, config.activation,
-                        config.initializer, config.dropout, rescale=is_image)
+    if config.model == "cnn":
+        model = build_cnn(x_train.shape[1:], len(class_names), config.activation,
+                          config.initializer, config.dropout, rescale=is_image)
+    else:
+        model = build_model(x_train.shape[1:], len(class_names), config.hidden,
+                            config.activation, config.initializer, config.dropout,
+                            rescale=is_image)
     train_count = int(len(x_train) * (1 - config.validation_split))
     steps = math.ceil(train_count / config.batch_size) * config.epochs
     model.compile(make_optimizer(config.optimizer, config.learning_rate(), config.schedule,
