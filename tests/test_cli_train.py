@@ -177,3 +177,34 @@ def test_train_cnn_and_predict_with_it(tmp_path, fashion_mnist):
     result = run_cli("predict", str(tmp_path / "model.safetensors"), str(tmp_path / "item.png"),
                      cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.count(",") == 2
+
+
+def test_plot_filters_and_feature_maps(tmp_path, fashion_mnist):
+    import glassnet as gn
+    from glassnet import plot
+    from glassnet.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+
+    model = gn.Sequential([Input((28, 28, 1)), Conv2D(6, 3, activation="relu", name="first"),
+                           MaxPooling2D(), Conv2D(4, 3, name="second"), Flatten(), Dense(10)])
+    fig = plot.filters(model, path=tmp_path / "f.png")
+    assert "first: 6 filters of 3x3" in fig._suptitle.get_text()
+    assert "mean over 6 input channels" in plot.filters(model, layer="second")._suptitle.get_text()
+    fig = plot.feature_maps(model, fashion_mnist[1][0][0], path=tmp_path / "m.png")
+    assert "6 of 6 feature maps (26x26)" in fig._suptitle.get_text()
+    assert_real_png(tmp_path / "f.png", min_height=150)  # one row of panels
+    assert_real_png(tmp_path / "m.png", min_height=150)
+    with pytest.raises(ValueError, match="no Conv2D layer named 'third'; Conv2D layers: first, "
+                                         "second"):
+        plot.filters(model, layer="third")
+    with pytest.raises(ValueError, match="has no Conv2D layer"):
+        plot.filters(gn.Sequential([Input((3,)), Dense(2)]))
+    path = tmp_path / "cnn.safetensors"
+    model.save(path)
+    Image.fromarray(fashion_mnist[1][0][0]).save(tmp_path / "boot.png")
+    result = run_cli("plot", "filters", str(path), "--out", str(tmp_path / "cf.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("plot", "feature-maps", str(path), str(tmp_path / "boot.png"), "--layer",
+                     "second", "--out", str(tmp_path / "cm.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_real_png(tmp_path / "cf.png", min_height=150)
+    assert_real_png(tmp_path / "cm.png", min_height=150)

@@ -133,6 +133,26 @@ def _plot_history(args):
 DATASETS = ("circles", "fashion-mnist", "mnist", "moons", "spiral", "xor")
 
 
+def _plot_filters(args):
+    from glassnet import plot
+    from glassnet.models import load_model
+
+    out = args.out or "filters.png"
+    plot.filters(load_model(args.model), layer=args.layer, path=out)
+    return out
+
+
+def _plot_feature_maps(args):
+    from glassnet import plot, recipes
+    from glassnet.models import load_model
+
+    model = load_model(args.model)
+    pixels = recipes.read_image(args.image, tuple(model.input_shape)[:2])
+    out = args.out or "feature-maps.png"
+    plot.feature_maps(model, pixels, layer=args.layer, path=out)
+    return out
+
+
 def _add_training_options(p, epochs):
     p.add_argument("--model", default="mlp", choices=["mlp", "cnn"],
                    help="mlp (--hidden sizes) or cnn: Conv2D(32,3) > MaxPooling2D > "
@@ -246,6 +266,22 @@ def build_parser():
     p.add_argument("run_dir", help="a folder written by `glassnet train`")
     p.add_argument("--out", help="PNG file (default: RUN_DIR/history.png)")
     p.set_defaults(run=_plot_history)
+
+    p = pictures.add_parser("filters", help="a CNN's first-layer kernels as images",
+                            description="Draw the kernels of a saved CNN's Conv2D layer.")
+    p.add_argument("model", help="a model.safetensors file with a Conv2D layer")
+    p.add_argument("--layer", help="Conv2D layer name (default: the first)")
+    p.add_argument("--out", help="PNG file (default: filters.png)")
+    p.set_defaults(run=_plot_filters)
+
+    p = pictures.add_parser("feature-maps", help="what a CNN's Conv2D layer sees in an image",
+                            description="Draw a Conv2D layer's output channels for one image "
+                                        "file (read as `glassnet predict` reads it).")
+    p.add_argument("model", help="a model.safetensors file with a Conv2D layer")
+    p.add_argument("image", help="a PNG or JPEG file")
+    p.add_argument("--layer", help="Conv2D layer name (default: the first)")
+    p.add_argument("--out", help="PNG file (default: feature-maps.png)")
+    p.set_defaults(run=_plot_feature_maps)
     return parser
 
 

@@ -13,7 +13,7 @@ from glassnet import activations as _activations
 from glassnet.neuron import Neuron
 
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
-           "DEFAULT_ACTIVATIONS"]
+           "filters", "feature_maps", "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
 DEFAULT_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
@@ -300,4 +300,79 @@ def compare(results, path=None, title=None):
         ax.legend(fontsize=11)
     if title:
         fig.suptitle(title, fontsize=14)
+    return _finish(fig, path)
+
+
+def _conv_layer(model, layer):
+    convs = [l for l in getattr(model, "layers", []) if type(l).__name__ == "Conv2D"]
+    if not convs:
+        raise ValueError("this model has no Conv2D layer: filters and feature maps need a CNN "
+                         "(e.g. glassnet train --model cnn)")
+    if layer is None:
+        return convs[0]
+    for candidate in convs:
+        if candidate.name == layer:
+            return candidate
+    raise ValueError(f"no Conv2D layer named {layer!r}; Conv2D layers: "
+                     f"{', '.join(l.name for l in convs)}")
+
+
+def _grid(count, columns=8):
+    columns = min(columns, count)
+    return int(np.ceil(count / columns)), columns
+
+
+def filters(model, layer=None, path=None):
+    """The kernels of a Conv2D layer (the first by default) as small images:
+    red positive, blue negative (one channel: the weights themselves; more: their
+    mean over the input channels)."""
+    conv = _conv_layer(model, layer)
+    kernel = conv.kernel.mean(axis=2)  # (kh, kw, filters)
+    limit = float(np.abs(kernel).max()) or 1.0
+    rows, columns = _grid(kernel.shape[-1])
+    plt = _pyplot()
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.4 * rows + 0.6),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < kernel.shape[-1]:
+            image = ax.imshow(kernel[:, :, i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set_title(str(i), fontsize=8)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="weight")
+    channels = conv.kernel.shape[2]
+    fig.suptitle(f"{conv.name}: {kernel.shape[-1]} filters of {conv.kernel_size[0]}x"
+                 f"{conv.kernel_size[1]}" + ("" if channels == 1 else
+                                            f" (mean over {channels} input channels)"),
+                 fontsize=12)
+    return _finish(fig, path)
+
+
+def feature_maps(model, image, layer=None, max_maps=32, path=None):
+    """What a Conv2D layer (the first by default) computes for one image: the
+    image, then each output channel as a picture."""
+    conv = _conv_layer(model, layer)
+    x = np.asarray(image)
+    if x.shape != tuple(model.input_shape):
+        x = x.reshape(model.input_shape)
+    a = x[np.newaxis].astype(model.dtype)
+    for current in model.layers:
+        a = current.forward(a, training=False)
+        if current is conv:
+            break
+    maps = a[0]
+    count = min(maps.shape[-1], max_maps)
+    rows, columns = _grid(count + 1)
+    plt = _pyplot()
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.6 * rows + 0.5),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i == 0:
+            ax.imshow(np.squeeze(x), cmap="gray")
+            ax.set_title("input", fontsize=8)
+        elif i <= count:
+            ax.imshow(maps[:, :, i - 1], cmap="viridis")
+            ax.set_title(str(i - 1), fontsize=8)
+    fig.suptitle(f"{conv.name}: {count} of {maps.shape[-1]} feature maps "
+                 f"({maps.shape[0]}x{maps.shape[1]})", fontsize=12)
     return _finish(fig, path)
