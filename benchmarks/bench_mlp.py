@@ -1,4 +1,4 @@
-"""glassnet vs PyTorch on the CPU, side by side: the MLP of the lessons.
+"""glassnet vs PyTorch on the CPU, side by side: the MLP and the CNN of the lessons.
 
     python benchmarks/bench_mlp.py [--epochs 10] [--threads 1,2] [--json out.json]
 
@@ -9,7 +9,8 @@ Fashion-MNIST. For each thread count a fresh process alternates one glassnet
 epoch and one PyTorch epoch, so the medians compare epochs taken under the
 same load; the test accuracy after the last epoch is compared like for like.
 
-Workloads: training epoch; inference on the 10,000 test images (batch 1000,
+Workloads: MLP training epoch; CNN training epoch (Conv2D 32 > pool > Conv2D 64 >
+pool > Dense 128, on the first --cnn-images images, 2 threads); MLP inference on the 10,000 test images (batch 1000,
 repeated); start-up (the import of glassnet with Sequential, layers,
 optimizers and losses vs `import torch`, timed inside a fresh interpreter, and
 the whole `glassnet --help` command); peak memory of a one-epoch run of each library and of
@@ -127,6 +128,69 @@ def run_training(threads, epochs, inference_repeats):
             "test_accuracy": accuracy, "load_average": loads}
 
 
+# --------------------------------------------------------------- the CNN, one process
+def run_cnn(threads, images, epochs):
+    """Conv2D(32,3) > pool > Conv2D(64,3) > pool > Dense(128) > Dense(10), same
+    initial weights, alternating epochs; NHWC data converted once for PyTorch."""
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    import glassnet as gn
+    from glassnet.datasets import fashion_mnist
+    from glassnet.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+
+    torch.set_num_threads(threads)
+    limits = threadpool_limits(threads)  # noqa: F841
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+    x = (as_float32(x_train[:images])).reshape(-1, 28, 28, 1)
+    y = y_train[:images].astype(np.int64)
+    xt, yt = as_float32(x_test).reshape(-1, 28, 28, 1), y_test.astype(np.int64)
+    gn.utils.set_random_seed(0)
+    model = gn.Sequential([Input((28, 28, 1)), Conv2D(32, 3, activation="relu"), MaxPooling2D(),
+                           Conv2D(64, 3, activation="relu"), MaxPooling2D(), Flatten(),
+                           Dense(128, activation="relu"), Dense(10, activation="softmax")])
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128),
+                        nn.ReLU(), nn.Linear(128, 10))
+    w = model.get_weights()
+    with torch.no_grad():
+        for conv, (k, b) in zip([net[0], net[3]], [(w[0], w[1]), (w[2], w[3])]):
+            conv.weight.copy_(torch.from_numpy(k.transpose(3, 2, 0, 1).copy()))  # OIHW
+            conv.bias.copy_(torch.from_numpy(b))
+        # Flatten order differs (NHWC vs NCHW): permute the first Dense kernel's rows
+        k = w[4].reshape(5, 5, 64, 128).transpose(2, 0, 1, 3).reshape(1600, 128)
+        net[7].weight.copy_(torch.from_numpy(k.T.copy()))
+        net[7].bias.copy_(torch.from_numpy(w[5]))
+        net[9].weight.copy_(torch.from_numpy(w[6].T.copy()))
+        net[9].bias.copy_(torch.from_numpy(w[7]))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    X = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    Y = torch.from_numpy(y)
+    times = {"glassnet": [], "pytorch": []}
+    for epoch in range(epochs):
+        order = np.random.default_rng(2000 + epoch).permutation(len(x))
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=128, epochs=1, verbose=0, seed=2000 + epoch)
+        times["glassnet"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        index = torch.from_numpy(order)
+        for i in range(0, len(X), 128):
+            batch = index[i:i + 128]
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(net(X[batch]), Y[batch]).backward()
+            optimizer.step()
+        times["pytorch"].append(time.perf_counter() - start)
+    accuracy = {"glassnet": float(np.mean(model.predict(xt, 1000).argmax(1) == yt))}
+    with torch.no_grad():
+        accuracy["pytorch"] = float((net(torch.from_numpy(xt.transpose(0, 3, 1, 2).copy()))
+                                     .argmax(1).numpy() == yt).mean())
+    return {"threads": threads, "images": images, "epoch_seconds": times,
+            "test_accuracy": accuracy, "load_average": load_average()}
+
+
 # --------------------------------------------------------------- memory: one process each
 def run_memory(library):
     """Peak RSS (MB) of one training epoch of ``library``, data loading included."""
@@ -215,12 +279,20 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--inference-repeats", type=int, default=7)
     parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--cnn-images", type=int, default=10000,
+                        help="training images per CNN epoch (0: skip the CNN)")
+    parser.add_argument("--cnn-epochs", type=int, default=3)
+    parser.add_argument("--cnn-threads", type=int, default=2)
     parser.add_argument("--skip-train-command", action="store_true",
                         help="don't time `glassnet train` (it trains 15 epochs)")
     parser.add_argument("--json", help="also write the raw numbers here")
     parser.add_argument("--child-training", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", help=argparse.SUPPRESS)
+    parser.add_argument("--child-cnn", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_cnn:
+        print(json.dumps(run_cnn(args.child_cnn, args.cnn_images, args.cnn_epochs)))
+        return
     if args.child_training:
         print(json.dumps(run_training(args.child_training, args.epochs,
                                       args.inference_repeats)))
@@ -241,6 +313,10 @@ def main():
         report["runs"].append(child(["--child-training", str(threads),
                                      "--epochs", str(args.epochs),
                                      "--inference-repeats", str(args.inference_repeats)]))
+    if args.cnn_images:
+        print(f"CNN, {args.cnn_threads} thread(s) ...", file=sys.stderr, flush=True)
+        report["cnn"] = child(["--child-cnn", str(args.cnn_threads), "--cnn-images",
+                               str(args.cnn_images), "--cnn-epochs", str(args.cnn_epochs)])
     print("memory ...", file=sys.stderr, flush=True)
     report["memory_mb"] = {lib: child(["--child-memory", lib]) for lib in ("glassnet",
                                                                            "pytorch")}
@@ -279,6 +355,16 @@ def print_report(r):
         epochs = len(run["epoch_seconds"]["glassnet"])
         print(f"{f'test accuracy after {epochs} epochs':<42} {t:>7} {acc['glassnet']:>9.4f} "
               f"{acc['pytorch']:>9.4f} {acc['glassnet'] - acc['pytorch']:>+6.3f}")
+    if "cnn" in r:
+        c = r["cnn"]
+        g, p = median(c["epoch_seconds"]["glassnet"]), median(c["epoch_seconds"]["pytorch"])
+        label = f"CNN training epoch, {c['images']:,} images (s)"
+        print(f"{label:<42} {c['threads']:>7} {g:>9.3f} {p:>9.3f} {g / p:>6.2f} "
+              f"{c['load_average']:>5.2f}")
+        acc = c["test_accuracy"]
+        label = f"CNN test accuracy after {len(c['epoch_seconds']['glassnet'])} epochs"
+        print(f"{label:<42} {c['threads']:>7} {acc['glassnet']:>9.4f} {acc['pytorch']:>9.4f} "
+              f"{acc['glassnet'] - acc['pytorch']:>+6.3f}")
     s = r["startup_seconds"]
     g, p = median(s["glassnet"]), median(s["pytorch"])
     print(f"{'import glassnet (+ Sequential, layers) / torch (s)':<42} {'-':>7} {g:>9.3f} "

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet import initializers, regularizers, utils
 
-__all__ = ["Layer"]
+__all__ = ["Layer", "ActivatedLayer"]
 
 _DTYPES = ("float32", "float64")
 
@@ -133,6 +133,30 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+class ActivatedLayer(Layer):
+    """A layer that computes z and then a = activation(z) (Dense, Conv2D).
+    Subclasses call ``self.activate(z)`` at the end of ``forward`` and define
+    ``backward_from_z(grad_z)``; backward runs through the activation first."""
+
+    def activate(self, z):
+        self.z = z
+        if self.activation.name == "relu":
+            self.a = np.maximum(z, 0, out=z)  # in place: relu'(z) = relu'(a)
+        elif self.activation.name == "linear":
+            self.a = z
+        else:
+            self.a = self.activation(z)
+        return self.a
+
+    def backward(self, grad):
+        grad_z = grad if self.activation.name == "linear" else \
+            self.activation.backward(self.z, grad, self.a)
+        return self.backward_from_z(grad_z)
+
+    def backward_from_z(self, grad_z):
+        raise NotImplementedError
 
 
 def _shape(shape):

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 from glassnet import activations, initializers, regularizers
-from glassnet.layers.base import Layer
+from glassnet.layers.base import ActivatedLayer
 
 __all__ = ["Conv2D", "conv_output_length", "padding_amounts", "IM2COL_BUDGET_BYTES"]
 
@@ -74,7 +74,7 @@ def padding_amounts(length, window, stride, padding):
     return total // 2, total - total // 2
 
 
-class Conv2D(Layer):
+class Conv2D(ActivatedLayer):
     """2-D convolution over (batch, height, width, channels) inputs.
 
         out[n, i, j, f] = Σ_{a, b, c} x[n, i·sh + a, j·sw + b, c] · kernel[a, b, c, f] + bias[f]
@@ -182,19 +182,7 @@ class Conv2D(Layer):
         if self.use_bias:
             out += self.bias
         self.x_shape, self.xp = x.shape, xp
-        self.z = out
-        if self.activation.name == "relu":
-            self.a = np.maximum(out, 0, out=out)  # in place: relu'(z) = relu'(a)
-        elif self.activation.name == "linear":
-            self.a = out
-        else:
-            self.a = self.activation(out)
-        return self.a
-
-    def backward(self, grad):
-        grad_z = grad if self.activation.name == "linear" else \
-            self.activation.backward(self.z, grad, self.a)
-        return self.backward_from_z(grad_z)
+        return self.activate(out)
 
     def backward_from_z(self, grad_z):
         kh, kw, c, f = self.kernel.shape

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from glassnet import activations, initializers, regularizers, utils
-from glassnet.layers.base import Layer
+from glassnet.layers.base import ActivatedLayer, Layer
 
 __all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling"]
 
@@ -32,7 +32,7 @@ class Input(Layer):
         return {"shape": list(self.shape), "name": self.name, "dtype": str(self.dtype)}
 
 
-class Dense(Layer):
+class Dense(ActivatedLayer):
     """A fully connected layer: every output sees every input.
 
         z = x @ kernel + bias      kernel: (inputs, units), bias: (units,)
@@ -79,19 +79,8 @@ class Dense(Layer):
         z = x @ self.kernel
         if self.use_bias:
             z += self.bias
-        self.x, self.z = x, z
-        if self.activation.name == "relu":
-            self.a = np.maximum(z, 0, out=z)  # z is now a; relu'(z) = relu'(a)
-        elif self.activation.name == "linear":
-            self.a = z
-        else:
-            self.a = self.activation(z)
-        return self.a
-
-    def backward(self, grad):
-        grad_z = grad if self.activation.name == "linear" else \
-            self.activation.backward(self.z, grad, self.a)
-        return self.backward_from_z(grad_z)
+        self.x = x
+        return self.activate(z)
 
     def backward_from_z(self, grad_z):
         """The backward pass from ∂L/∂z (the model calls this directly when it
