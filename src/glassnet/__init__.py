@@ -15,7 +15,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"activations", "callbacks", "datasets", "gradcheck", "initializers", "io",
+_SUBMODULES = {"activations", "callbacks", "datasets", "gradcheck", "initializers", "inspect", "io",
                "layers", "losses", "metrics", "models", "neuron", "optimizers", "perceptron",
                "plot", "recipes", "regularizers", "utils", "cli"}
 _NAMES = {"Sequential": "models", "load_model": "models", "Neuron": "neuron"}
