@@ -86,3 +86,34 @@ def test_inspect_bad_input():
         inspect.gradient_norms(model, np.ones((1, 3)), [0])
     with pytest.raises(ValueError, match="every must be a positive integer"):
         inspect.Recorder(every=0)
+
+
+def test_inside_pictures(tmp_path):
+    from glassnet import plot
+    from glassnet.datasets import toy
+    from test_plot_cli import assert_real_png
+
+    fig = plot.layer_activations(book_net(gn.initializers.RandomNormal(stddev=1)),
+                                 RNG.normal(size=(300, 100)), path=tmp_path / "a.png")
+    assert len(fig.axes) == 5 and "saturated" in fig.axes[0].get_title()
+    assert_real_png(tmp_path / "a.png", min_height=250)
+    x, y = toy.spiral(300, noise=0.1, seed=1)
+    model = gn.Sequential([Input((2,)), Dense(32, activation="tanh"),
+                           Dense(3, activation="softmax")])
+    model.compile(gn.optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+    recorder = inspect.Recorder(every=3)
+    model.fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[recorder])
+    fig = plot.gradient_flow(recorder, path=tmp_path / "g.png")
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == \
+        [layer.name for layer in model.layers]
+    assert_real_png(tmp_path / "g.png")
+    fig = plot.decision_boundary(model, x, y, path=tmp_path / "b.png")
+    assert "training accuracy" in fig.axes[0].get_title()
+    assert_real_png(tmp_path / "b.png")
+    with pytest.raises(ValueError, match=r"2-D inputs of shape \(n, 2\); received shape "
+                                         r"\(300, 3\)"):
+        plot.decision_boundary(model, np.ones((300, 3)), y)
+    with pytest.raises(ValueError, match="built model"):
+        plot.layer_activations(gn.Sequential([Dense(2)]), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="Recorder that was passed to fit"):
+        plot.gradient_flow(inspect.Recorder())

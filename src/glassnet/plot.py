@@ -13,7 +13,8 @@ from glassnet import activations as _activations
 from glassnet.neuron import Neuron
 
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
-           "filters", "feature_maps", "DEFAULT_ACTIVATIONS"]
+           "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
+           "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
 DEFAULT_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
@@ -375,4 +376,95 @@ def feature_maps(model, image, layer=None, max_maps=32, path=None):
             ax.set_title(str(i - 1), fontsize=8)
     fig.suptitle(f"{conv.name}: {count} of {maps.shape[-1]} feature maps "
                  f"({maps.shape[0]}x{maps.shape[1]})", fontsize=12)
+    return _finish(fig, path)
+
+
+def layer_activations(model, x, bins=30, path=None):
+    """A histogram of each layer's outputs for the batch x (the book's
+    weight-initialization figure), with the saturated or dead fraction."""
+    from glassnet import inspect
+
+    outputs = inspect.layer_outputs(model, x)
+    stats = {s["layer"]: s for s in inspect.activation_stats(model, x)}
+    plt = _pyplot()
+    count = len(outputs)
+    fig, axes = plt.subplots(1, count, figsize=(max(8, 2.4 * count), 3.6), squeeze=False,
+                             layout="constrained", sharey=True)
+    for ax, (name, values) in zip(axes[0], outputs.items()):
+        info = stats[name]
+        limits = (0, 1) if info["activation"] == "sigmoid" else None
+        ax.hist(values.ravel(), bins=bins, range=limits, color="tab:blue", alpha=0.85)
+        note = ""
+        if info["saturated"] is not None:
+            note = f"\n{info['saturated']:.0%} saturated"
+        elif info["dead"] is not None:
+            note = f"\n{info['dead']:.0%} dead units"
+        ax.set_title(f"{name} ({info['activation']}){note}", fontsize=10)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("count", fontsize=11)
+    fig.suptitle("Activations per layer", fontsize=13)
+    return _finish(fig, path)
+
+
+def gradient_flow(recorder, path=None):
+    """Per-layer gradient norm per epoch from an inspect.Recorder, on a log
+    scale: vanishing gradients show as lines far below the others."""
+    epochs = getattr(recorder, "epochs", None)
+    if not epochs:
+        raise ValueError("gradient_flow needs an inspect.Recorder that was passed to fit "
+                         "(callbacks=[recorder]) and recorded at least one epoch")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    names = list(epochs[0]["gradient_norm"])
+    x = np.arange(1, len(epochs) + 1)
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(names)))
+    for color, name in zip(colors, names):
+        ax.plot(x, [e["gradient_norm"].get(name, np.nan) for e in epochs], "o-", color=color,
+                label=name, linewidth=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch", fontsize=11)
+    ax.set_ylabel("gradient norm (log scale)", fontsize=11)
+    ax.set_title("Gradient flow: first layer (dark) to last (light)", fontsize=13)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _finish(fig, path)
+
+
+def decision_boundary(model, x, y, resolution=300, path=None, title=None):
+    """A 2-input classifier's regions (the TensorFlow Playground view): each
+    point of the plane coloured by its predicted class, paler where the model
+    is less sure, with the training points on top."""
+    x = np.asarray(x)
+    y = np.asarray(y).astype(int).ravel()
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"decision_boundary needs 2-D inputs of shape (n, 2); received shape "
+                         f"{x.shape}")
+    low, high = x.min(axis=0), x.max(axis=0)
+    pad = 0.1 * (high - low + 1e-9)
+    g1, g2 = np.meshgrid(np.linspace(low[0] - pad[0], high[0] + pad[0], resolution),
+                         np.linspace(low[1] - pad[1], high[1] + pad[1], resolution))
+    probabilities = model.predict(np.column_stack([g1.ravel(), g2.ravel()]), batch_size=4096)
+    if probabilities.shape[1] == 1:
+        probabilities = np.column_stack([1 - probabilities[:, 0], probabilities[:, 0]])
+    classes = probabilities.shape[1]
+    plt = _pyplot()
+    palette = plt.get_cmap("tab10")(np.arange(max(classes, y.max() + 1)) % 10)[:, :3]
+    best = probabilities.argmax(axis=1)
+    confidence = (probabilities.max(axis=1) - 1 / classes) / (1 - 1 / classes)
+    colors = palette[best] * (0.35 + 0.45 * confidence[:, None]) + \
+        (1 - (0.35 + 0.45 * confidence[:, None]))
+    fig, ax = plt.subplots(figsize=(7.5, 6.5), layout="constrained")
+    ax.imshow(np.clip(colors, 0, 1).reshape(resolution, resolution, 3), origin="lower",
+              aspect="auto",
+              extent=(g1.min(), g1.max(), g2.min(), g2.max()))
+    for k in range(y.max() + 1):
+        mine = y == k
+        ax.scatter(x[mine, 0], x[mine, 1], s=18, color=palette[k], edgecolors="black",
+                   linewidths=0.5, label=f"class {k}")
+    accuracy = float(np.mean(model.predict(x, batch_size=4096).argmax(axis=1) == y)) \
+        if classes > 1 else float("nan")
+    ax.set_title(title or f"Decision regions (training accuracy {accuracy:.1%})", fontsize=13)
+    ax.set_xlabel("x1", fontsize=11)
+    ax.set_ylabel("x2", fontsize=11)
+    ax.legend(fontsize=9, loc="upper right", framealpha=0.9)
     return _finish(fig, path)
