@@ -117,3 +117,14 @@ def test_inside_pictures(tmp_path):
         plot.layer_activations(gn.Sequential([Dense(2)]), np.ones((2, 2)))
     with pytest.raises(ValueError, match="Recorder that was passed to fit"):
         plot.gradient_flow(inspect.Recorder())
+
+
+def test_cli_plot_boundary(tmp_path):
+    from test_plot_cli import assert_real_png, run_cli
+
+    result = run_cli("plot", "boundary", "--dataset", "circles", "--activation", "relu",
+                     "--epochs", "20", "--out", str(tmp_path / "c.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_real_png(tmp_path / "c.png")
+    result = run_cli("plot", "boundary", "--dataset", "mnist", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid choice: 'mnist'" in result.stderr

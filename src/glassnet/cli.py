@@ -153,6 +153,25 @@ def _plot_feature_maps(args):
     return out
 
 
+def _plot_boundary(args):
+    from glassnet import plot, recipes
+
+    if args.dataset not in ("spiral", "moons", "circles", "xor"):
+        raise ValueError(f"plot boundary needs a 2-D toy data set (spiral, moons, circles, xor); "
+                         f"received {args.dataset!r}")
+    config = recipes.TrainConfig(dataset=args.dataset, hidden=tuple(args.hidden),
+                                 activation=args.activation, optimizer="adam", lr=args.lr,
+                                 epochs=args.epochs, batch_size=32, seed=args.seed,
+                                 validation_split=0.0)
+    data = recipes.load_data(args.dataset)
+    model = recipes._fit(config, data, verbose=0)[0]
+    (x, y), _, _ = data
+    out = args.out or f"boundary-{args.dataset}-{args.activation}.png"
+    plot.decision_boundary(model, x, y, path=out,
+                           title=f"{args.dataset}, hidden {args.hidden} {args.activation}")
+    return out
+
+
 def _add_training_options(p, epochs):
     p.add_argument("--model", default="mlp", choices=["mlp", "cnn"],
                    help="mlp (--hidden sizes) or cnn: Conv2D(32,3) > MaxPooling2D > "
@@ -266,6 +285,20 @@ def build_parser():
     p.add_argument("run_dir", help="a folder written by `glassnet train`")
     p.add_argument("--out", help="PNG file (default: RUN_DIR/history.png)")
     p.set_defaults(run=_plot_history)
+
+    p = pictures.add_parser("boundary", help="a small network's decision regions on 2-D data",
+                            description="Train a small network on a 2-D toy data set and draw "
+                                        "its decision regions with the training points (the "
+                                        "TensorFlow Playground view).")
+    p.add_argument("--dataset", default="spiral", choices=["spiral", "moons", "circles", "xor"],
+                   help="default: %(default)s")
+    p.add_argument("--activation", default="tanh", help="hidden activation (default: tanh)")
+    p.add_argument("--hidden", type=_int_list, default=[32, 32], help="default: 32,32")
+    p.add_argument("--epochs", type=int, default=60, help="default: %(default)s")
+    p.add_argument("--lr", type=float, default=0.01, help="default: %(default)s")
+    p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--out", help="PNG file (default: boundary-DATASET-ACTIVATION.png)")
+    p.set_defaults(run=_plot_boundary)
 
     p = pictures.add_parser("filters", help="a CNN's first-layer kernels as images",
                             description="Draw the kernels of a saved CNN's Conv2D layer.")
