@@ -89,10 +89,14 @@ def test_plot_history_from_a_run_folder(small_run, tmp_path):
 
 def test_compare_activations(tmp_path):
     result = run_cli("compare", "--activations", "sigmoid,relu", "--limit", "2000", "--epochs",
-                     "2", "--out", str(tmp_path), cwd=tmp_path)
+                     "2", "--inspect", "--out", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "compare.json").read_text())
     assert data["kind"] == "activation"
+    assert set(data["inspect"]) == {"sigmoid", "relu"} and len(data["inspect"]["relu"]) == 2
+    assert len(data["inspect"]["sigmoid"][-1]["saturated"]) == 2  # both hidden layers
+    assert len(data["inspect"]["relu"][-1]["dead"]) == 2
+    assert_real_png(tmp_path / "inspect.png")
     assert [row["activation"] for row in data["results"]] == ["sigmoid", "relu"]
     assert set(data["histories"]) == {"sigmoid", "relu"}
     assert_real_png(tmp_path / "compare.png")

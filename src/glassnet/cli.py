@@ -94,7 +94,8 @@ def _compare(args):
         raise ValueError("compare one thing at a time: --activations, --optimizers or "
                          "--initializers")
     kind, values = chosen[0] if chosen else ("activation", ["sigmoid", "tanh", "relu"])
-    recipes.compare(_config(args), kind, values, out=args.out, verbose=0 if args.quiet else 2)
+    recipes.compare(_config(args), kind, values, out=args.out, verbose=0 if args.quiet else 2,
+                    inspect=args.inspect, log=(lambda *a: None) if args.quiet else print)
 
 
 def _evaluate(args):
@@ -232,6 +233,9 @@ def build_parser():
     p.add_argument("--optimizers", type=_names, help="e.g. sgd,momentum,adam")
     p.add_argument("--initializers", type=_names, help="e.g. random_normal,glorot_uniform,"
                                                        "he_normal")
+    p.add_argument("--inspect", action="store_true",
+                   help="also record per-layer gradient norms and saturated/dead units "
+                        "(inspect.png)")
     _add_training_options(p, epochs=5)
     p.set_defaults(run=_compare)
 

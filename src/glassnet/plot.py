@@ -14,6 +14,7 @@ from glassnet.neuron import Neuron
 
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
            "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
+           "compare_inside",
            "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
@@ -467,4 +468,39 @@ def decision_boundary(model, x, y, resolution=300, path=None, title=None):
     ax.set_xlabel("x1", fontsize=11)
     ax.set_ylabel("x2", fontsize=11)
     ax.legend(fontsize=9, loc="upper right", framealpha=0.9)
+    return _finish(fig, path)
+
+
+def compare_inside(recorded, path=None, title=None):
+    """For several runs (label -> a Recorder's ``epochs``): per layer, at the
+    last epoch, the gradient norm (log scale) and the fraction of saturated
+    (sigmoid/tanh) or dead (relu) units: "why relu" from the runs themselves."""
+    if not recorded:
+        raise ValueError("compare_inside needs at least one recorded run")
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    for label, epochs in recorded.items():
+        last = epochs[-1]
+        norms = list(last["gradient_norm"].values())
+        left.plot(range(1, len(norms) + 1), norms, "o-", label=label, linewidth=2)
+        inactive = {**last.get("dead", {}), **last.get("saturated", {})}
+        if inactive:
+            right.plot(range(1, len(inactive) + 1), list(inactive.values()), "s-", label=label,
+                       linewidth=2)
+    left.set_yscale("log")
+    left.set_title("Gradient norm per layer", fontsize=13)
+    left.set_xlabel("layer (1 = first)", fontsize=11)
+    left.set_ylabel("norm of ∂loss/∂weights (log)", fontsize=11)
+    right.set_title("Saturated (sigmoid, tanh) or dead (relu) units", fontsize=13)
+    right.set_xlabel("hidden layer (1 = first)", fontsize=11)
+    right.set_ylabel("fraction", fontsize=11)
+    right.set_ylim(-0.02, 1.02)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        fig.suptitle(title, fontsize=14)
     return _finish(fig, path)

@@ -277,10 +277,12 @@ def train(config, out=None, verbose=1, pictures=True, log=print):
     return metrics
 
 
-def compare(config, kind, values, out=None, verbose=2, log=print):
+def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False):
     """Train the same network once per value of ``kind`` ("activation",
     "optimizer" or "initializer"), with the same seed and batches; write
-    compare.json and compare.png; return the rows of the table."""
+    compare.json and compare.png; return the rows of the table. With
+    ``inspect``, also record per-layer activation statistics and gradient norms
+    (glassnet.inspect.Recorder) and draw them in inspect.png."""
     if kind not in ("activation", "optimizer", "initializer"):
         raise ValueError(f"compare: kind must be activation, optimizer or initializer; "
                          f"received {kind!r}")
@@ -289,14 +291,18 @@ def compare(config, kind, values, out=None, verbose=2, log=print):
         raise ValueError(f"compare needs at least one {kind}")
     data = load_data(config.dataset, config.limit, config.data_path)
     _, (x_test, y_test), _ = data
-    rows, histories = [], {}
+    from glassnet.inspect import Recorder
+
+    rows, histories, recorded = [], {}, {}
     for value in values:
         variant = dataclasses.replace(config, **{kind: value})
-        if kind == "optimizer":
-            variant.lr = None if config.lr is None else config.lr
         if verbose:
             log(f"--- {kind} = {value} ---")
-        model, history, seconds, interrupted = _fit(variant, data, verbose)
+        recorder = Recorder(every=10) if inspect else None
+        model, history, seconds, interrupted = _fit(variant, data, verbose,
+                                                    callbacks=[recorder] if recorder else None)
+        if recorder is not None and recorder.epochs:
+            recorded[str(value)] = recorder.epochs
         test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000)
         rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
                      "val_accuracy": history.history.get("val_accuracy", [None])[-1],
@@ -306,21 +312,28 @@ def compare(config, kind, values, out=None, verbose=2, log=print):
         if interrupted:
             break
     run_dir = _new_run_dir(out, prefix="compare-")
-    _write_json(os.path.join(run_dir, "compare.json"),
-                {"glassnet_version": _version(), "kind": kind,
-                 "config": {**dataclasses.asdict(config), "hidden": list(config.hidden)},
-                 "results": rows, "histories": histories})
+    report = {"glassnet_version": _version(), "kind": kind,
+              "config": {**dataclasses.asdict(config), "hidden": list(config.hidden)},
+              "results": rows, "histories": histories}
+    if recorded:
+        report["inspect"] = recorded
+    _write_json(os.path.join(run_dir, "compare.json"), report)
     from glassnet import plot
 
     plot.compare(histories, path=os.path.join(run_dir, "compare.png"),
                  title=f"{config.dataset}: {kind}s compared (same seed, same batches)")
+    written = ["compare.json", "compare.png"]
+    if recorded:
+        plot.compare_inside(recorded, path=os.path.join(run_dir, "inspect.png"),
+                            title=f"{config.dataset}: inside each {kind} (last epoch)")
+        written.append("inspect.png")
     header = f"{kind:<16} {'train acc':>9} {'test acc':>9} {'test loss':>9} {'seconds':>8}"
     log(header)
     log("-" * len(header))
     for row in rows:
         log(f"{row[kind]:<16} {row['train_accuracy']:>9.4f} {row['test_accuracy']:>9.4f} "
             f"{row['test_loss']:>9.4f} {row['seconds']:>8.1f}")
-    log(f"Run folder: {run_dir} (compare.json, compare.png)")
+    log(f"Run folder: {run_dir} ({', '.join(written)})")
     return rows
 
 
