@@ -128,3 +128,22 @@ def test_cli_plot_boundary(tmp_path):
     assert_real_png(tmp_path / "c.png")
     result = run_cli("plot", "boundary", "--dataset", "mnist", cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice: 'mnist'" in result.stderr
+
+
+def test_plot_weights_and_its_command(tmp_path):
+    from glassnet import plot
+    from test_plot_cli import assert_real_png, run_cli
+
+    model = deep_net("relu", "he_normal", layers=3, width=32)
+    fig = plot.weights(model, path=tmp_path / "w.png")
+    assert len(fig.axes) == 4 and "(32, 32), std" in fig.axes[0].get_title()
+    std = float(fig.axes[0].get_title().split("std ")[1])
+    assert std == pytest.approx(np.sqrt(2 / 32), rel=0.15)  # He: √(2 / fan_in)
+    assert_real_png(tmp_path / "w.png", min_height=250)
+    model.save(tmp_path / "m.safetensors")
+    result = run_cli("plot", "weights", str(tmp_path / "m.safetensors"), "--out",
+                     str(tmp_path / "cw.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_real_png(tmp_path / "cw.png", min_height=250)
+    with pytest.raises(ValueError, match="Dense or Conv2D"):
+        plot.weights(gn.Sequential([Input((3,)), gn.layers.Flatten()]))

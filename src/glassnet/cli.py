@@ -154,6 +154,15 @@ def _plot_feature_maps(args):
     return out
 
 
+def _plot_weights(args):
+    from glassnet import plot
+    from glassnet.models import load_model
+
+    out = args.out or "weights.png"
+    plot.weights(load_model(args.model), path=out)
+    return out
+
+
 def _plot_boundary(args):
     from glassnet import plot, recipes
 
@@ -289,6 +298,12 @@ def build_parser():
     p.add_argument("run_dir", help="a folder written by `glassnet train`")
     p.add_argument("--out", help="PNG file (default: RUN_DIR/history.png)")
     p.set_defaults(run=_plot_history)
+
+    p = pictures.add_parser("weights", help="histograms of a saved model's weights per layer",
+                            description="Draw a histogram of each Dense/Conv2D kernel.")
+    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("--out", help="PNG file (default: weights.png)")
+    p.set_defaults(run=_plot_weights)
 
     p = pictures.add_parser("boundary", help="a small network's decision regions on 2-D data",
                             description="Train a small network on a 2-D toy data set and draw "

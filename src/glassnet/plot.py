@@ -14,7 +14,7 @@ from glassnet.neuron import Neuron
 
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
            "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
-           "compare_inside",
+           "compare_inside", "weights",
            "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
@@ -503,4 +503,23 @@ def compare_inside(recorded, path=None, title=None):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title, fontsize=14)
+    return _finish(fig, path)
+
+
+def weights(model, bins=40, path=None):
+    """A histogram of each layer's kernel (the weights it multiplies by), with
+    its standard deviation: how initialization and training shape them."""
+    layers = [layer for layer in getattr(model, "layers", []) if "kernel" in layer.weight_names]
+    if not layers:
+        raise ValueError("plot.weights needs a built model with Dense or Conv2D layers")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(layers), figsize=(max(8, 2.6 * len(layers)), 3.6),
+                             squeeze=False, layout="constrained")
+    for ax, layer in zip(axes[0], layers):
+        kernel = layer.kernel.ravel()
+        ax.hist(kernel, bins=bins, color="tab:purple", alpha=0.85)
+        ax.set_title(f"{layer.name}\n{layer.kernel.shape}, std {kernel.std():.3g}", fontsize=10)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("count", fontsize=11)
+    fig.suptitle("Weights per layer", fontsize=13)
     return _finish(fig, path)
