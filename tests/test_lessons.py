@@ -1,0 +1,27 @@
+"""Every lesson notebook runs top to bottom in a real Jupyter kernel."""
+
+import pathlib
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+LESSONS = sorted((pathlib.Path(__file__).parent.parent / "examples" / "lessons").glob("*.ipynb"))
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 2
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_runs_without_errors(path, tmp_path):
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any(o.output_type in ("display_data", "execute_result") and "image/png" in o.get(
+        "data", {}) for o in outputs), f"{path.name} shows no picture"
