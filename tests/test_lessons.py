@@ -16,7 +16,9 @@ def test_there_are_lessons():
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_runs_without_errors(path, tmp_path):
+def test_lesson_runs_without_errors(path, tmp_path, monkeypatch):
+    # a learner's Jupyter draws inline; CI's MPLBACKEND=Agg would stop the kernel from doing so
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
