@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import initializers, regularizers, utils
+from glassnet import activations, initializers, regularizers, utils
 
 __all__ = ["Layer", "ActivatedLayer"]
 
@@ -136,9 +136,29 @@ class Layer:
 
 
 class ActivatedLayer(Layer):
-    """A layer that computes z and then a = activation(z) (Dense, Conv2D).
-    Subclasses call ``self.activate(z)`` at the end of ``forward`` and define
+    """A layer with a kernel, an optional bias, and an activation: it computes
+    z and then a = activation(z) (Dense, Conv2D). Subclasses call
+    ``self.activate(z)`` at the end of ``forward`` and define
     ``backward_from_z(grad_z)``; backward runs through the activation first."""
+
+    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation.name,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
     def activate(self, z):
         self.z = z

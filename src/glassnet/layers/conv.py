@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from glassnet import activations, initializers, regularizers
+
 from glassnet.layers.base import ActivatedLayer
 
 __all__ = ["Conv2D", "conv_output_length", "padding_amounts", "IM2COL_BUDGET_BYTES"]
@@ -83,21 +83,14 @@ class Conv2D(ActivatedLayer):
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
+                 **kwargs):
+        super().__init__(activation=activation, **kwargs)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"Conv2D filters must be a positive integer; received {filters!r}")
         self.filters = int(filters)
         self.kernel_size = _pair(kernel_size, "kernel_size", f"Conv2D {self.name!r}")
         self.strides = _pair(strides, "strides", f"Conv2D {self.name!r}")
         self.padding = _padding(padding, f"Conv2D {self.name!r}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _check_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -214,9 +207,4 @@ class Conv2D(ActivatedLayer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "activation": self.activation.name,
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+                "padding": self.padding}

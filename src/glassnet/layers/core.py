@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from glassnet import activations, initializers, regularizers, utils
+from glassnet import activations, utils
 from glassnet.layers.base import ActivatedLayer, Layer
 
 __all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling"]
@@ -49,19 +49,11 @@ class Dense(ActivatedLayer):
     relu'(a), so backward needs only a, and a step saves one array and one pass.
     """
 
-    def __init__(self, units, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(activation=activation, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense units must be a positive integer; received {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
         if len(input_shape) < 1:
@@ -96,12 +88,7 @@ class Dense(ActivatedLayer):
         return grad_z @ self.kernel.T
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": self.activation.name, "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+        return {**super().get_config(), "units": self.units}
 
 
 class Activation(Layer):
