@@ -87,6 +87,49 @@ def test_plot_history_from_a_run_folder(small_run, tmp_path):
     assert result.returncode == 2 and "has no metrics.json" in result.stderr
 
 
+def test_train_inspect_records_gradients_and_plot_gradient_flow(tmp_path):
+    result = run_cli("train", "--dataset", "moons", "--hidden", "16,16,16", "--activation",
+                     "sigmoid", "--epochs", "3", "--batch-size", "32", "--inspect", "--out",
+                     str(tmp_path / "run"), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    epochs = data["inspect"]
+    assert len(epochs) == 3
+    norms = list(epochs[-1]["gradient_norm"].values())
+    assert len(norms) == 4 and all(value > 0 for value in norms)
+    assert len(epochs[-1]["saturated"]) == 3          # the three sigmoid layers
+    assert_real_png(tmp_path / "run" / "gradient_flow.png")
+    assert_real_png(tmp_path / "run" / "activations.png", min_height=250)
+    result = run_cli("plot", "gradient-flow", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # a run without --inspect, and a folder that is no run, say what is needed
+    run_cli("train", "--dataset", "moons", "--hidden", "8", "--epochs", "1", "--out",
+            str(tmp_path / "plain"), "--quiet", cwd=tmp_path)
+    result = run_cli("plot", "gradient-flow", str(tmp_path / "plain"), cwd=tmp_path)
+    assert result.returncode == 2 and "glassnet train --inspect" in result.stderr
+    result = run_cli("plot", "gradient-flow", str(tmp_path / "nothing"), cwd=tmp_path)
+    assert result.returncode == 2 and "has no metrics.json or compare.json" in result.stderr
+
+
+def test_plot_layer_activations_book_experiment_and_saved_model(small_run, tmp_path):
+    result = run_cli("plot", "layer-activations", "--out", str(tmp_path / "a.png"),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_real_png(tmp_path / "a.png", min_height=250)
+    result = run_cli("plot", "layer-activations", "--activation", "relu", "--initializer",
+                     "he_normal", "--layers", "3", "--out", str(tmp_path / "b.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "b.png") as image:
+        assert image.size[0] == 1200
+    out, _ = small_run
+    result = run_cli("plot", "layer-activations", str(out / "model.safetensors"), "--samples",
+                     "200", "--out", str(tmp_path / "c.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_real_png(tmp_path / "c.png", min_height=250)
+    result = run_cli("plot", "layer-activations", "--initializer", "bogus", cwd=tmp_path)
+    assert result.returncode == 2 and "bogus" in result.stderr and "he_normal" in result.stderr
+
+
 def test_compare_activations(tmp_path):
     result = run_cli("compare", "--activations", "sigmoid,relu", "--limit", "2000", "--epochs",
                      "2", "--inspect", "--out", str(tmp_path), cwd=tmp_path)
@@ -97,6 +140,11 @@ def test_compare_activations(tmp_path):
     assert len(data["inspect"]["sigmoid"][-1]["saturated"]) == 2  # both hidden layers
     assert len(data["inspect"]["relu"][-1]["dead"]) == 2
     assert_real_png(tmp_path / "inspect.png")
+    assert_real_png(tmp_path / "gradient_flow.png")
+    redrawn = run_cli("plot", "gradient-flow", str(tmp_path), "--out", str(tmp_path / "g.png"),
+                      cwd=tmp_path)
+    assert redrawn.returncode == 0, redrawn.stderr
+    assert_real_png(tmp_path / "g.png")
     assert [row["activation"] for row in data["results"]] == ["sigmoid", "relu"]
     assert set(data["histories"]) == {"sigmoid", "relu"}
     assert_real_png(tmp_path / "compare.png")

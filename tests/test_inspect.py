@@ -105,8 +105,13 @@ def test_inside_pictures(tmp_path):
     model.fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[recorder])
     fig = plot.gradient_flow(recorder, path=tmp_path / "g.png")
     assert [line.get_label() for line in fig.axes[0].get_lines()] == \
-        [layer.name for layer in model.layers]
+        [f"{k}: {layer.name}" for k, layer in enumerate(model.layers, start=1)]
     assert_real_png(tmp_path / "g.png")
+    # several runs side by side, from Recorders or their saved epochs lists
+    fig = plot.gradient_flow({"tanh": recorder, "again": recorder.epochs}, path=tmp_path / "g2.png")
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["tanh", "again"]
+    assert fig.axes[0].get_yscale() == "log"
+    assert_real_png(tmp_path / "g2.png")
     fig = plot.decision_boundary(model, x, y, path=tmp_path / "b.png")
     assert "training accuracy" in fig.axes[0].get_title()
     assert_real_png(tmp_path / "b.png")
@@ -117,6 +122,8 @@ def test_inside_pictures(tmp_path):
         plot.layer_activations(gn.Sequential([Dense(2)]), np.ones((2, 2)))
     with pytest.raises(ValueError, match="Recorder that was passed to fit"):
         plot.gradient_flow(inspect.Recorder())
+    with pytest.raises(ValueError, match="'relu'"):
+        plot.gradient_flow({"tanh": recorder, "relu": []})
 
 
 def test_cli_plot_boundary(tmp_path):

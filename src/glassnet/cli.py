@@ -7,6 +7,8 @@
     glassnet plot activations [--names sigmoid,tanh,relu] [--derivatives] [--out FILE]
     glassnet plot neuron --weights 0.5,0.5 --bias -0.7 --activation step [--out FILE]
     glassnet plot history RUN_DIR
+    glassnet plot gradient-flow RUN_DIR          (a run trained with --inspect)
+    glassnet plot layer-activations [MODEL] [--activation sigmoid --stddev 1]
 
 Heavy imports (matplotlib) happen inside the command that needs them, so
 ``glassnet --help`` answers at once.
@@ -80,7 +82,7 @@ def _train(args):
 
     _apply_threads(args)
     recipes.train(_config(args), out=args.out, verbose=0 if args.quiet else 1,
-                  log=(lambda *a: None) if args.quiet else print)
+                  log=(lambda *a: None) if args.quiet else print, inspect=args.inspect)
 
 
 def _compare(args):
@@ -126,6 +128,74 @@ def _plot_history(args):
         data = json.load(f)
     out = args.out or os.path.join(args.run_dir, "history.png")
     plot.history(data, path=out)
+    return out
+
+
+def _read_run(run_dir):
+    """metrics.json (from train) or compare.json (from compare) of a run folder."""
+    import json
+    import os
+
+    for name in ("metrics.json", "compare.json"):
+        path = os.path.join(run_dir, name)
+        if os.path.isfile(path):
+            try:
+                with open(path) as f:
+                    return name, json.load(f)
+            except (OSError, ValueError) as error:
+                raise ValueError(f"{path} is not readable JSON ({error})") from None
+    raise ValueError(f"{run_dir} has no metrics.json or compare.json: give a run folder that "
+                     f"`glassnet train` or `glassnet compare` wrote")
+
+
+def _plot_gradient_flow(args):
+    import os
+
+    from glassnet import plot
+
+    name, data = _read_run(args.run_dir)
+    recorded = data.get("inspect")
+    if not recorded:
+        command = "train" if name == "metrics.json" else "compare"
+        raise ValueError(f"{os.path.join(args.run_dir, name)} holds no recorded gradients: "
+                         f"run `glassnet {command} --inspect` to record them")
+    out = args.out or os.path.join(args.run_dir, "gradient_flow.png")
+    plot.gradient_flow(recorded, path=out)
+    return out
+
+
+def _plot_layer_activations(args):
+    import numpy as np
+
+    from glassnet import plot, recipes
+
+    if args.model:
+        from glassnet.models import load_model
+
+        model = load_model(args.model)
+        dataset = args.dataset or model.metadata.get("dataset") or "fashion-mnist"
+        _, (x, _), _ = recipes.load_data(dataset, path=args.data_path)
+        x = recipes._match_input(model, x[:args.samples], dataset)
+        title = f"{args.model} on {len(x):,} {dataset} test images"
+    else:  # the book's experiment: random inputs through a stack of fresh layers
+        from glassnet import initializers, utils
+        from glassnet.layers import Dense, Input
+        from glassnet.models import Sequential
+
+        initializer = args.initializer or "random_normal"
+        if initializer in ("random_normal", "normal"):
+            initializer = initializers.RandomNormal(stddev=args.stddev)
+        utils.set_random_seed(args.seed)
+        model = Sequential([Input((args.units,))] + [
+            Dense(args.units, activation=args.activation, use_bias=False,
+                  kernel_initializer=initializer) for _ in range(args.layers)])
+        x = np.random.default_rng(args.seed).normal(size=(args.samples, args.units))
+        init_name = (f"N(0, {args.stddev:g}²)" if isinstance(initializer, initializers.Initializer)
+                     else initializer)
+        title = (f"{args.layers} {args.activation} layers of {args.units}, weights {init_name}, "
+                 f"{args.samples:,} random inputs")
+    out = args.out or "layer-activations.png"
+    plot.layer_activations(model, x, path=out, title=title)
     return out
 
 
@@ -229,6 +299,9 @@ def build_parser():
                     "the test accuracy and the time per epoch, and write a run folder with "
                     "model.safetensors, metrics.json, history.png, confusion.png and "
                     "mistakes.png. Ctrl-C stops after the current batch and still writes it.")
+    p.add_argument("--inspect", action="store_true",
+                   help="also record per-layer gradient norms and activation statistics "
+                        "(gradient_flow.png, activations.png, 'inspect' in metrics.json)")
     _add_training_options(p, epochs=15)
     p.set_defaults(run=_train)
 
@@ -298,6 +371,37 @@ def build_parser():
     p.add_argument("run_dir", help="a folder written by `glassnet train`")
     p.add_argument("--out", help="PNG file (default: RUN_DIR/history.png)")
     p.set_defaults(run=_plot_history)
+
+    p = pictures.add_parser("gradient-flow", help="per-layer gradient norms of a run, per epoch",
+                            description="Draw the gradient norm of each layer per epoch "
+                                        "(log scale) from a run folder written by `glassnet "
+                                        "train --inspect` or `glassnet compare --inspect` "
+                                        "(one panel per variant).")
+    p.add_argument("run_dir", help="a run folder with recorded gradients")
+    p.add_argument("--out", help="PNG file (default: RUN_DIR/gradient_flow.png)")
+    p.set_defaults(run=_plot_gradient_flow)
+
+    p = pictures.add_parser("layer-activations", help="histogram of each layer's outputs",
+                            description="With MODEL: each layer's outputs on test images of "
+                                        "its data set. Without: the book's weight-"
+                                        "initialization experiment, random inputs through "
+                                        "--layers fresh Dense layers (no bias).")
+    p.add_argument("model", nargs="?", help="a model.safetensors file (optional)")
+    p.add_argument("--dataset", help="with MODEL: data set (default: the model's)")
+    p.add_argument("--data-path", help="folder holding the data set's files")
+    p.add_argument("--samples", type=int, default=1000, help="inputs (default: %(default)s)")
+    p.add_argument("--activation", default="sigmoid",
+                   help="without MODEL: activation (default: %(default)s)")
+    p.add_argument("--initializer", help="without MODEL: kernel initializer, e.g. "
+                                         "glorot_normal, he_normal (default: random_normal "
+                                         "with --stddev)")
+    p.add_argument("--stddev", type=float, default=1.0,
+                   help="without MODEL: std of random_normal weights (default: %(default)s)")
+    p.add_argument("--layers", type=int, default=5, help="without MODEL (default: 5)")
+    p.add_argument("--units", type=int, default=100, help="without MODEL (default: 100)")
+    p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--out", help="PNG file (default: layer-activations.png)")
+    p.set_defaults(run=_plot_layer_activations)
 
     p = pictures.add_parser("weights", help="histograms of a saved model's weights per layer",
                             description="Draw a histogram of each Dense/Conv2D kernel.")

@@ -380,7 +380,7 @@ def feature_maps(model, image, layer=None, max_maps=32, path=None):
     return _finish(fig, path)
 
 
-def layer_activations(model, x, bins=30, path=None):
+def layer_activations(model, x, bins=30, path=None, title=None):
     """A histogram of each layer's outputs for the batch x (the book's
     weight-initialization figure), with the saturated or dead fraction."""
     from glassnet import inspect
@@ -403,31 +403,59 @@ def layer_activations(model, x, bins=30, path=None):
         ax.set_title(f"{name} ({info['activation']}){note}", fontsize=10)
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("count", fontsize=11)
-    fig.suptitle("Activations per layer", fontsize=13)
+    fig.suptitle(title or "Activations per layer", fontsize=13)
     return _finish(fig, path)
 
 
-def gradient_flow(recorder, path=None):
-    """Per-layer gradient norm per epoch from an inspect.Recorder, on a log
-    scale: vanishing gradients show as lines far below the others."""
-    epochs = getattr(recorder, "epochs", None)
-    if not epochs:
-        raise ValueError("gradient_flow needs an inspect.Recorder that was passed to fit "
-                         "(callbacks=[recorder]) and recorded at least one epoch")
+def _recorded_epochs(run):
+    """A Recorder, or the list of per-epoch records it keeps (as saved in
+    metrics.json / compare.json), as that list."""
+    return getattr(run, "epochs", run)
+
+
+def gradient_flow(recorded, path=None, title=None):
+    """Per-layer gradient norm per epoch, on a log scale: vanishing gradients
+    show as the first layers' lines far below the last's.
+
+    ``recorded`` is an :class:`inspect.Recorder` that was passed to ``fit``
+    (or its ``epochs`` list), or a dict ``{label: Recorder or epochs}`` for
+    several runs side by side on one shared scale (e.g. sigmoid next to relu).
+    """
+    runs = recorded if isinstance(recorded, dict) else {None: recorded}
+    runs = {label: _recorded_epochs(run) for label, run in runs.items()}
+    for label, epochs in runs.items():
+        if not isinstance(epochs, (list, tuple)) or not epochs or \
+                not all(isinstance(e, dict) and e.get("gradient_norm") for e in epochs):
+            which = "" if label is None else f" ({label!r})"
+            raise ValueError(f"gradient_flow needs an inspect.Recorder that was passed to fit "
+                             f"(callbacks=[recorder]) and recorded at least one epoch, or its "
+                             f"epochs list; received {type(epochs).__name__}{which} with no "
+                             f"gradient norms")
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
-    names = list(epochs[0]["gradient_norm"])
-    x = np.arange(1, len(epochs) + 1)
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(names)))
-    for color, name in zip(colors, names):
-        ax.plot(x, [e["gradient_norm"].get(name, np.nan) for e in epochs], "o-", color=color,
-                label=name, linewidth=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch", fontsize=11)
-    ax.set_ylabel("gradient norm (log scale)", fontsize=11)
-    ax.set_title("Gradient flow: first layer (dark) to last (light)", fontsize=13)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(9 if len(runs) == 1 else 5.2 * len(runs), 5),
+                             squeeze=False, sharey=True, layout="constrained")
+    for ax, (label, epochs) in zip(axes[0], runs.items()):
+        names = list(epochs[0]["gradient_norm"])
+        x = np.arange(1, len(epochs) + 1)
+        colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(names)))
+        for number, (color, name) in enumerate(zip(colors, names), start=1):
+            ax.plot(x, [e["gradient_norm"].get(name, np.nan) for e in epochs], "o-",
+                    color=color, label=f"{number}: {name}", linewidth=2)
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch", fontsize=11)
+        ax.grid(True, which="both", alpha=0.3)
+        first, last = epochs[-1]["gradient_norm"][names[0]], epochs[-1]["gradient_norm"][names[-1]]
+        ratio = f"last ÷ first layer = {last / first:.3g}" if first > 0 else "first layer 0"
+        ax.set_title(f"{label}: {ratio}" if label is not None else
+                     f"Gradient flow, first layer (dark) to last (light): {ratio}", fontsize=12)
+        ax.legend(fontsize=8, loc="best")
+    axes[0][0].set_ylabel("gradient norm (log scale)", fontsize=11)
+    if title or len(runs) > 1:
+        fig.suptitle(title or "Gradient norm per layer and epoch (dark: first layer, light: "
+                              "last)", fontsize=13)
     return _finish(fig, path)
 
 

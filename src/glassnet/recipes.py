@@ -222,12 +222,22 @@ def _write_json(path, data):
     atomic_write(path, write)
 
 
-def train(config, out=None, verbose=1, pictures=True, log=print):
+def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False):
     """Train with ``config``, evaluate on the test set, and write the run
-    folder. Returns the metrics dict that metrics.json holds."""
+    folder. Returns the metrics dict that metrics.json holds. With
+    ``inspect``, an inspect.Recorder also records per-layer gradient norms and
+    activation statistics every 10 steps (saved under "inspect" in
+    metrics.json) and the run folder gets gradient_flow.png and
+    activations.png."""
     data = load_data(config.dataset, config.limit, config.data_path)
     (x_train, _), (x_test, y_test), class_names = data
-    model, history, seconds, interrupted = _fit(config, data, verbose)
+    recorder = None
+    if inspect:
+        from glassnet.inspect import Recorder
+
+        recorder = Recorder(every=10)
+    model, history, seconds, interrupted = _fit(config, data, verbose,
+                                                callbacks=[recorder] if recorder else None)
     epochs_run = len(history.epoch)
     run_dir = _new_run_dir(out)
     probabilities = model.predict(x_test, batch_size=1000)
@@ -248,6 +258,8 @@ def train(config, out=None, verbose=1, pictures=True, log=print):
         "seconds": {"training": seconds, "per_epoch": seconds / max(epochs_run, 1)},
         "parameters": model.count_params(),
     }
+    if recorder is not None and recorder.epochs:
+        metrics["inspect"] = recorder.epochs
     model.save(os.path.join(run_dir, "model.safetensors"))
     _write_json(os.path.join(run_dir, "metrics.json"), metrics)
     written = ["model.safetensors", "metrics.json"]
@@ -266,6 +278,12 @@ def train(config, out=None, verbose=1, pictures=True, log=print):
                         title=f"{len(wrong)} of {len(y_test)} test images misclassified "
                               f"(true → predicted)")
             written.append("mistakes.png")
+        if "inspect" in metrics:
+            plot.gradient_flow(recorder, path=os.path.join(run_dir, "gradient_flow.png"),
+                               title=f"{config.dataset}: gradient norm per layer and epoch")
+            plot.layer_activations(model, x_test[:1000],
+                                   path=os.path.join(run_dir, "activations.png"))
+            written += ["gradient_flow.png", "activations.png"]
     if interrupted:
         log(f"Interrupted after {epochs_run} epoch(s); kept what was learned.")
     log(f"Test accuracy: {test_accuracy:.4f} (loss {test_loss:.4f}) on {len(y_test):,} "
@@ -326,7 +344,10 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
     if recorded:
         plot.compare_inside(recorded, path=os.path.join(run_dir, "inspect.png"),
                             title=f"{config.dataset}: inside each {kind} (last epoch)")
-        written.append("inspect.png")
+        plot.gradient_flow(recorded, path=os.path.join(run_dir, "gradient_flow.png"),
+                           title=f"{config.dataset}: gradient norm per layer and epoch, "
+                                 f"per {kind}")
+        written += ["inspect.png", "gradient_flow.png"]
     header = f"{kind:<16} {'train acc':>9} {'test acc':>9} {'test loss':>9} {'seconds':>8}"
     log(header)
     log("-" * len(header))
