@@ -107,7 +107,7 @@ class Recorder(Callback):
                 record["gradient_norm"][layer.name] = float(np.sqrt(sum(
                     np.sum(np.square(getattr(layer, "grad_" + n)))
                     for n in layer.trainable_weight_names)))
-            output = getattr(layer, "a", None)
+            output = layer.last_output()
             if output is not None:
                 stats = _stats(layer, output)
                 for key in ("mean", "std", "saturated", "dead"):

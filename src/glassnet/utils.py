@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 __all__ = ["set_random_seed", "rng", "seeded", "unique_name", "to_snake_case", "resolve",
-           "warm_up_blas"]
+           "warm_up_blas", "prepare_threads", "workers", "parallel"]
 
 _generator = np.random.default_rng()
 
@@ -123,3 +123,67 @@ def warm_up_blas():
         square = np.ones((512, 512), dtype=np.float32)
         square @ square
         _blas_warm = True
+
+
+# ------------------------------------------------------------------ threads
+_controller = None
+_workers = 1
+_pool = None
+PARALLEL_MIN_SIZE = 1 << 20  # below this many numbers, one thread is as fast (measured)
+
+
+def prepare_threads():
+    """Called by fit, evaluate and predict: glassnet's own worker threads (for
+    the memory-bound steps: im2col, col2im, pooling) follow the BLAS's thread
+    count (``glassnet.set_num_threads``, threadpoolctl, OPENBLAS_NUM_THREADS),
+    and a single-threaded BLAS is warmed up (:func:`warm_up_blas`)."""
+    global _controller, _workers
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    threads = [lib.get_num_threads() for lib in _controller.lib_controllers
+               if lib.user_api == "blas"]
+    _workers = max(1, min(threads)) if threads else 1
+    if _workers == 1:
+        warm_up_blas()
+    return _workers
+
+
+def workers():
+    """How many threads :func:`parallel` uses (set by :func:`prepare_threads`)."""
+    return _workers
+
+
+def parallel(n, work, size=None):
+    """Run ``work(part)`` for contiguous slices ``part`` that cover range(n),
+    one per worker thread, and wait for all of them.
+
+    The matrix products already use every BLAS thread; this is for the array
+    work between them (copies, comparisons, adds), which NumPy runs with the
+    GIL released, so threads working on disjoint slices of a batch use all
+    cores. ``work`` must only write its own slice. ``size`` (how many numbers
+    the whole job touches) below PARALLEL_MIN_SIZE runs it in one piece.
+
+        >>> out = np.zeros(10)
+        >>> def work(part):
+        ...     out[part] = np.arange(10)[part] ** 2
+        >>> parallel(10, work); print(out[-1])
+        81.0
+    """
+    global _pool
+    count = min(_workers, n)
+    if count <= 1 or (size is not None and size < PARALLEL_MIN_SIZE):
+        work(slice(0, n))
+        return
+    if _pool is None or _pool._max_workers < count - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=count - 1, thread_name_prefix="glassnet")
+    bounds = [n * k // count for k in range(count + 1)]
+    futures = [_pool.submit(work, slice(bounds[k], bounds[k + 1])) for k in range(1, count)]
+    try:
+        work(slice(bounds[0], bounds[1]))
+    finally:
+        for future in futures:
+            future.result()

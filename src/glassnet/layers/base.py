@@ -123,6 +123,10 @@ class Layer:
     def backward(self, grad):
         raise NotImplementedError
 
+    def last_output(self):
+        """This layer's output in the last forward pass (None if unknown)."""
+        return getattr(self, "a", None)
+
     # --------------------------------------------------------------- configs
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from glassnet import utils
 from glassnet.layers.base import Layer
 from glassnet.layers.conv import _padding, _pair, conv_output_length, padding_amounts
 
@@ -91,35 +92,85 @@ class _Pooling2D(Layer):
                 "strides": list(self.strides), "padding": self.padding}
 
 
+def _first_max(parts, out, index):
+    """out = the elementwise maximum of equally shaped arrays; index = for
+    each element, which part holds it (uint8): ties go to the first."""
+    if len(parts) == 2:  # the usual 2x2 pool: one compare, one maximum
+        np.greater(parts[1], parts[0], out=index.view(bool))
+        np.maximum(parts[0], parts[1], out=out)
+        return
+    np.copyto(out, parts[0])
+    index[...] = 0
+    for k, part in enumerate(parts[1:], start=1):
+        np.copyto(index, k, where=part > out)
+        np.maximum(out, part, out=out)
+
+
+def _route(grad, index, targets):
+    """Backward of _first_max: targets[k] = grad where index == k, else 0."""
+    if len(targets) == 2:  # index is 0 or 1: multiply by it and by its complement
+        np.multiply(grad, index, out=targets[1])
+        np.subtract(grad, targets[1], out=targets[0])
+        return
+    for k, target in enumerate(targets):
+        np.multiply(grad, index == k, out=target)
+
+
 class MaxPooling2D(_Pooling2D):
     """out = max over each window; ∂L/∂x is ∂L/∂out at the (first) maximum of
     each window, 0 elsewhere.
 
-    When the windows tile the input (stride = pool size, "valid"), the maximum
-    is ``np.maximum`` over the ph·pw strided views of the input (one per window
-    offset), and the winning offset is marked by equality, last offset first,
-    so that on ties the first in row order wins (as PyTorch): no copy of the
-    windows, no argmax over a tiny axis. Only the uint8 winner is kept.
+    When the windows tile the input (stride = pool size, "valid"), a reshape
+    (n, out_h, ph, out_w, pw, c) exposes them without a copy and the maximum
+    is taken in two steps, each over long contiguous runs of memory: across
+    the pw columns of each window row (keeping which column won), then across
+    the ph rows (keeping which row won). Ties go to the first column, then the
+    first row: the first maximum in row order, as PyTorch. Backward routes
+    the gradient back through the same two steps. Only the two small uint8
+    winner arrays are kept between forward and backward.
     """
 
-    def _offset_views(self, x):
+    def _tiled(self, x):
+        """x as (n, out_h, ph, out_w, pw, c): a view, the leftover rows and
+        columns of an odd size left out."""
         (ph, pw), (out_h, out_w) = self.pool_size, self.output_shape[:2]
-        for t in range(ph * pw):
-            a, b = divmod(t, pw)
-            yield t, (slice(None), slice(a, a + out_h * ph, ph), slice(b, b + out_w * pw, pw))
+        n, c = x.shape[0], x.shape[3]
+        return x[:, : out_h * ph, : out_w * pw].reshape(n, out_h, ph, out_w, pw, c)
+
+    def allocate(self, n, dtype):
+        """Output and winner arrays for a batch of n (tiles path)."""
+        (ph, _), (out_h, out_w, c) = self.pool_size, self.output_shape
+        self.column = np.empty((n, out_h, ph, out_w, c), dtype=np.uint8)
+        self.row = np.empty((n, out_h, out_w, c), dtype=np.uint8)
+        return np.empty((n, out_h, out_w, c), dtype=dtype)
+
+    def forward_part(self, x, out, part):
+        """Tiles path on the samples ``part`` of the batch: x holds just them;
+        out and the winners are written at ``part``."""
+        ph, pw = self.pool_size
+        tiles = self._tiled(x)
+        row_max = np.empty(self.column[part].shape, dtype=x.dtype)
+        _first_max([tiles[:, :, :, :, b] for b in range(pw)], row_max, self.column[part])
+        _first_max([row_max[:, :, a] for a in range(ph)], out[part], self.row[part])
+
+    def backward_part(self, grad, grad_x, part):
+        """Backward of :meth:`forward_part`: grad is ∂L/∂out at ``part``,
+        grad_x (those samples only) receives ∂L/∂x."""
+        (ph, pw), (height, width) = self.pool_size, grad_x.shape[1:3]
+        if height % ph or width % pw:  # the rows/columns no window covers
+            grad_x[:, self.output_shape[0] * ph:] = 0
+            grad_x[:, :, self.output_shape[1] * pw:] = 0
+        grad_rows = np.empty(self.column[part].shape, dtype=grad.dtype)
+        _route(grad, self.row[part], [grad_rows[:, :, a] for a in range(ph)])
+        tiles = self._tiled(grad_x)
+        _route(grad_rows, self.column[part], [tiles[:, :, :, :, b] for b in range(pw)])
 
     def forward(self, x, training=False):
         self.x_shape = x.shape
         if self._tiles():
-            views = [x[window] for _, window in self._offset_views(x)]
-            out = views[0].copy()
-            for view in views[1:]:
-                np.maximum(out, view, out=out)
-            self.winner = np.zeros(out.shape, dtype=np.uint8)
-            for t in range(len(views) - 1, 0, -1):  # last first: the first max wins ties
-                np.copyto(self.winner, t, where=views[t] == out)
-            if len(views) > 1:
-                np.copyto(self.winner, 0, where=views[0] == out)
+            out = self.allocate(len(x), x.dtype)
+            utils.parallel(len(x), lambda part: self.forward_part(x[part], out, part),
+                           size=x.size)
             return out
         windows = self._windows(x, -np.inf)
         self.argmax = np.argmax(windows, axis=-1)[..., np.newaxis]
@@ -127,9 +178,10 @@ class MaxPooling2D(_Pooling2D):
 
     def backward(self, grad):
         if self._tiles():
-            grad_x = np.zeros(self.x_shape, dtype=grad.dtype)
-            for t, window in self._offset_views(grad_x):
-                grad_x[window] = np.where(self.winner == t, grad, 0)
+            grad_x = np.empty(self.x_shape, dtype=grad.dtype)
+            utils.parallel(len(grad), lambda part: self.backward_part(grad[part], grad_x[part],
+                                                                      part),
+                           size=grad_x.size)
             return grad_x
         per_window = np.zeros(grad.shape + (self.pool_size[0] * self.pool_size[1],),
                               dtype=grad.dtype)
