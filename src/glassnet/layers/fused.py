@@ -2,35 +2,60 @@
 MaxPooling2D.
 
 A Conv2D with relu (or no activation) followed by a 2x2 max pooling computes
-relu(z + b) at every pixel and then keeps one value in four. Because adding
-the bias b (the same for the whole window: it belongs to the channel) and relu
-never change which value of a window is the largest,
+relu(z + b) at every pixel and then keeps the largest of each 2x2 window.
+Adding the bias b (the same for the whole window: it belongs to the channel)
+and relu never change which value of a window is the largest, so
 
     max over a window of relu(z + b)  =  relu(max over the window of z + b)
 
-so the step pools the raw convolution z first and adds the bias and applies
-relu on the pooled values: 4x fewer numbers to touch, in forward and backward.
-Backward runs the same chain in reverse: relu's mask on the pooled output, the
-bias gradient as its sum, the pooling's routing back to the winning pixel,
-then the convolution's own backward.
+and the step pools the raw convolution z first, then adds the bias and
+applies relu to the pooled values: 4x fewer numbers.
 
-And it works through the batch in pieces of about CACHE_CHUNK_BYTES (1 MiB):
-each piece of z is pooled, and each piece of ∂L/∂z used, while it is still in
-the CPU's cache, so the full-size z (11 MB for the first layer of the lessons'
-CNN at batch 128) is never written to memory at all.
+It goes one step further in how it lays out the convolution. im2col writes
+the windows grouped by their place in the pooling window: first every
+convolution window that lands at the top-left of a pooling window, then every
+one at the top-right, and so on. The matrix product then gives z as four
+(for 2x2) stacked matrices z₀, z₁, z₂, z₃ of the pooled output's shape, and
 
-``Sequential`` builds its list of steps with :func:`plan`; each layer keeps
-its weights, config and ``forward``/``backward`` for use on its own.
+    pooled = max(z₀, z₁, z₂, z₃)   (elementwise; winner = the first t with the max)
+
+is a plain elementwise maximum of whole matrices: no strided windows at all.
+Backward is as direct: ∂L/∂z_t = ∂L/∂pooled where the winner is t, else 0;
+grad_kernel = colsᵀ @ ∂L/∂z, one product; the input gradient goes back through
+col2im. Convolution outputs that no pooling window covers (the last row or
+column of an odd size) are never computed.
+
+The batch is worked through in pieces of about CACHE_CHUNK_BYTES, so each
+piece of z is pooled (and each piece of ∂L/∂z used) while it is in the
+CPU's cache. ``Sequential`` builds its list of steps with :func:`plan`; each
+layer keeps its weights, config and its own ``forward``/``backward``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from glassnet.layers.conv import Conv2D
 from glassnet.layers.pooling import MaxPooling2D
 
 __all__ = ["Conv2DMaxPooling", "plan"]
+
+
+def _first_max(parts):
+    """(the elementwise maximum of equally shaped arrays, which part holds it):
+    a tournament, pairs first, so every pass runs over whole arrays; on ties
+    the first part wins (as PyTorch)."""
+    if len(parts) == 1:
+        return parts[0], 0
+    half = len(parts) // 2
+    (low, low_index), (high, high_index) = _first_max(parts[:half]), _first_max(parts[half:])
+    take_high = high > low
+    if np.ndim(low_index) == 0 and np.ndim(high_index) == 0:  # two single parts
+        index = take_high.view(np.uint8) * np.uint8(half) if half > 1 else take_high
+    else:
+        index = np.where(take_high, np.add(high_index, half, dtype=np.uint8), low_index)
+    return np.maximum(low, high), index
 
 
 class Conv2DMaxPooling:
@@ -39,25 +64,65 @@ class Conv2DMaxPooling:
     def __init__(self, conv, pool):
         self.conv, self.pool = conv, pool
         self.relu = conv.activation.name == "relu"
+        (ph, pw), (sh, sw) = pool.pool_size, conv.strides
+        self.offsets = [divmod(t, pw) for t in range(ph * pw)]  # (row, column) in the window
+        self.steps = (ph * sh, pw * sw)  # input rows/columns between two pooled outputs
 
     @staticmethod
     def applies(conv, pool):
         return (isinstance(conv, Conv2D) and type(pool) is MaxPooling2D
                 and conv.activation.name in ("relu", "linear") and pool._tiles())
 
+    def _grouped_cols(self, xp):
+        """(ph·pw, n·out_h·out_w, kh·kw·C): for each place t in the pooling
+        window, the rows of im2col of the convolution windows at that place."""
+        conv, (out_h, out_w) = self.conv, self.pool.output_shape[:2]
+        (kh, kw), (sh, sw) = conv.kernel_size, conv.strides
+        n, c = xp.shape[0], xp.shape[3]
+        cols = np.empty((len(self.offsets), n, out_h, out_w, kh, kw, c), dtype=xp.dtype)
+        if kw * c >= out_w:  # a kernel row of a window is kw·C consecutive numbers: copy those
+            xp = np.ascontiguousarray(xp)
+            step_n, step_h, step_w, step_c = xp.strides
+            for t, (a0, b0) in enumerate(self.offsets):
+                corner = xp[:, a0 * sh:, b0 * sw:]
+                windows = as_strided(corner, shape=(n, out_h, out_w, kh, kw * c),
+                                     strides=(step_n, step_h * self.steps[0],
+                                              step_w * self.steps[1], step_h, step_c),
+                                     writeable=False)
+                cols[t].reshape(windows.shape)[...] = windows
+        else:  # few channels (the first layer): copy along whole image rows instead
+            for t, (a0, b0) in enumerate(self.offsets):
+                for a in range(kh):
+                    for b in range(kw):
+                        cols[t, :, :, :, a, b, :] = xp[:, self._rows(a0, a, out_h),
+                                                       self._columns(b0, b, out_w)]
+        return cols.reshape(len(self.offsets), -1, kh * kw * c)
+
+    def _rows(self, a0, a, count):
+        """Input rows read by kernel row a of the windows at place row a0."""
+        start = a0 * self.conv.strides[0] + a
+        return slice(start, start + (count - 1) * self.steps[0] + 1, self.steps[0])
+
+    def _columns(self, b0, b, count):
+        start = b0 * self.conv.strides[1] + b
+        return slice(start, start + (count - 1) * self.steps[1] + 1, self.steps[1])
+
     def forward(self, x, training=False):
         conv, pool = self.conv, self.pool
+        f = conv.filters
         xp = conv._pad(x)
         conv.xp, conv.x_shape, conv.a, conv.cols = xp, x.shape, None, None
-        pool.x_shape = (len(x),) + conv.output_shape
         kernel = conv._kernel_matrix()
-        out = pool.allocate(len(x), conv.dtype)
+        out = np.empty((len(x),) + pool.output_shape, dtype=conv.dtype)
+        self.winner = np.empty(out.shape, dtype=np.uint8)
         self.parts = conv.cache_chunks(len(x))
         self.cols = [] if training else None
         for part in self.parts:  # each piece of z is pooled while it is in the cache
-            cols = conv._im2col(xp[part])
-            z = (cols @ kernel).reshape((-1,) + conv.output_shape)
-            pool.forward_part(z, out, part)
+            cols = self._grouped_cols(xp[part])
+            z = (cols.reshape(-1, cols.shape[-1]) @ kernel).reshape(len(cols), -1, f)
+            pooled, winner = _first_max(list(z))
+            out[part] = pooled.reshape(out[part].shape)
+            self.winner[part] = np.reshape(winner, self.winner[part].shape)
             if training:
                 self.cols.append(cols)
         if conv.use_bias:
@@ -68,23 +133,32 @@ class Conv2DMaxPooling:
         return out
 
     def backward(self, grad):
-        conv, pool = self.conv, self.pool
+        conv, f = self.conv, self.conv.filters
+        (kh, kw), (out_h, out_w) = conv.kernel_size, self.pool.output_shape[:2]
         if self.relu:
             grad = grad * (self.out > 0)
         if conv.use_bias:
             np.sum(grad, axis=(0, 1, 2), out=conv.grad_bias)
-        grad_kernel = conv.grad_kernel.reshape(-1, conv.filters)
+        kernel = conv._kernel_matrix()
+        grad_kernel = conv.grad_kernel.reshape(-1, f)
         grad_kernel[...] = 0
         grad_xp = np.zeros_like(conv.xp) if conv.input_grad_needed else None
-        grad_z = np.empty((self.parts[0].stop - self.parts[0].start,) + conv.output_shape,
-                          dtype=grad.dtype)
         for part, cols in zip(self.parts, self.cols):
-            piece = grad_z[: part.stop - part.start]
-            pool.backward_part(grad[part], piece, part)  # ∂L/∂z of these samples
-            piece = piece.reshape(-1, conv.filters)
-            grad_kernel += cols.T @ piece
-            if grad_xp is not None:
-                conv._col2im(piece, grad_xp[part])
+            g, winner = grad[part].reshape(-1, f), self.winner[part].reshape(-1, f)
+            grad_z = np.empty((len(cols), len(g), f), dtype=grad.dtype)
+            for t in range(len(cols)):  # ∂L/∂z_t: the gradient where t won
+                np.multiply(g, winner == t, out=grad_z[t])
+            grad_z = grad_z.reshape(-1, f)
+            grad_kernel += cols.reshape(len(grad_z), -1).T @ grad_z
+            if grad_xp is not None:  # col2im: each window's gradient back onto its pixels
+                grad_cols = (grad_z @ kernel.T).reshape(len(cols), -1, out_h, out_w, kh, kw,
+                                                        conv.kernel.shape[2])
+                target = grad_xp[part]
+                for t, (a0, b0) in enumerate(self.offsets):
+                    for a in range(kh):
+                        for b in range(kw):
+                            target[:, self._rows(a0, a, out_h), self._columns(b0, b, out_w)] \
+                                += grad_cols[t, :, :, :, a, b, :]
         self.cols = None
         conv.add_regularization_gradients()
         return None if grad_xp is None else conv._unpad(grad_xp)
