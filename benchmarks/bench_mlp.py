@@ -10,11 +10,11 @@ epoch and one PyTorch epoch, so the medians compare epochs taken under the
 same load; the test accuracy after the last epoch is compared like for like.
 
 Workloads: MLP training epoch; CNN training epoch (Conv2D 32 > pool > Conv2D 64 >
-pool > Dense 128, on the first --cnn-images images, 2 threads); MLP inference on the 10,000 test images (batch 1000,
-repeated); start-up (the import of glassnet with Sequential, layers,
+pool > Dense 128, on the first --cnn-images images, 2 threads); MLP inference on the 10,000
+test images (batch 1000, repeated); start-up (the import of glassnet with Sequential, layers,
 optimizers and losses vs `import torch`, timed inside a fresh interpreter, and
-the whole `glassnet --help` command); peak memory of a one-epoch run of each library and of
-`glassnet train` with its defaults (each in its own process). Machines are
+the whole `glassnet --help` command); peak memory of a one-epoch run of each library (the
+MLP, and the CNN on all 60,000 images) and of `glassnet train` with its defaults (each in its own process). Machines are
 shared and noisy: the load average is printed with every run.
 
 Requires: pip install torch==2.13.0 (CPU), and Fashion-MNIST
@@ -201,7 +201,32 @@ def run_memory(library):
     (x_train, y_train), _ = fashion_mnist.load_data()
     x, y = as_float32(x_train), y_train.astype(np.int64)
     del x_train
-    if library == "glassnet":
+    if library == "glassnet-cnn":
+        import glassnet as gn
+        from glassnet.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+
+        model = gn.Sequential([Input((28, 28, 1)), Conv2D(32, 3, activation="relu"),
+                               MaxPooling2D(), Conv2D(64, 3, activation="relu"), MaxPooling2D(),
+                               Flatten(), Dense(128, activation="relu"),
+                               Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(x.reshape(-1, 28, 28, 1), y, batch_size=128, epochs=1, verbose=0)
+    elif library == "pytorch-cnn":
+        import torch
+
+        nn = torch.nn
+        net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                            nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128),
+                            nn.ReLU(), nn.Linear(128, 10))
+        opt = torch.optim.Adam(net.parameters(), 1e-3)
+        X, Y = torch.from_numpy(x.reshape(-1, 1, 28, 28)), torch.from_numpy(y)
+        perm = torch.randperm(len(X))
+        for i in range(0, len(X), 128):
+            idx = perm[i:i + 128]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(X[idx]), Y[idx]).backward()
+            opt.step()
+    elif library == "glassnet":
         import glassnet as gn
         from glassnet.layers import Dense, Input
 
@@ -318,8 +343,8 @@ def main():
         report["cnn"] = child(["--child-cnn", str(args.cnn_threads), "--cnn-images",
                                str(args.cnn_images), "--cnn-epochs", str(args.cnn_epochs)])
     print("memory ...", file=sys.stderr, flush=True)
-    report["memory_mb"] = {lib: child(["--child-memory", lib]) for lib in ("glassnet",
-                                                                           "pytorch")}
+    report["memory_mb"] = {lib: child(["--child-memory", lib]) for lib in (
+        "glassnet", "pytorch", "glassnet-cnn", "pytorch-cnn")}
     print("start-up ...", file=sys.stderr, flush=True)
     report["startup_seconds"] = {
         "glassnet": time_import("import glassnet; from glassnet import Sequential, layers, "
@@ -372,8 +397,12 @@ def print_report(r):
     print(f"{'glassnet --help, whole command (s)':<42} {'-':>7} "
           f"{median(s['glassnet --help']):>9.3f}   (python -c pass: {median(s['python']):.3f})")
     m = r["memory_mb"]
-    print(f"{'peak memory, one training epoch (MB)':<42} {'all':>7} {m['glassnet']:>9.0f} "
+    print(f"{'peak memory, one MLP training epoch (MB)':<42} {'all':>7} {m['glassnet']:>9.0f} "
           f"{m['pytorch']:>9.0f} {m['glassnet'] / m['pytorch']:>6.2f}")
+    if "glassnet-cnn" in m:
+        print(f"{'peak memory, one CNN epoch, 60,000 (MB)':<42} {'all':>7} "
+              f"{m['glassnet-cnn']:>9.0f} {m['pytorch-cnn']:>9.0f} "
+              f"{m['glassnet-cnn'] / m['pytorch-cnn']:>6.2f}")
     if "glassnet_train" in r:
         t = r["glassnet_train"]
         print(f"{'glassnet train (defaults): peak MB / wall s':<42} {'all':>7} "

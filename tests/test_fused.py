@@ -11,12 +11,13 @@ from glassnet.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D, conv, f
 RNG = np.random.default_rng(0)
 
 
-def cnn(activation="relu", padding="valid", size=(9, 9, 2), pool=2, dtype="float32", seed=0):
+def cnn(activation="relu", padding="valid", size=(9, 9, 2), pool=2, dtype="float32", seed=0,
+        kernel=3, strides=1):
     gn.utils.set_random_seed(seed)
     init = dict(kernel_initializer=gn.initializers.RandomNormal(stddev=0.5, seed=seed),
                 bias_initializer=gn.initializers.RandomNormal(stddev=0.1, seed=seed + 1))
-    model = gn.Sequential([Input(size), Conv2D(3, 3, activation=activation, padding=padding,
-                                               dtype=dtype, **init),
+    model = gn.Sequential([Input(size), Conv2D(3, kernel, strides=strides, activation=activation,
+                                               padding=padding, dtype=dtype, **init),
                            MaxPooling2D(pool, dtype=dtype),
                            Conv2D(4, 2, activation=activation, dtype=dtype, **init),
                            MaxPooling2D(dtype=dtype), Flatten(dtype=dtype),
@@ -28,6 +29,7 @@ def cnn(activation="relu", padding="valid", size=(9, 9, 2), pool=2, dtype="float
 def layer_by_layer(model, x, y):
     """Output, every gradient and ∂L/∂x with the layers run one at a time."""
     model._steps = list(model.layers)  # no fused steps
+    model._plan_backward()
     loss, out = model.compute_gradients(x, y)
     grads = [g.copy() for g in [getattr(layer, "grad_" + n) for layer in model.layers
                                 for n in layer.trainable_weight_names]]
@@ -46,18 +48,22 @@ def test_the_plan_fuses_relu_and_linear_conv_with_tiling_max_pooling():
     assert not any(isinstance(s, fused.Conv2DMaxPooling) for s in model._steps)
 
 
-@pytest.mark.parametrize("activation,padding,size", [
-    ("relu", "valid", (9, 9, 2)),    # odd sizes: a row and a column left out of the pooling
-    ("relu", "same", (8, 10, 1)),
-    ("linear", "valid", (10, 10, 3)),
+@pytest.mark.parametrize("activation,padding,size,pool,kernel,strides", [
+    ("relu", "valid", (9, 9, 2), 2, 3, 1),    # odd sizes: a row and a column no window covers
+    ("relu", "same", (8, 10, 1), 2, 3, 1),
+    ("linear", "valid", (10, 10, 3), 2, 3, 1),
+    ("relu", "same", (26, 20, 2), 3, (3, 2), (2, 1)),  # 3x3 pool, strided non-square kernel
+    ("relu", "valid", (8, 8, 2), (1, 2), 2, 1),        # a 1x2 pool
 ])
 @pytest.mark.parametrize("chunk_bytes", [None, 1])  # 1: one sample per chunk
-def test_fused_equals_layer_by_layer(activation, padding, size, chunk_bytes, monkeypatch):
+def test_fused_equals_layer_by_layer(activation, padding, size, pool, kernel, strides,
+                                     chunk_bytes, monkeypatch):
     if chunk_bytes:
         monkeypatch.setattr(conv, "CACHE_CHUNK_BYTES", chunk_bytes)
     x = RNG.normal(size=(7,) + size).astype(np.float32)
     y = RNG.integers(0, 3, 7)
-    model = cnn(activation, padding, size)
+    model = cnn(activation, padding, size, pool=pool, kernel=kernel, strides=strides)
+    assert isinstance(model._steps[0], fused.Conv2DMaxPooling)
     loss, out = model.compute_gradients(x, y)
     out = out.copy()
     grads = [model._grads.copy()]

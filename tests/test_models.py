@@ -427,3 +427,34 @@ def test_blas_warm_up_runs_once_when_single_threaded(monkeypatch):
     with threadpoolctl.threadpool_limits(1):
         gn.utils.warm_up_blas()
         assert gn.utils._blas_warm is True
+
+
+def test_backward_stops_at_the_first_layer_with_weights(monkeypatch):
+    from glassnet.layers import Conv2D, MaxPooling2D, Rescaling, Reshape
+
+    model = gn.Sequential([Input((8, 8)), Reshape((8, 8, 1)), Rescaling(1 / 255),
+                           Conv2D(2, 3, activation="relu"), MaxPooling2D(), Flatten(),
+                           Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).integers(0, 255, (4, 8, 8)).astype(np.float32)
+    y = np.array([0, 1, 2, 1])
+
+    def never(self, grad):
+        raise AssertionError("backward ran below the first layer with weights")
+
+    monkeypatch.setattr(Rescaling, "backward", never)
+    model.compute_gradients(x, y)
+    assert model.input_gradient is None and not model.layers[2].input_grad_needed
+    assert np.abs(model.layers[2].grad_kernel).sum() > 0
+    monkeypatch.undo()
+    model.input_gradient_wanted = True  # as gradcheck asks
+    model._prepare_training()
+    model.compute_gradients(x, y)
+    assert model.input_gradient.shape == x.shape and np.abs(model.input_gradient).sum() > 0
+    # a frozen first Dense: backward stops at the second
+    frozen = gn.Sequential([Input((4,)), Dense(5, activation="relu"), Dense(2)])
+    frozen.compile("sgd", "mse")
+    frozen.layers[0].trainable = False
+    frozen._prepare_training()
+    assert frozen._backward_steps == [frozen.layers[1]]
+    assert not frozen.layers[1].input_grad_needed

@@ -125,7 +125,7 @@ def check_gradients(model_or_layer, x, y=None, h=1e-4, seed=0):
 
 def _check_model(model, original, x, y, h, seed):
     x, y = model._check_xy(x, y, "check_gradients")
-    model.layers[0].input_grad_needed = True
+    model.input_gradient_wanted = True
     model._prepare_training()
     reset = _frozen_randomness(model.layers, seed)
 

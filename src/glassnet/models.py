@@ -58,6 +58,9 @@ class Sequential:
         self._metric_fns = None
         self._fused = None
         self._steps = []
+        self._backward_steps = []
+        self.input_gradient_wanted = False  # True: backward also computes ∂loss/∂x
+        self.input_gradient = None
         self._has_regularizers = False
         self.metadata = {}  # free-form facts saved with the model (class names, data set)
         for layer in layers or []:
@@ -104,10 +107,26 @@ class Sequential:
         for layer in self.layers:
             layer.ensure_built(shape)
             shape = layer.output_shape
-        for i, layer in enumerate(self.layers):
-            layer.input_grad_needed = i > 0  # nobody needs ∂loss/∂x for the data
         self._steps = fused_steps.plan(self.layers)
+        self._plan_backward()
         self._pack()
+
+    def _plan_backward(self):
+        """Backward runs from the last layer down to the first one with
+        trainable weights: below it nobody needs a gradient (a Rescaling or
+        Reshape at the bottom, and ∂loss/∂x for the data itself), unless
+        ``input_gradient_wanted`` (gradcheck sets it)."""
+        below_weights = self.input_gradient_wanted
+        for layer in self.layers:
+            layer.input_grad_needed = below_weights
+            below_weights = below_weights or bool(layer.trainable_weight_names)
+        first = 0
+        if not self.input_gradient_wanted:
+            first = next((i for i, step in enumerate(self._steps)
+                          if any(layer.trainable_weight_names
+                                 for layer in getattr(step, "layers", [step]))),
+                         len(self._steps))
+        self._backward_steps = self._steps[first:][::-1]
 
     def _pack(self):
         """Move every trainable weight (and its gradient) into one contiguous
@@ -234,8 +253,10 @@ class Sequential:
     def compute_gradients(self, x, y):
         """Forward (training mode), loss, backward: fills every layer's
         ``grad_*`` and returns (loss including regularization, output).
-        Skips backward when the loss is not finite. ∂loss/∂x is left in
-        ``self.input_gradient`` when the first layer computes it.
+        Skips backward when the loss is not finite. With
+        ``model.input_gradient_wanted = True``, ∂loss/∂x is left in
+        ``self.input_gradient`` (otherwise backward stops at the first layer
+        with trainable weights).
 
         Overflow on the way (a diverging run) raises no NumPy warning: it
         shows up as a non-finite loss, which ``fit`` reports and stops on."""
@@ -248,16 +269,16 @@ class Sequential:
         if fused is not None:
             loss, grad = fused.value_and_gradient(y, self.layers[-1].z)
             grad = self.layers[-1].backward_from_z(grad)
-            rest = self._steps[-2::-1]
+            rest = self._backward_steps[1:]
         else:
             loss, grad = self.loss.value_and_gradient(y, output)
-            rest = self._steps[::-1]
+            rest = self._backward_steps
         if self._has_regularizers:
             loss += self._regularization_loss()
         if math.isfinite(loss):
-            for layer in rest:
-                grad = layer.backward(grad)
-            self.input_gradient = grad
+            for step in rest:
+                grad = step.backward(grad)
+            self.input_gradient = grad if self.input_gradient_wanted else None
         return loss, output
 
     def compute_loss(self, x, y, training=True):
@@ -271,6 +292,7 @@ class Sequential:
     def _prepare_training(self):
         utils.prepare_threads()  # worker threads = BLAS threads; warm-up (see its docstring)
         self._pack()
+        self._plan_backward()  # trainable flags may have changed since build
         self._fused = self._fused_loss()
         self._has_regularizers = any(reg is not None for layer in self.layers
                                      for reg in layer.regularizers.values())

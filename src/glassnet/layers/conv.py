@@ -218,7 +218,9 @@ class Conv2D(ActivatedLayer):
         grad_kernel[...] = 0
         for part in self._chunks(len(grad_z)):
             cols = self.cols if self.cols is not None else self._im2col(self.xp[part])
-            grad_kernel += cols.T @ grad_z[part].reshape(-1, f)
+            # = colsᵀ @ ∂L/∂z, computed as (∂L/∂zᵀ @ cols)ᵀ: the same numbers, but a
+            # product OpenBLAS splits well (with 9 rows it can stall for 100x longer)
+            grad_kernel += (grad_z[part].reshape(-1, f).T @ cols).T
         self.add_regularization_gradients()
         if not self.input_grad_needed:
             return None

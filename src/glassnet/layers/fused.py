@@ -51,8 +51,8 @@ def _first_max(parts):
     half = len(parts) // 2
     (low, low_index), (high, high_index) = _first_max(parts[:half]), _first_max(parts[half:])
     take_high = high > low
-    if np.ndim(low_index) == 0 and np.ndim(high_index) == 0:  # two single parts
-        index = take_high.view(np.uint8) * np.uint8(half) if half > 1 else take_high
+    if len(parts) == 2:  # two single parts: the index is 0 or 1
+        index = take_high
     else:
         index = np.where(take_high, np.add(high_index, half, dtype=np.uint8), low_index)
     return np.maximum(low, high), index
@@ -121,8 +121,8 @@ class Conv2DMaxPooling:
             cols = self._grouped_cols(xp[part])
             z = (cols.reshape(-1, cols.shape[-1]) @ kernel).reshape(len(cols), -1, f)
             pooled, winner = _first_max(list(z))
-            out[part] = pooled.reshape(out[part].shape)
-            self.winner[part] = np.reshape(winner, self.winner[part].shape)
+            out[part].reshape(-1, f)[...] = pooled
+            self.winner[part].reshape(-1, f)[...] = winner
             if training:
                 self.cols.append(cols)
         if conv.use_bias:
@@ -149,7 +149,7 @@ class Conv2DMaxPooling:
             for t in range(len(cols)):  # ∂L/∂z_t: the gradient where t won
                 np.multiply(g, winner == t, out=grad_z[t])
             grad_z = grad_z.reshape(-1, f)
-            grad_kernel += cols.reshape(len(grad_z), -1).T @ grad_z
+            grad_kernel += (grad_z.T @ cols.reshape(len(grad_z), -1)).T  # see Conv2D
             if grad_xp is not None:  # col2im: each window's gradient back onto its pixels
                 grad_cols = (grad_z @ kernel.T).reshape(len(cols), -1, out_h, out_w, kh, kw,
                                                         conv.kernel.shape[2])
@@ -162,6 +162,10 @@ class Conv2DMaxPooling:
         self.cols = None
         conv.add_regularization_gradients()
         return None if grad_xp is None else conv._unpad(grad_xp)
+
+    @property
+    def layers(self):
+        return [self.conv, self.pool]
 
     def __repr__(self):
         return f"<Conv2DMaxPooling {self.conv.name!r} + {self.pool.name!r}>"
