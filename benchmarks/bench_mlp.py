@@ -218,14 +218,7 @@ def run_memory(library):
         net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128),
                             nn.ReLU(), nn.Linear(128, 10))
-        opt = torch.optim.Adam(net.parameters(), 1e-3)
-        X, Y = torch.from_numpy(x.reshape(-1, 1, 28, 28)), torch.from_numpy(y)
-        perm = torch.randperm(len(X))
-        for i in range(0, len(X), 128):
-            idx = perm[i:i + 128]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(X[idx]), Y[idx]).backward()
-            opt.step()
+        torch_epoch(net, x.reshape(-1, 1, 28, 28), y)
     elif library == "glassnet":
         import glassnet as gn
         from glassnet.layers import Dense, Input
@@ -240,15 +233,22 @@ def run_memory(library):
         net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
                                   torch.nn.Linear(256, 128), torch.nn.ReLU(),
                                   torch.nn.Linear(128, 10))
-        opt = torch.optim.Adam(net.parameters(), 1e-3)
-        X, Y = torch.from_numpy(x), torch.from_numpy(y)
-        perm = torch.randperm(len(X))
-        for i in range(0, len(X), 128):
-            idx = perm[i:i + 128]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(X[idx]), Y[idx]).backward()
-            opt.step()
+        torch_epoch(net, x, y)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def torch_epoch(net, x, y):
+    """One epoch of Adam 1e-3, batch 128, shuffled, on NumPy arrays x, y."""
+    import torch
+
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    perm = torch.randperm(len(X))
+    for i in range(0, len(X), 128):
+        idx = perm[i:i + 128]
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(X[idx]), Y[idx]).backward()
+        opt.step()
 
 
 def child(args):

@@ -260,3 +260,13 @@ def test_plot_filters_and_feature_maps(tmp_path, fashion_mnist):
     assert result.returncode == 0, result.stderr
     assert_real_png(tmp_path / "cf.png", min_height=150)
     assert_real_png(tmp_path / "cm.png", min_height=150)
+
+
+def test_default_epochs_depend_on_the_model():
+    from glassnet import cli
+
+    parse = cli.build_parser().parse_args
+    assert cli._config(parse(["train"])).epochs == 15
+    assert cli._config(parse(["train", "--model", "cnn"])).epochs == 20
+    assert cli._config(parse(["train", "--model", "cnn", "--epochs", "3"])).epochs == 3
+    assert cli._config(parse(["compare", "--model", "cnn"])).epochs == 5
