@@ -55,11 +55,12 @@ def test_the_plan_fuses_relu_and_linear_conv_with_tiling_max_pooling():
     ("relu", "same", (26, 20, 2), 3, (3, 2), (2, 1)),  # 3x3 pool, strided non-square kernel
     ("relu", "valid", (8, 8, 2), (1, 2), 2, 1),        # a 1x2 pool
 ])
-@pytest.mark.parametrize("chunk_bytes", [None, 1])  # 1: one sample per chunk
+@pytest.mark.parametrize("chunk_bytes", [None, 1])  # 1: one sample per chunk, cols not kept
 def test_fused_equals_layer_by_layer(activation, padding, size, pool, kernel, strides,
                                      chunk_bytes, monkeypatch):
     if chunk_bytes:
         monkeypatch.setattr(conv, "CACHE_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv, "IM2COL_BUDGET_BYTES", chunk_bytes)
     x = RNG.normal(size=(7,) + size).astype(np.float32)
     y = RNG.integers(0, 3, 7)
     model = cnn(activation, padding, size, pool=pool, kernel=kernel, strides=strides)

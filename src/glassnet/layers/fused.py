@@ -27,7 +27,8 @@ column of an odd size) are never computed.
 
 The batch is worked through in pieces of about CACHE_CHUNK_BYTES, so each
 piece of z is pooled (and each piece of ∂L/∂z used) while it is in the
-CPU's cache. ``Sequential`` builds its list of steps with :func:`plan`; each
+CPU's cache; cols are kept for backward only up to IM2COL_BUDGET_BYTES
+(64 MiB: batch 128 of the lessons' CNN needs 15 MB), else rebuilt there. ``Sequential`` builds its list of steps with :func:`plan`; each
 layer keeps its weights, config and its own ``forward``/``backward``.
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from glassnet.layers import conv as conv_module
 from glassnet.layers.conv import Conv2D
 from glassnet.layers.pooling import MaxPooling2D
 
@@ -116,14 +118,17 @@ class Conv2DMaxPooling:
         out = np.empty((len(x),) + pool.output_shape, dtype=conv.dtype)
         self.winner = np.empty(out.shape, dtype=np.uint8)
         self.parts = conv.cache_chunks(len(x))
-        self.cols = [] if training else None
+        # backward needs cols again: keep them if they fit IM2COL_BUDGET_BYTES, else redo
+        (kh, kw), c = conv.kernel_size, x.shape[3]
+        size = len(x) * out[0].size // f * len(self.offsets) * kh * kw * c * xp.itemsize
+        self.cols = [] if training and size <= conv_module.IM2COL_BUDGET_BYTES else None
         for part in self.parts:  # each piece of z is pooled while it is in the cache
             cols = self._grouped_cols(xp[part])
             z = (cols.reshape(-1, cols.shape[-1]) @ kernel).reshape(len(cols), -1, f)
             pooled, winner = _first_max(list(z))
             out[part].reshape(-1, f)[...] = pooled
             self.winner[part].reshape(-1, f)[...] = winner
-            if training:
+            if self.cols is not None:
                 self.cols.append(cols)
         if conv.use_bias:
             out += conv.bias
@@ -143,7 +148,8 @@ class Conv2DMaxPooling:
         grad_kernel = conv.grad_kernel.reshape(-1, f)
         grad_kernel[...] = 0
         grad_xp = np.zeros_like(conv.xp) if conv.input_grad_needed else None
-        for part, cols in zip(self.parts, self.cols):
+        for k, part in enumerate(self.parts):
+            cols = self.cols[k] if self.cols is not None else self._grouped_cols(conv.xp[part])
             g, winner = grad[part].reshape(-1, f), self.winner[part].reshape(-1, f)
             grad_z = np.empty((len(cols), len(g), f), dtype=grad.dtype)
             for t in range(len(cols)):  # ∂L/∂z_t: the gradient where t won
