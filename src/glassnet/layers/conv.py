@@ -35,7 +35,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from glassnet.layers.base import ActivatedLayer
 
-__all__ = ["Conv2D", "conv_output_length", "padding_amounts", "IM2COL_BUDGET_BYTES"]
+__all__ = ["Conv2D", "conv_output_length", "padding_amounts", "im2col", "col2im",
+           "window_slices", "IM2COL_BUDGET_BYTES"]
 
 IM2COL_BUDGET_BYTES = 64 * 2**20
 CACHE_CHUNK_BYTES = 4 * 2**20  # pieces of a batch that stay in the CPU's cache (col2im, fused)
@@ -76,6 +77,55 @@ def padding_amounts(length, window, stride, padding):
     out = math.ceil(length / stride)
     total = max((out - 1) * stride + window - length, 0)
     return total // 2, total - total // 2
+
+
+def window_slices(kernel_size, steps, count, corner=(0, 0)):
+    """For each kernel offset (a, b): the slices of a padded (n, H, W, C)
+    image that offset multiplies, for count[0] x count[1] windows whose
+    top-left corners are ``corner`` + (i·steps[0], j·steps[1])."""
+    (kh, kw), (top, left) = kernel_size, corner
+    for a in range(kh):
+        for b in range(kw):
+            yield a, b, (slice(None),
+                         slice(top + a, top + a + (count[0] - 1) * steps[0] + 1, steps[0]),
+                         slice(left + b, left + b + (count[1] - 1) * steps[1] + 1, steps[1]))
+
+
+def im2col(xp, kernel_size, steps, count, corner=(0, 0), out=None):
+    """The windows of :func:`window_slices` copied out of xp, as an
+    (n, count[0], count[1], kh, kw, C) array: one row of kh·kw·C numbers per
+    window, in the kernel's order.
+
+    In a contiguous image one kernel row of a window, its kw pixels of C
+    channels, is kw·C consecutive numbers; so a strided view of shape
+    (n, out_h, out_w, kh, kw·C) reads every window without a copy, and one
+    copy of it is the result. With few channels (the first layer's one) those
+    runs are short and copying is faster the other way round: one copy per
+    kernel offset (a, b), each along whole image rows.
+    """
+    (kh, kw), (out_h, out_w), (top, left) = kernel_size, count, corner
+    n, c = xp.shape[0], xp.shape[3]
+    if out is None:
+        out = np.empty((n, out_h, out_w, kh, kw, c), dtype=xp.dtype)
+    if kw * c < out_w:
+        for a, b, window in window_slices(kernel_size, steps, count, corner):
+            out[:, :, :, a, b, :] = xp[window]
+        return out
+    xp = np.ascontiguousarray(xp)
+    step_n, step_h, step_w, step_c = xp.strides
+    windows = as_strided(xp[:, top:, left:], shape=(n, out_h, out_w, kh, kw * c),
+                         strides=(step_n, step_h * steps[0], step_w * steps[1], step_h, step_c),
+                         writeable=False)
+    out.reshape(windows.shape)[...] = windows
+    return out
+
+
+def col2im(grad_cols, target, kernel_size, steps, corner=(0, 0)):
+    """The reverse of :func:`im2col`: add each window's row of grad_cols
+    (n, out_h, out_w, kh, kw, C) back onto the pixels of target it came from,
+    one add per kernel offset (a, b), never a loop over pixels."""
+    for a, b, window in window_slices(kernel_size, steps, grad_cols.shape[1:3], corner):
+        target[window] += grad_cols[:, :, :, a, b, :]
 
 
 class Conv2D(ActivatedLayer):
@@ -136,41 +186,10 @@ class Conv2D(ActivatedLayer):
             return x
         return np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
 
-    def _offsets(self):
-        """For each kernel offset (a, b): the slices of the padded input it
-        multiplies, at every output position."""
-        (sh, sw), (out_h, out_w) = self.strides, self.output_shape[:2]
-        for a in range(self.kernel_size[0]):
-            for b in range(self.kernel_size[1]):
-                yield a, b, (slice(None), slice(a, a + (out_h - 1) * sh + 1, sh),
-                             slice(b, b + (out_w - 1) * sw + 1, sw))
-
     def _im2col(self, xp):
-        """(n·out_h·out_w, kh·kw·C) rows, one per window, in the kernel's order.
-
-        In a contiguous (n, H, W, C) image one kernel row of a window, its kw
-        pixels of C channels, is kw·C consecutive numbers; so a strided view
-        of shape (n, out_h, out_w, kh, kw·C) reads every window without a
-        copy, and one copy of it is ``cols``. With few channels (the first
-        layer's one) those runs are short and copying is faster the other way
-        round: one copy per kernel offset (a, b), each along whole image rows.
-        """
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        out_h, out_w = self.output_shape[:2]
-        n, c = xp.shape[0], xp.shape[3]
-        if kw * c < out_w:
-            cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=xp.dtype)
-            for a, b, window in self._offsets():
-                cols[:, :, :, a, b, :] = xp[window]
-            return cols.reshape(-1, kh * kw * c)
-        xp = np.ascontiguousarray(xp)
-        step_n, step_h, step_w, step_c = xp.strides
-        windows = as_strided(xp, shape=(n, out_h, out_w, kh, kw * c),
-                             strides=(step_n, step_h * sh, step_w * sw, step_h, step_c),
-                             writeable=False)
-        cols = np.empty(windows.shape, dtype=xp.dtype)
-        np.copyto(cols, windows)
-        return cols.reshape(-1, kh * kw * c)
+        """(n·out_h·out_w, kh·kw·C) rows, one per window (see :func:`im2col`)."""
+        cols = im2col(xp, self.kernel_size, self.strides, self.output_shape[:2])
+        return cols.reshape(-1, cols[0, 0, 0].size)
 
     def _kernel_matrix(self):
         """kernel (kh, kw, C, F) as the (kh·kw·C, F) matrix: a reshape, no copy."""
@@ -183,8 +202,7 @@ class Conv2D(ActivatedLayer):
         step = max(1, IM2COL_BUDGET_BYTES // max(row_bytes, 1))
         return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
-    def forward_linear(self, x, training=False):
-        """The convolution alone, Σ x·kernel, without bias or activation."""
+    def forward(self, x, training=False):
         xp = self._pad(x)
         kernel = self._kernel_matrix()
         out = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
@@ -196,24 +214,14 @@ class Conv2D(ActivatedLayer):
             if training and len(parts) == 1:
                 self.cols = cols  # backward needs it again
         self.x_shape, self.xp = x.shape, xp
-        return out
-
-    def forward(self, x, training=False):
-        z = self.forward_linear(x, training)
         if self.use_bias:
-            z += self.bias
-        return self.activate(z)
+            out += self.bias
+        return self.activate(out)
 
     def backward_from_z(self, grad_z):
-        if self.use_bias:
-            np.sum(grad_z.reshape(-1, self.filters), axis=0, out=self.grad_bias)
-        return self.backward_linear(grad_z)
-
-    def backward_linear(self, grad_z):
-        """Backward of :meth:`forward_linear`: fills grad_kernel (plus the
-        regularization gradients; grad_bias is the caller's) and returns
-        ∂L/∂x when the layer needs it."""
         f = self.filters
+        if self.use_bias:
+            np.sum(grad_z.reshape(-1, f), axis=0, out=self.grad_bias)
         grad_kernel = self.grad_kernel.reshape(-1, f)
         grad_kernel[...] = 0
         for part in self._chunks(len(grad_z)):
@@ -245,11 +253,9 @@ class Conv2D(ActivatedLayer):
         the pixels it came from: one add per kernel offset (a, b), never a loop
         over pixels. grad_z2: (samples·out_h·out_w, F); target: their padded
         input gradient."""
-        kh, kw, c, _ = self.kernel.shape
-        out_h, out_w = self.output_shape[:2]
-        grad_cols = (grad_z2 @ self._kernel_matrix().T).reshape(-1, out_h, out_w, kh, kw, c)
-        for a, b, window in self._offsets():
-            target[window] += grad_cols[:, :, :, a, b, :]
+        grad_cols = (grad_z2 @ self._kernel_matrix().T).reshape(
+            (-1,) + self.output_shape[:2] + self.kernel.shape[:3])
+        col2im(grad_cols, target, self.kernel_size, self.strides)
 
     def _unpad(self, grad_xp):
         """∂L/∂x from the padded input's gradient: "same" padding cut off."""

@@ -35,29 +35,12 @@ layer keeps its weights, config and its own ``forward``/``backward``.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from glassnet.layers import conv as conv_module
-from glassnet.layers.conv import Conv2D
-from glassnet.layers.pooling import MaxPooling2D
+from glassnet.layers.conv import Conv2D, col2im, im2col
+from glassnet.layers.pooling import MaxPooling2D, first_max
 
 __all__ = ["Conv2DMaxPooling", "plan"]
-
-
-def _first_max(parts):
-    """(the elementwise maximum of equally shaped arrays, which part holds it):
-    a tournament, pairs first, so every pass runs over whole arrays; on ties
-    the first part wins (as PyTorch)."""
-    if len(parts) == 1:
-        return parts[0], 0
-    half = len(parts) // 2
-    (low, low_index), (high, high_index) = _first_max(parts[:half]), _first_max(parts[half:])
-    take_high = high > low
-    if len(parts) == 2:  # two single parts: the index is 0 or 1
-        index = take_high
-    else:
-        index = np.where(take_high, np.add(high_index, half, dtype=np.uint8), low_index)
-    return np.maximum(low, high), index
 
 
 class Conv2DMaxPooling:
@@ -69,6 +52,7 @@ class Conv2DMaxPooling:
         (ph, pw), (sh, sw) = pool.pool_size, conv.strides
         self.offsets = [divmod(t, pw) for t in range(ph * pw)]  # (row, column) in the window
         self.steps = (ph * sh, pw * sw)  # input rows/columns between two pooled outputs
+        self.corners = [(a0 * sh, b0 * sw) for a0, b0 in self.offsets]  # of the first window
 
     @staticmethod
     def applies(conv, pool):
@@ -78,36 +62,12 @@ class Conv2DMaxPooling:
     def _grouped_cols(self, xp):
         """(ph·pw, n·out_h·out_w, kh·kw·C): for each place t in the pooling
         window, the rows of im2col of the convolution windows at that place."""
-        conv, (out_h, out_w) = self.conv, self.pool.output_shape[:2]
-        (kh, kw), (sh, sw) = conv.kernel_size, conv.strides
-        n, c = xp.shape[0], xp.shape[3]
-        cols = np.empty((len(self.offsets), n, out_h, out_w, kh, kw, c), dtype=xp.dtype)
-        if kw * c >= out_w:  # a kernel row of a window is kw·C consecutive numbers: copy those
-            xp = np.ascontiguousarray(xp)
-            step_n, step_h, step_w, step_c = xp.strides
-            for t, (a0, b0) in enumerate(self.offsets):
-                corner = xp[:, a0 * sh:, b0 * sw:]
-                windows = as_strided(corner, shape=(n, out_h, out_w, kh, kw * c),
-                                     strides=(step_n, step_h * self.steps[0],
-                                              step_w * self.steps[1], step_h, step_c),
-                                     writeable=False)
-                cols[t].reshape(windows.shape)[...] = windows
-        else:  # few channels (the first layer): copy along whole image rows instead
-            for t, (a0, b0) in enumerate(self.offsets):
-                for a in range(kh):
-                    for b in range(kw):
-                        cols[t, :, :, :, a, b, :] = xp[:, self._rows(a0, a, out_h),
-                                                       self._columns(b0, b, out_w)]
-        return cols.reshape(len(self.offsets), -1, kh * kw * c)
-
-    def _rows(self, a0, a, count):
-        """Input rows read by kernel row a of the windows at place row a0."""
-        start = a0 * self.conv.strides[0] + a
-        return slice(start, start + (count - 1) * self.steps[0] + 1, self.steps[0])
-
-    def _columns(self, b0, b, count):
-        start = b0 * self.conv.strides[1] + b
-        return slice(start, start + (count - 1) * self.steps[1] + 1, self.steps[1])
+        conv, count = self.conv, self.pool.output_shape[:2]
+        cols = np.empty((len(self.offsets), len(xp)) + count + conv.kernel.shape[:3],
+                        dtype=xp.dtype)
+        for t, corner in enumerate(self.corners):
+            im2col(xp, conv.kernel_size, self.steps, count, corner, out=cols[t])
+        return cols.reshape(len(self.offsets), -1, cols[0, 0, 0, 0].size)
 
     def forward(self, x, training=False):
         conv, pool = self.conv, self.pool
@@ -125,7 +85,7 @@ class Conv2DMaxPooling:
         for part in self.parts:  # each piece of z is pooled while it is in the cache
             cols = self._grouped_cols(xp[part])
             z = (cols.reshape(-1, cols.shape[-1]) @ kernel).reshape(len(cols), -1, f)
-            pooled, winner = _first_max(list(z))
+            pooled, winner = first_max(list(z))
             out[part].reshape(-1, f)[...] = pooled
             self.winner[part].reshape(-1, f)[...] = winner
             if self.cols is not None:
@@ -139,7 +99,6 @@ class Conv2DMaxPooling:
 
     def backward(self, grad):
         conv, f = self.conv, self.conv.filters
-        (kh, kw), (out_h, out_w) = conv.kernel_size, self.pool.output_shape[:2]
         if self.relu:
             grad = grad * (self.out > 0)
         if conv.use_bias:
@@ -157,14 +116,10 @@ class Conv2DMaxPooling:
             grad_z = grad_z.reshape(-1, f)
             grad_kernel += (grad_z.T @ cols.reshape(len(grad_z), -1)).T  # see Conv2D
             if grad_xp is not None:  # col2im: each window's gradient back onto its pixels
-                grad_cols = (grad_z @ kernel.T).reshape(len(cols), -1, out_h, out_w, kh, kw,
-                                                        conv.kernel.shape[2])
-                target = grad_xp[part]
-                for t, (a0, b0) in enumerate(self.offsets):
-                    for a in range(kh):
-                        for b in range(kw):
-                            target[:, self._rows(a0, a, out_h), self._columns(b0, b, out_w)] \
-                                += grad_cols[t, :, :, :, a, b, :]
+                grad_cols = (grad_z @ kernel.T).reshape(
+                    (len(cols), -1) + self.pool.output_shape[:2] + conv.kernel.shape[:3])
+                for t, corner in enumerate(self.corners):
+                    col2im(grad_cols[t], grad_xp[part], conv.kernel_size, self.steps, corner)
         self.cols = None
         conv.add_regularization_gradients()
         return None if grad_xp is None else conv._unpad(grad_xp)

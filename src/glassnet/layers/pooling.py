@@ -92,22 +92,32 @@ class _Pooling2D(Layer):
                 "strides": list(self.strides), "padding": self.padding}
 
 
-def _first_max(parts, out, index):
-    """out = the elementwise maximum of equally shaped arrays; index = for
-    each element, which part holds it (uint8): ties go to the first."""
-    if len(parts) == 2:  # the usual 2x2 pool: one compare, one maximum
-        np.greater(parts[1], parts[0], out=index.view(bool))
-        np.maximum(parts[0], parts[1], out=out)
-        return
-    np.copyto(out, parts[0])
-    index[...] = 0
-    for k, part in enumerate(parts[1:], start=1):
-        np.copyto(index, k, where=part > out)
-        np.maximum(out, part, out=out)
+def first_max(parts, out=None, index=None):
+    """(the elementwise maximum of equally shaped arrays, which part holds it):
+    a tournament, pairs first, so every pass runs over whole arrays; on ties
+    the first part wins (as PyTorch). ``out`` and ``index`` (uint8), if given,
+    receive the result."""
+    if len(parts) == 1:
+        if out is None:
+            return parts[0], 0
+        np.copyto(out, parts[0])
+        index[...] = 0
+        return out, index
+    half = len(parts) // 2
+    (low, low_index), (high, high_index) = first_max(parts[:half]), first_max(parts[half:])
+    if len(parts) == 2:  # two single parts: the index is 0 or 1
+        take_high = np.greater(high, low, out=None if index is None else index.view(bool))
+        winner = take_high if index is None else index
+    else:
+        winner = np.where(high > low, np.add(high_index, half, dtype=np.uint8), low_index)
+        if index is not None:
+            np.copyto(index, winner)
+            winner = index
+    return np.maximum(low, high, out=out), winner
 
 
 def _route(grad, index, targets):
-    """Backward of _first_max: targets[k] = grad where index == k, else 0."""
+    """Backward of first_max: targets[k] = grad where index == k, else 0."""
     if len(targets) == 2:  # index is 0 or 1: multiply by it and by its complement
         np.multiply(grad, index, out=targets[1])
         np.subtract(grad, targets[1], out=targets[0])
@@ -137,40 +147,22 @@ class MaxPooling2D(_Pooling2D):
         n, c = x.shape[0], x.shape[3]
         return x[:, : out_h * ph, : out_w * pw].reshape(n, out_h, ph, out_w, pw, c)
 
-    def allocate(self, n, dtype):
-        """Output and winner arrays for a batch of n (tiles path)."""
-        (ph, _), (out_h, out_w, c) = self.pool_size, self.output_shape
-        self.column = np.empty((n, out_h, ph, out_w, c), dtype=np.uint8)
-        self.row = np.empty((n, out_h, out_w, c), dtype=np.uint8)
-        return np.empty((n, out_h, out_w, c), dtype=dtype)
-
-    def forward_part(self, x, out, part):
-        """Tiles path on the samples ``part`` of the batch: x holds just them;
-        out and the winners are written at ``part``."""
-        ph, pw = self.pool_size
-        tiles = self._tiled(x)
-        row_max = np.empty(self.column[part].shape, dtype=x.dtype)
-        _first_max([tiles[:, :, :, :, b] for b in range(pw)], row_max, self.column[part])
-        _first_max([row_max[:, :, a] for a in range(ph)], out[part], self.row[part])
-
-    def backward_part(self, grad, grad_x, part):
-        """Backward of :meth:`forward_part`: grad is ∂L/∂out at ``part``,
-        grad_x (those samples only) receives ∂L/∂x."""
-        (ph, pw), (height, width) = self.pool_size, grad_x.shape[1:3]
-        if height % ph or width % pw:  # the rows/columns no window covers
-            grad_x[:, self.output_shape[0] * ph:] = 0
-            grad_x[:, :, self.output_shape[1] * pw:] = 0
-        grad_rows = np.empty(self.column[part].shape, dtype=grad.dtype)
-        _route(grad, self.row[part], [grad_rows[:, :, a] for a in range(ph)])
-        tiles = self._tiled(grad_x)
-        _route(grad_rows, self.column[part], [tiles[:, :, :, :, b] for b in range(pw)])
-
     def forward(self, x, training=False):
         self.x_shape = x.shape
         if self._tiles():
-            out = self.allocate(len(x), x.dtype)
-            utils.parallel(len(x), lambda part: self.forward_part(x[part], out, part),
-                           size=x.size)
+            (ph, pw), (out_h, out_w, c) = self.pool_size, self.output_shape
+            out = np.empty((len(x), out_h, out_w, c), dtype=x.dtype)
+            self.column = np.empty((len(x), out_h, ph, out_w, c), dtype=np.uint8)
+            self.row = np.empty(out.shape, dtype=np.uint8)
+
+            def work(part):  # a slice of the batch, on one of utils.parallel's threads
+                tiles = self._tiled(x[part])
+                row_max = np.empty(self.column[part].shape, dtype=x.dtype)
+                first_max([tiles[:, :, :, :, b] for b in range(pw)], row_max,
+                           self.column[part])
+                first_max([row_max[:, :, a] for a in range(ph)], out[part], self.row[part])
+
+            utils.parallel(len(x), work, size=x.size)
             return out
         windows = self._windows(x, -np.inf)
         self.argmax = np.argmax(windows, axis=-1)[..., np.newaxis]
@@ -178,10 +170,19 @@ class MaxPooling2D(_Pooling2D):
 
     def backward(self, grad):
         if self._tiles():
+            (ph, pw), (height, width) = self.pool_size, self.x_shape[1:3]
             grad_x = np.empty(self.x_shape, dtype=grad.dtype)
-            utils.parallel(len(grad), lambda part: self.backward_part(grad[part], grad_x[part],
-                                                                      part),
-                           size=grad_x.size)
+
+            def work(part):
+                if height % ph or width % pw:  # the rows/columns no window covers
+                    grad_x[part, self.output_shape[0] * ph:] = 0
+                    grad_x[part, :, self.output_shape[1] * pw:] = 0
+                grad_rows = np.empty(self.column[part].shape, dtype=grad.dtype)
+                _route(grad[part], self.row[part], [grad_rows[:, :, a] for a in range(ph)])
+                tiles = self._tiled(grad_x[part])
+                _route(grad_rows, self.column[part], [tiles[:, :, :, :, b] for b in range(pw)])
+
+            utils.parallel(len(grad), work, size=grad_x.size)
             return grad_x
         per_window = np.zeros(grad.shape + (self.pool_size[0] * self.pool_size[1],),
                               dtype=grad.dtype)
