@@ -109,7 +109,7 @@ def run_training(threads, epochs, inference_repeats):
         torch_epoch(order)
         times["pytorch"].append(time.perf_counter() - start)
 
-    accuracy = {"glassnet": float(np.mean(model.predict(xt, batch_size=1000).argmax(1) == yt))}
+    accuracy = {"glassnet": float(np.mean(model.predict(xt, batch_size=1000, verbose=0).argmax(1) == yt))}
     net.eval()
     with torch.no_grad():
         accuracy["pytorch"] = float((net(torch.from_numpy(xt)).argmax(1).numpy() == yt).mean())
@@ -117,7 +117,7 @@ def run_training(threads, epochs, inference_repeats):
     inference = {"glassnet": [], "pytorch": []}
     for _ in range(inference_repeats):
         start = time.perf_counter()
-        model.predict(xt, batch_size=1000)
+        model.predict(xt, batch_size=1000, verbose=0)
         inference["glassnet"].append(time.perf_counter() - start)
         start = time.perf_counter()
         with torch.no_grad():
@@ -183,7 +183,7 @@ def run_cnn(threads, images, epochs):
             torch.nn.functional.cross_entropy(net(X[batch]), Y[batch]).backward()
             optimizer.step()
         times["pytorch"].append(time.perf_counter() - start)
-    accuracy = {"glassnet": float(np.mean(model.predict(xt, 1000).argmax(1) == yt))}
+    accuracy = {"glassnet": float(np.mean(model.predict(xt, 1000, verbose=0).argmax(1) == yt))}
     with torch.no_grad():
         accuracy["pytorch"] = float((net(torch.from_numpy(xt.transpose(0, 3, 1, 2).copy()))
                                      .argmax(1).numpy() == yt).mean())

@@ -163,7 +163,9 @@ def test_toy_data_set_trains_to_high_accuracy(tmp_path):
 
 
 def test_ctrl_c_stops_after_the_batch_and_still_writes_the_run(tmp_path):
-    process = subprocess.Popen(glassnet_command() + ["train", "--epochs", "50", "--out",
+    # a wide network, so that one epoch outlasts the 1.5 s below on a fast machine too
+    process = subprocess.Popen(glassnet_command() + ["train", "--epochs", "50", "--hidden",
+                                                     "2048,2048", "--out",
                                                      str(tmp_path / "run")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})

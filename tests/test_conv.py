@@ -31,7 +31,7 @@ def random_init(seed):
 def test_conv_output_shapes_match_keras(padding, strides, expected):
     layer = Conv2D(4, (3, 2), strides=strides, padding=padding)
     out = layer(np.zeros((2, 7, 8, 3), dtype=np.float32))
-    assert out.shape == (2,) + expected and layer.output_shape == expected
+    assert out.shape == (2,) + expected and layer.output_shape == (None,) + expected
     assert layer.kernel.shape == (3, 2, 3, 4) and layer.bias.shape == (4,)
 
 
@@ -47,7 +47,7 @@ def test_conv2d_gradient_check(padding, strides, kernel, channels):
 
 def test_conv2d_by_hand_and_im2col_example():
     layer = Conv2D(1, 3, use_bias=False)
-    layer.ensure_built((4, 4, 1))
+    layer.build((None, 4, 4, 1))
     layer.set_weights([np.ones((3, 3, 1, 1))])
     x = np.arange(1, 17, dtype=np.float32).reshape(1, 4, 4, 1)
     # the docstring's windows: sums 54, 63, 90, 99
@@ -128,7 +128,7 @@ def test_batch_normalization_training_gradient_and_statistics(shape):
 
 def test_batch_normalization_inference_uses_moving_statistics():
     layer = BatchNormalization()
-    layer.ensure_built((3,))
+    layer.build((None, 3))
     layer.set_weights([np.array([2.0, 1, 1]), np.array([0.5, 0, 0]), np.array([1.0, 2, 3]),
                        np.array([4.0, 1, 1])])
     out = layer(np.array([[3.0, 2, 3]]))
@@ -190,7 +190,7 @@ def test_conv_bad_input():
                                          r"received 'full'"):
         Conv2D(2, 3, padding="full")
     with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, height, width, "
-                                         r"channels\); received per-sample shape \(28, 28\)"):
+                                         r"channels\); received shape \(None, 28, 28\)"):
         Conv2D(2, 3, name="c1")(np.zeros((1, 28, 28)))
     with pytest.raises(ValueError, match=r"kernel height 5 is larger than the padded input "
                                          r"height 4"):
@@ -198,7 +198,8 @@ def test_conv_bad_input():
     layer = Conv2D(2, 3, name="c2")
     layer(np.zeros((1, 6, 6, 1)))
     with pytest.raises(ValueError, match=r"'c2' \(Conv2D\) expects input of shape "
-                                         r"\('batch', 6, 6, 1\); received \('batch', 6, 6, 3\)"):
+                                         r"\(None, 6, 6, 1\); received input of shape "
+                                         r"\(None, 6, 6, 3\)"):
         layer(np.zeros((1, 6, 6, 3)))
     with pytest.raises(ValueError, match="kernel_size must be a positive integer"):
         Conv2D(2, 0)

@@ -26,26 +26,45 @@ def cnn(activation="relu", padding="valid", size=(9, 9, 2), pool=2, dtype="float
     return model
 
 
+def unfused(model):
+    """The same model run layer by layer (the engine's fusion switched off)."""
+    model._fusion = False
+    model._invalidate_plan()
+    return model
+
+
+def runners(model):
+    return [step.runner for step in model._plan_steps()]
+
+
 def layer_by_layer(model, x, y):
     """Output, every gradient and ∂L/∂x with the layers run one at a time."""
-    model._steps = list(model.layers)  # no fused steps
-    model._plan_backward()
-    loss, out = model.compute_gradients(x, y)
-    grads = [g.copy() for g in [getattr(layer, "grad_" + n) for layer in model.layers
-                                for n in layer.trainable_weight_names]]
+    loss, out = unfused(model).compute_gradients(x, y)
+    assert not any(isinstance(r, fused.Conv2DMaxPooling) for r in runners(model))
+    grads = [v.grad.copy() for v in model.trainable_weights]
     return loss, out.copy(), grads
 
 
 def test_the_plan_fuses_relu_and_linear_conv_with_tiling_max_pooling():
-    steps = cnn()._steps
+    steps = runners(cnn())
     assert [type(s).__name__ for s in steps] == ["Conv2DMaxPooling", "Conv2DMaxPooling",
                                                  "Flatten", "Dense"]
-    assert all(isinstance(s, fused.Conv2DMaxPooling) for s in cnn("linear")._steps[:2])
-    assert not any(isinstance(s, fused.Conv2DMaxPooling) for s in cnn("tanh")._steps)
+    assert all(isinstance(s, fused.Conv2DMaxPooling) for s in runners(cnn("linear"))[:2])
+    assert not any(isinstance(s, fused.Conv2DMaxPooling) for s in runners(cnn("tanh")))
     # overlapping windows (stride 1) do not tile: not fused
     model = gn.Sequential([Input((8, 8, 1)), Conv2D(2, 3, activation="relu"),
                            MaxPooling2D(2, strides=1)])
-    assert not any(isinstance(s, fused.Conv2DMaxPooling) for s in model._steps)
+    assert not any(isinstance(s, fused.Conv2DMaxPooling) for s in runners(model))
+
+
+def test_the_plan_fuses_inside_a_functional_model_but_not_when_others_read_the_conv():
+    inputs = gn.keras.Input((8, 8, 1))
+    c = Conv2D(2, 3, activation="relu")(inputs)
+    pooled = MaxPooling2D()(c)
+    model = gn.Model(inputs, pooled)
+    assert isinstance(runners(model)[0], fused.Conv2DMaxPooling)
+    both = gn.Model(inputs, [pooled, c])  # the convolution's output is read twice
+    assert not any(isinstance(s, fused.Conv2DMaxPooling) for s in runners(both))
 
 
 @pytest.mark.parametrize("activation,padding,size,pool,kernel,strides", [
@@ -64,7 +83,7 @@ def test_fused_equals_layer_by_layer(activation, padding, size, pool, kernel, st
     x = RNG.normal(size=(7,) + size).astype(np.float32)
     y = RNG.integers(0, 3, 7)
     model = cnn(activation, padding, size, pool=pool, kernel=kernel, strides=strides)
-    assert isinstance(model._steps[0], fused.Conv2DMaxPooling)
+    assert isinstance(runners(model)[0], fused.Conv2DMaxPooling)
     loss, out = model.compute_gradients(x, y)
     out = out.copy()
     grads = [model._grads.copy()]
@@ -77,7 +96,7 @@ def test_fused_equals_layer_by_layer(activation, padding, size, pool, kernel, st
 
 def test_fused_model_gradient_check_float64():
     model = cnn("relu", "same", (8, 9, 2), dtype="float64")
-    assert isinstance(model._steps[0], fused.Conv2DMaxPooling)
+    assert isinstance(runners(model)[0], fused.Conv2DMaxPooling)
     x = RNG.normal(size=(3, 8, 9, 2))
     results = check_gradients(model, x, np.array([0, 2, 1]))
     assert results and max(results.values()) < 1e-6, results
@@ -101,8 +120,7 @@ def test_predict_uses_the_fused_step_and_matches_layer_by_layer():
     model = cnn()
     x = RNG.normal(size=(6, 9, 9, 2)).astype(np.float32)
     fast = model.predict(x)
-    model._steps = list(model.layers)
-    np.testing.assert_allclose(fast, model.predict(x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(fast, unfused(model).predict(x), rtol=1e-6, atol=1e-7)
 
 
 def test_fused_cnn_step_matches_pytorch():

@@ -65,7 +65,7 @@ def test_summary_matches_keras_counts(capsys):
 
 def test_keras2_input_shape_on_first_layer():
     model = Sequential([Dense(128, activation="relu", input_shape=(784,)), Dense(10)])
-    assert model.built and model.input_shape == (784,)
+    assert model.built and model.input_shape == (None, 784)
     assert model.count_params() == 100_480 + 1_290
 
 
@@ -253,7 +253,8 @@ def test_file_is_plain_safetensors_with_json_metadata(tmp_path):
     meta = header["__metadata__"]
     assert meta["format"] == "glassnet"
     config = json.loads(meta["model_config"])
-    assert [layer["class_name"] for layer in config["layers"]] == ["Dense", "Dense"]
+    assert [layer["class_name"] for layer in config["layers"]] == ["InputLayer", "Dense",
+                                                                   "Dense"]
     assert json.loads(meta["compile_config"])["loss"]["class_name"] == \
         "SparseCategoricalCrossentropy"
     kernels = [k for k in header if k.endswith("/kernel")]
@@ -373,7 +374,8 @@ def test_training_steps_match_pytorch():
             linear.bias.copy_(torch.tensor(bias))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7 / math.sqrt(1 - 0.999))
     xb, yb = x[:16], y[:16]
-    loss, _ = model.train_step(xb, yb)
+    model.compile(model.optimizer, "sparse_categorical_crossentropy")
+    loss = model.train_step((xb, yb))["loss"]  # Keras's train_step(data) -> logs
     opt.zero_grad()
     tloss = torch.nn.functional.cross_entropy(net(torch.tensor(xb)), torch.tensor(yb))
     tloss.backward()
@@ -444,17 +446,22 @@ def test_backward_stops_at_the_first_layer_with_weights(monkeypatch):
 
     monkeypatch.setattr(Rescaling, "backward", never)
     model.compute_gradients(x, y)
-    assert model.input_gradient is None and not model.layers[2].input_grad_needed
+    plan = model._plan(input_grad=False).backward  # (step, input needs, any, weights)
+    assert model.input_gradient is None
+    assert [step.layers[0].name for step, *_ in plan][-1] == model.layers[2].name
+    assert plan[-1][2] is False  # the convolution computes no input gradient
     assert np.abs(model.layers[2].grad_kernel).sum() > 0
     monkeypatch.undo()
     model.input_gradient_wanted = True  # as gradcheck asks
-    model._prepare_training()
     model.compute_gradients(x, y)
     assert model.input_gradient.shape == x.shape and np.abs(model.input_gradient).sum() > 0
     # a frozen first Dense: backward stops at the second
     frozen = gn.Sequential([Input((4,)), Dense(5, activation="relu"), Dense(2)])
     frozen.compile("sgd", "mse")
     frozen.layers[0].trainable = False
-    frozen._prepare_training()
-    assert frozen._backward_steps == [frozen.layers[1]]
-    assert not frozen.layers[1].input_grad_needed
+    plan = frozen._plan(input_grad=False).backward
+    assert [step.layer for step, *_ in plan] == [frozen.layers[1]] and plan[0][2] is False
+    # and the layer's own backward still returns ∂L/∂x when a user calls it
+    conv = model.layers[2]
+    out = conv.forward(np.ones((1, 8, 8, 1), dtype=np.float32), training=True)
+    assert conv.backward(np.ones_like(out)).shape == (1, 8, 8, 1)

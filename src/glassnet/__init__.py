@@ -4,6 +4,10 @@
     >>> gn.activations.relu([-1.0, 2.0])
     array([0., 2.])
 
+Keras code runs with its imports changed: ``import glassnet as tf`` gives
+``tf.keras``, ``tf.__version__`` and ``tf.version.VERSION``;
+``from glassnet import keras`` gives ``keras`` (see ``glassnet.keras``).
+
 Submodules and names load on first use (``gn.Sequential`` imports
 ``glassnet.models``), so ``import glassnet`` and ``glassnet --help`` are
 instant and matplotlib, Pillow, safetensors and tqdm load only where used.
@@ -15,13 +19,27 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"activations", "callbacks", "datasets", "gradcheck", "initializers", "inspect", "io",
-               "layers", "losses", "metrics", "models", "neuron", "optimizers", "perceptron",
-               "plot", "recipes", "regularizers", "utils", "cli"}
-_NAMES = {"Sequential": "models", "load_model": "models", "Neuron": "neuron"}
+_SUBMODULES = {"activations", "callbacks", "datasets", "engine", "gradcheck", "graph",
+               "initializers", "inspect", "io", "keras", "layers", "losses", "metrics", "models",
+               "neuron", "optimizers", "perceptron", "plot", "recipes", "regularizers", "utils",
+               "variables", "cli"}
+_NAMES = {"Sequential": "models", "Model": "models", "load_model": "models",
+          "Neuron": "neuron", "Input": "layers", "Variable": "variables"}
 
-__all__ = sorted(_SUBMODULES - {"cli", "recipes", "io"}) + sorted(_NAMES) + [
-    "set_num_threads", "__version__"]
+
+class _Version:
+    """``tf.version.VERSION`` for code written against TensorFlow."""
+
+    VERSION = __version__
+
+    def __repr__(self):
+        return f"<glassnet version {self.VERSION}>"
+
+
+version = _Version()
+
+__all__ = sorted(_SUBMODULES - {"cli", "recipes", "io", "engine", "graph"}) + sorted(_NAMES) + [
+    "set_num_threads", "__version__", "version"]
 
 _thread_limits = None
 

@@ -224,7 +224,7 @@ def _plot_feature_maps(args):
     from glassnet.models import load_model
 
     model = load_model(args.model)
-    pixels = recipes.read_image(args.image, tuple(model.input_shape)[:2])
+    pixels = recipes.read_image(args.image, tuple(model.input_shape)[1:3])
     out = args.out or "feature-maps.png"
     plot.feature_maps(model, pixels, layer=args.layer, path=out)
     return out

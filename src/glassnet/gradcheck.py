@@ -70,16 +70,25 @@ def relative_error(analytic, numeric):
 
 def _float64_copy(model_or_layer):
     """The same model or layer, rebuilt in float64 with the same weights."""
+    from glassnet.models import Model, clone_model
+
     obj = model_or_layer
-    if hasattr(obj, "layers"):  # a model
+    if isinstance(obj, Model):
         obj._require_built("check_gradients")
-        clone = type(obj).from_config(obj.get_config(), dtype="float64")
+        clone = clone_model(obj, dtype="float64")
         clone.set_weights(obj.get_weights())
         if obj.compiled:
-            clone.compile(optimizer="sgd", loss=obj.loss, metrics=None)
+            loss, loss_weights, _, _ = obj._compile_args
+            clone.compile(optimizer="sgd", loss=loss, loss_weights=loss_weights)
         return clone
-    clone = type(obj).from_config({**obj.get_config(), "dtype": "float64"})
-    return clone
+    return type(obj).from_config({**obj.get_config(), "dtype": "float64"})
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "_nodes"):
+            yield from _all_layers(layer)
 
 
 def _frozen_randomness(layers, seed):
@@ -96,57 +105,88 @@ def _frozen_randomness(layers, seed):
     return reset
 
 
+def _as_inputs(x):
+    """float64 arrays: one, or a list of them (several inputs)."""
+    if isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 1 and not np.isscalar(x[0]) \
+            and all(isinstance(v, np.ndarray) for v in x):
+        return [as_float_array(v, "check_gradients x").astype(np.float64) for v in x]
+    return as_float_array(x, "check_gradients x").astype(np.float64)
+
+
 def check_gradients(model_or_layer, x, y=None, h=1e-4, seed=0):
     """Compare backpropagation with :func:`numerical_gradient`, in float64.
 
     Returns ``{"<layer>/<weight>": error, ..., "input": error}``, each the
     :func:`relative_error` of one parameter tensor (below ~1e-6 means
-    backward is right).
+    backward is right); with several inputs, ``"input_0"``, ``"input_1"``, ...
 
     For a model (compiled), the loss is its own loss on (x, y), in training
     mode, regularization included. For a layer, the loss is Σ output · y,
     so ``backward`` is tested with the upstream gradient ``y`` (a fixed random
     array when y is None). Dropout masks are held fixed across evaluations.
     """
-    is_model = hasattr(model_or_layer, "layers")
+    from glassnet.models import Model
+
+    is_model = isinstance(model_or_layer, Model)
     if is_model and not model_or_layer.compiled:
         raise ValueError("check_gradients(model, x, y) needs a compiled model (it uses its "
                          "loss)")
     clone = _float64_copy(model_or_layer)
-    x = as_float_array(x, "check_gradients x").astype(np.float64)
+    x = _as_inputs(x)
     saved_generator = utils.rng()
     try:
         if is_model:
-            return _check_model(clone, model_or_layer, x, y, h, seed)
+            return _check_model(clone, x, y, h, seed)
         return _check_layer(clone, model_or_layer, x, y, h, seed)
     finally:
         utils._generator = saved_generator
 
 
-def _check_model(model, original, x, y, h, seed):
-    x, y = model._check_xy(x, y, "check_gradients")
+def _input_results(results, analytic, loss, x, h):
+    xs = x if isinstance(x, list) else [x]
+    grads = analytic if isinstance(analytic, list) else [analytic]
+    for i, (value, grad) in enumerate(zip(xs, grads)):
+
+        def loss_of(v, i=i):
+            inputs = list(xs)
+            inputs[i] = v
+            return loss(inputs if isinstance(x, list) else inputs[0])
+
+        key = "input" if len(xs) == 1 else f"input_{i}"
+        results[key] = relative_error(grad, numerical_gradient(loss_of, value.copy(), h))
+
+
+def _check_model(model, x, y, h, seed):
+    data = model._data(x, y, None, None, "check_gradients")
     model.input_gradient_wanted = True
-    model._prepare_training()
-    reset = _frozen_randomness(model.layers, seed)
+    model._prepare()
+    reset = _frozen_randomness(list(_all_layers(model)), seed)
+    xs, ys = data.xs, data.ys
 
     def loss(v):
         reset()
-        return model.compute_loss(v, y)
+        inputs = v if isinstance(v, list) else [v]
+        return model._losses(ys, model._run_forward(inputs, training=True), None, False)[0]
 
     reset()
-    model.compute_gradients(x, y)
-    results = {"input": relative_error(model.input_gradient,
-                                       numerical_gradient(loss, x.copy(), h))}
-    for layer in model.layers:
-        for name in layer.trainable_weight_names:
-            analytic = getattr(layer, "grad_" + name).copy()
-            numeric = numerical_gradient(lambda _: loss(x), getattr(layer, name), h)
-            results[f"{layer.name}/{name}"] = relative_error(analytic, numeric)
+    model._gradient_step(xs, ys, None)
+    results = {}
+    _input_results(results, model.input_gradient, loss, xs if len(xs) > 1 else xs[0], h)
+    from glassnet.io import weight_keys
+
+    path = dict(zip(map(id, model.weights), weight_keys(model)))
+    for variable in model.trainable_weights:
+        analytic = variable.grad.copy()
+        numeric = numerical_gradient(lambda _: loss(xs if len(xs) > 1 else xs[0]),
+                                     variable.value, h)
+        results[path[id(variable)]] = relative_error(analytic, numeric)
     return results
 
 
 def _check_layer(layer, original, x, upstream, h, seed):
-    layer.ensure_built(x.shape[1:])
+    from glassnet.layers.base import _batch_shape
+
+    layer._maybe_build(_batch_shape(x))
     if original.built:
         layer.set_weights(original.get_weights())
     reset = _frozen_randomness([layer], seed)
@@ -158,9 +198,8 @@ def _check_layer(layer, original, x, upstream, h, seed):
     if upstream.shape != out.shape:
         raise ValueError(f"check_gradients: y (the upstream gradient) must have the layer "
                          f"output's shape {out.shape}; received {upstream.shape}")
-    for name in layer.trainable_weight_names:
-        getattr(layer, "grad_" + name)[...] = 0
-    layer.input_grad_needed = True
+    for variable in layer.trainable_weights:
+        variable.grad[...] = 0
     grad_x = layer.backward(upstream)
 
     def loss(v):
@@ -169,9 +208,9 @@ def _check_layer(layer, original, x, upstream, h, seed):
             layer.regularization_loss()
 
     results = {}
-    for name in layer.trainable_weight_names:
-        analytic = getattr(layer, "grad_" + name).copy()
-        numeric = numerical_gradient(lambda _: loss(x), getattr(layer, name), h)
-        results[f"{layer.name}/{name}"] = relative_error(analytic, numeric)
-    results["input"] = relative_error(grad_x, numerical_gradient(loss, x.copy(), h))
+    for variable in layer.trainable_weights:
+        analytic = variable.grad.copy()
+        numeric = numerical_gradient(lambda _: loss(x), variable.value, h)
+        results[f"{layer.name}/{variable.name}"] = relative_error(analytic, numeric)
+    _input_results(results, grad_x, loss, x, h)
     return results

@@ -29,14 +29,27 @@ def _require_built(model):
 
 
 def layer_outputs(model, x, training=False):
-    """{layer name: its output for the batch x}, in order."""
+    """{layer name: its output for the batch x}, in the order the layers run."""
     _require_built(model)
-    x = model._check_x(x, "layer_outputs", check_finite=False).astype(model.dtype, copy=False)
+    xs = model._predict_inputs(x, "layer_outputs")
+    values = {id(t): v.astype(model.dtype if v.dtype.kind in "biuf" else v.dtype, copy=False)
+              for t, v in zip(model.inputs, xs)}
     outputs = {}
-    for layer in model.layers:
-        x = layer.forward(x, training=training)
-        outputs[layer.name] = x.copy()
+    for node in model._nodes:
+        args = [values[id(t)] for t in node.input_tensors]
+        out = node.operation.forward(args[0] if len(args) == 1 and not isinstance(
+            node.arguments, (list, tuple, dict)) else args, training=training)
+        flat = out if isinstance(out, list) else [out]
+        for tensor, value in zip(node.outputs, flat):
+            values[id(tensor)] = value
+        outputs[node.operation.name] = out.copy() if isinstance(out, np.ndarray) else out
     return outputs
+
+
+def _layers(model):
+    """The layers that compute something (a functional model's InputLayers left out)."""
+    return [layer for layer in model.layers if layer._inbound_nodes and
+            not layer._inbound_nodes[0].is_input]
 
 
 def _stats(layer, a):
@@ -57,13 +70,13 @@ def activation_stats(model, x):
     """Per layer: mean, std, fraction saturated (sigmoid, tanh), fraction of
     dead units (relu), for the batch x."""
     outputs = layer_outputs(model, x)
-    return [_stats(layer, outputs[layer.name]) for layer in model.layers]
+    return [_stats(layer, outputs[layer.name]) for layer in _layers(model)
+            if isinstance(outputs.get(layer.name), np.ndarray)]
 
 
 def _norms(model):
-    return {layer.name: {name: float(np.linalg.norm(getattr(layer, "grad_" + name)))
-                         for name in layer.trainable_weight_names}
-            for layer in model.layers if layer.trainable_weight_names}
+    return {layer.name: {v.name: float(np.linalg.norm(v.grad)) for v in layer.trainable_weights}
+            for layer in model.layers if layer.trainable_weights}
 
 
 def gradient_norms(model, x, y):
@@ -72,9 +85,11 @@ def gradient_norms(model, x, y):
     _require_built(model)
     if not model.compiled:
         raise ValueError("gradient_norms needs a compiled model (it uses its loss)")
-    x, y = model._check_xy(x, y, "gradient_norms")
-    model._prepare_training()
-    model.compute_gradients(x.astype(model.dtype, copy=False), y)
+    model._require_compiled("gradient_norms")
+    data = model._data(x, y, None, None, "gradient_norms")
+    model._prepare()
+    batch = model._batch(data, slice(0, data.n))
+    model._gradient_step(batch.xs, batch.ys, None)
     return _norms(model)
 
 
@@ -102,11 +117,10 @@ class Recorder(Callback):
         if batch % self.every:
             return
         record = {"gradient_norm": {}, "mean": {}, "std": {}, "saturated": {}, "dead": {}}
-        for layer in self.model.layers:
-            if layer.trainable_weight_names:
+        for layer in _layers(self.model):
+            if layer.trainable_weights:
                 record["gradient_norm"][layer.name] = float(np.sqrt(sum(
-                    np.sum(np.square(getattr(layer, "grad_" + n)))
-                    for n in layer.trainable_weight_names)))
+                    np.sum(np.square(v.grad)) for v in layer.trainable_weights)))
             output = layer.last_output()
             if output is not None:
                 stats = _stats(layer, output)

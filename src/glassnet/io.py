@@ -41,23 +41,40 @@ def atomic_write(path, write):
         raise
 
 
-def _weight_tensors(model):
-    tensors = {}
+def weight_keys(model, prefix=""):
+    """A name per weight, in ``model.weights`` order: the layer path and the
+    weight's name (``dense/kernel``; nested models add their names:
+    ``sequential/dense/kernel``)."""
+    keys, seen = [], set()
     for layer in model.layers:
-        for name in layer.weight_names:
-            tensors[f"{layer.name}/{name}"] = np.asarray(getattr(layer, name), order="C")
-    return tensors
+        if hasattr(layer, "layers") and hasattr(layer, "_nodes"):
+            inner = weight_keys(layer, f"{prefix}{layer.name}/")
+            pairs = zip(layer.weights, inner)
+        else:
+            pairs = ((v, f"{prefix}{layer.name}/{v.name}") for v in layer.weights)
+        for variable, key in pairs:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                keys.append(key)
+    return keys
 
 
-def save_model(model, path, weights_only=False, include_optimizer=True):
+def save_model(model, path, weights_only=False, include_optimizer=True, overwrite=True):
     """Write ``model`` (architecture, weights, compile settings, optimizer
     state) to ``path``; with ``weights_only`` just the weights."""
     from safetensors.numpy import save_file
 
     model._require_built("save")
-    tensors = _weight_tensors(model)
+    path = os.fspath(path)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path!r} exists and overwrite=False")
+    keys = weight_keys(model)
+    tensors = {key: np.ascontiguousarray(v.value) for key, v in zip(keys, model.weights)}
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "model_class": "Sequential" if type(model).__name__ == "Sequential" else
+                "Functional",
                 "model_config": json.dumps(model.get_config()),
+                "weight_order": json.dumps(keys),
                 "user_metadata": json.dumps(getattr(model, "metadata", {}) or {})}
     if not weights_only:
         compile_config = model.compile_config()
@@ -99,16 +116,31 @@ def read_file(path):
 
 
 def _assign_weights(model, tensors, metadata, path):
-    """Match layers by position (as Keras does), so a model whose layers got
-    other automatic names still loads."""
-    saved = [layer["config"]["name"] for layer in metadata["model_config"]["layers"]]
-    if len(saved) != len(model.layers):
+    """By position, as Keras does, so a model whose layers got other automatic
+    names still loads."""
+    order = metadata.get("weight_order")
+    mine = model.weights
+    if order is not None:
+        order = json.loads(order) if isinstance(order, str) else order
+        if len(order) != len(mine):
+            raise ValueError(f"{path!r} holds {len(order)} weight arrays; model "
+                             f"{model.name!r} has {len(mine)}")
+        missing = [key for key in order if key not in tensors]
+        if missing:
+            raise ValueError(f"{path!r} lists weights it does not hold: {missing[:3]}")
+        model.set_weights([tensors[key] for key in order])
+        return
+    # glassnet's first files: a Sequential model, tensors named <layer>/<weight>
+    saved = [layer["config"]["name"] for layer in metadata["model_config"]["layers"]
+             if layer.get("class_name") != "InputLayer"]
+    layers = model.layers
+    if len(saved) != len(layers):
         raise ValueError(f"{path!r} holds a model of {len(saved)} layers; this model has "
-                         f"{len(model.layers)}")
+                         f"{len(layers)}")
     values = []
-    for saved_name, layer in zip(saved, model.layers):
-        for name in layer.weight_names:
-            key = f"{saved_name}/{name}"
+    for saved_name, layer in zip(saved, layers):
+        for variable in layer.weights:
+            key = f"{saved_name}/{variable.name}"
             if key not in tensors:
                 raise ValueError(f"{path!r} has no tensor {key!r} for layer {layer.name!r} "
                                  f"({type(layer).__name__})")
@@ -120,24 +152,35 @@ def load_model(path, compile=True):
     """Rebuild the model saved at ``path``, with its weights, compile settings
     and optimizer state."""
     from glassnet import losses, optimizers
-    from glassnet.models import Sequential
+    from glassnet.models import Model, Sequential
 
     tensors, metadata = read_file(path)
+    cls = Model if metadata.get("model_class") == "Functional" else Sequential
     try:
-        model = Sequential.from_config(metadata["model_config"])
-    except (KeyError, TypeError) as error:
+        model = cls.from_config(metadata["model_config"])
+    except (KeyError, TypeError, IndexError) as error:
         raise ValueError(f"{path!r}: cannot rebuild the model from its description: "
                          f"{error!r}") from None
     _assign_weights(model, tensors, metadata, path)
     model.metadata = metadata["user_metadata"]
     config = metadata.get("compile_config")
     if compile and config:
-        model.compile(optimizer=optimizers.get(config["optimizer"]),
-                      loss=losses.get(config["loss"]), metrics=config.get("metrics") or None)
+        loss = config["loss"]
+        resolve = (lambda spec: None if spec is None else losses.get(spec))
+        if isinstance(loss, list):
+            loss = [resolve(spec) for spec in loss]
+        elif isinstance(loss, dict) and "class_name" not in loss:
+            loss = {k: resolve(v) for k, v in loss.items()}
+        else:
+            loss = resolve(loss)
+        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss,
+                      loss_weights=config.get("loss_weights"),
+                      metrics=config.get("metrics") or None)
         state = {key.split("/", 1)[1]: value for key, value in tensors.items()
                  if key.startswith("optimizer/")}
         if state:
             model._pack()
+            model.optimizer._layout = model._layout
             model.optimizer.load_variables(state, model._params)
     return model
 

@@ -1,545 +1,517 @@
-"""Sequential: a stack of layers with Keras's compile / fit / evaluate / predict.
+"""Models: a graph of layers (``Model``) and its chain case (``Sequential``).
 
-One training step on a batch (x, y) is the whole of deep learning:
+    inputs = Input((28, 28))
+    x = Flatten()(inputs)
+    x = Dense(128, activation="relu")(x)
+    outputs = Dense(10, activation="softmax")(x)
+    model = Model(inputs, outputs)          # = Sequential([Input((28, 28)), Flatten(),
+                                            #    Dense(128, "relu"), Dense(10, "softmax")])
 
-    a = x;  for layer in layers:            a = layer.forward(a, training=True)
-    loss, g = loss(y, a), ∂loss/∂a
-    for layer in reversed(layers):          g = layer.backward(g)
-    optimizer.apply(params, grads)
-
-Three details make it exact and fast. (1) When the last layer ends in softmax
-(or sigmoid) and the loss is cross-entropy on probabilities, the step works
-from the logits z: the loss is computed from log_softmax(z) and backward starts
-from ∂loss/∂z = p - y. (2) All trainable weights live in one float32 vector,
-each layer's ``kernel``/``bias`` a view into it, and all gradients in another,
-so the optimizer updates everything in a few passes. (3) A Conv2D (relu) followed
-by a MaxPooling2D runs as one step that pools first and applies bias and relu
-to the pooled values, the same numbers with 4x less work
-(glassnet/layers/fused.py).
+A model is a layer: it can be called on a tensor, put in a Sequential, or
+used twice (its weights shared). ``Sequential`` builds the same kind of graph
+as soon as it knows its input shape (from an ``Input``, a first layer's
+``input_shape=``, or the first data), so both train through the one engine
+(``glassnet.engine``), and ``Model(seq.inputs, seq.layers[i].output)`` reads
+from inside a Sequential model with its weights. A subclass of Model that
+defines ``call(inputs)`` out of glassnet layers is traced into a graph on
+its first data.
 """
 
 from __future__ import annotations
 
-import math
-import time
-import warnings
+import collections
+import inspect as _inspect
 
 import numpy as np
 
-from glassnet import callbacks as callbacks_module
+from glassnet import graph, utils
 from glassnet import layers as layers_module
-from glassnet import losses, metrics as metrics_module, optimizers, utils
-from glassnet.layers import Input, Layer
-from glassnet.layers import fused as fused_steps
+from glassnet.engine import Engine
+from glassnet.layers import InputLayer, Layer
+from glassnet.layers.base import UnknownArgumentError, _compatible, _show
 
-__all__ = ["Sequential", "load_model"]
-
-
-def _batch_size(value, name="batch_size"):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; received {value!r}")
-    return int(value)
+__all__ = ["Model", "Sequential", "load_model", "clone_model"]
 
 
-class Sequential:
-    """A linear stack of layers: ``Sequential([Input((28, 28)), Flatten(),
-    Dense(128, activation="relu"), Dense(10, activation="softmax")])``."""
+def _dedup(variables):
+    seen, found = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            found.append(v)
+    return found
 
-    def __init__(self, layers=None, name=None):
-        self.name = name or utils.unique_name("sequential")
-        self.layers = []
-        self.input_shape = None  # one sample's shape, once known
-        self.optimizer = None
-        self.loss = None
-        self.metrics = []
-        self.compiled = False
-        self.stop_training = False
-        self._packed_layout = None
-        self._metric_fns = None
-        self._fused = None
-        self._steps = []
-        self._backward_steps = []
-        self.input_gradient_wanted = False  # True: backward also computes ∂loss/∂x
-        self.input_gradient = None
-        self._has_regularizers = False
+
+class Model(Engine, Layer):
+    """A graph of layers from ``inputs`` to ``outputs`` (each a symbolic
+    tensor, or a list or dict of them)."""
+
+    _records_build = False  # build() makes the graph, which records its own shapes
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if kwargs:
+            raise UnknownArgumentError(f"Model: unrecognized keyword arguments "
+                                       f"{sorted(kwargs)}; Model takes inputs, outputs, name, "
+                                       f"trainable")
+        default = "sequential" if isinstance(self, Sequential) else "functional"
+        Layer.__init__(self, name=name or utils.unique_name(default), trainable=trainable)
+        self._init_engine()
         self.metadata = {}  # free-form facts saved with the model (class names, data set)
-        for layer in layers or []:
-            self.add(layer)
+        self._nodes, self._operations = [], []
+        self.inputs = self.outputs = None
+        self._inputs_struct = self._outputs_struct = None
+        self.input_names = self.output_names = []
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model(inputs, outputs) needs both: the keras.Input tensor(s) "
+                                 "and the tensor(s) computed from them")
+            self._init_graph(inputs, outputs)
+        elif type(self) is Model:
+            raise ValueError("Model(inputs, outputs): give the keras.Input tensor(s) and the "
+                             "output tensor(s) (or use Sequential, or subclass Model with a "
+                             "call method)")
 
-    # ------------------------------------------------------------ building
-    def add(self, layer):
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add takes a glassnet layer; received "
-                            f"{type(layer).__name__}")
-        if isinstance(layer, Input):
-            if self.layers or self.input_shape is not None:
-                raise ValueError("Input must come first in a Sequential model, once")
-            self.input_shape = layer.shape
+    # ------------------------------------------------------------ the graph
+    def _init_graph(self, inputs, outputs):
+        for what, structure in (("inputs", inputs), ("outputs", outputs)):
+            for tensor in graph.flatten(structure):
+                if not isinstance(tensor, graph.KerasTensor):
+                    raise ValueError(f"Model {what} must be symbolic tensors (from keras.Input "
+                                     f"and layers called on them); received "
+                                     f"{type(tensor).__name__} {tensor!r:.80}")
+        self._inputs_struct, self._outputs_struct = inputs, outputs
+        self.inputs, self.outputs = graph.flatten(inputs), graph.flatten(outputs)
+        self._nodes, self._operations = graph.map_graph(self.inputs, self.outputs)
+        self.input_names = (sorted(inputs) if isinstance(inputs, dict) else
+                            [t.name for t in self.inputs])
+        if isinstance(outputs, dict):
+            names = sorted(outputs)
+        else:
+            names = [t._keras_history.operation.name for t in self.outputs]
+            counts = collections.Counter(names)
+            if any(c > 1 for c in counts.values()):
+                names = [f"{n}_{i}" if counts[n] > 1 else n for i, n in enumerate(names)]
+        self.output_names = names
+        self.built = True
+        shapes = [t.shape for t in self.inputs]
+        self._input_shape = shapes[0] if len(shapes) == 1 else shapes
+        self._sample_shape = tuple(shapes[0][1:]) if len(shapes) == 1 else None
+        out_shapes = [t.shape for t in self.outputs]
+        self._output_shape = out_shapes[0] if len(out_shapes) == 1 else out_shapes
+        self._invalidate_plan()
+        self._packed = None
+        if self.compiled:
+            self._build_compiled()
+
+    def build(self, input_shape):
+        """A subclass with its own ``call`` is traced on symbolic inputs of
+        ``input_shape`` (batch axis None) into a graph."""
+        if self.built:
             return
-        if not self.layers and self.input_shape is None and layer.requested_input_shape:
-            self.input_shape = layer.requested_input_shape  # Keras 2's input_shape=
-        if any(existing.name == layer.name for existing in self.layers):
-            raise ValueError(f"Sequential {self.name!r} already has a layer named "
-                             f"{layer.name!r}; layer names must be unique")
-        self.layers.append(layer)
-        self._packed_layout = None
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+        if type(self).call is Model.call:
+            raise ValueError(f"Model {self.name!r} has no graph to build")
+        shapes = input_shape if _is_shape_list(input_shape) else [input_shape]
+        input_layers = [InputLayer(batch_shape=(None,) + tuple(s[1:])) for s in shapes]
+        tensors = [layer.output for layer in input_layers]
+        arguments = tensors[0] if len(tensors) == 1 else tensors
+        call = self.call
+        outputs = call(arguments, training=False) if "training" in _inspect.signature(
+            call).parameters else call(arguments)
+        self._init_graph(arguments, outputs)
+
+    def call(self, inputs, training=None, mask=None):
+        """Run the graph (Keras's name for the model's computation)."""
+        return self.forward(inputs, training=bool(training))
 
     @property
-    def built(self):
-        return bool(self.layers) and all(layer.built for layer in self.layers)
+    def layers(self):
+        """The layers in Keras's order (a functional model's InputLayers included)."""
+        return [op for op in self._operations if isinstance(op, Layer)]
 
     @property
-    def output_shape(self):
-        return self.layers[-1].output_shape if self.built else None
+    def input(self):
+        if self._inputs_struct is None:
+            return Layer.input.fget(self)
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        if self._outputs_struct is None:
+            return Layer.output.fget(self)
+        return self._outputs_struct
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name`` (or at position ``index`` of ``layers``)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer takes a name or an index (one of them)")
+        if index is not None:
+            if not 0 <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r} in model {self.name!r}; its layers: "
+                         f"{[layer.name for layer in self.layers]}")
+
+    # ------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return _dedup(v for layer in self.layers for v in layer.weights)
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return _dedup(v for layer in self.layers for v in layer.trainable_weights)
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        utils.trainable_version[0] += 1
+        for layer in getattr(self, "_operations", None) or []:
+            if not isinstance(layer, InputLayer):
+                layer.trainable = value
 
     @property
     def dtype(self):
-        return self.layers[0].dtype if self.layers else np.dtype("float32")
+        variables = self.weights
+        return variables[0].dtype if variables else self.__dict__.get("_dtype",
+                                                                       np.dtype("float32"))
 
-    def build(self, input_shape):
-        """Create every layer's weights for samples of ``input_shape``."""
-        input_shape = tuple(input_shape)
-        if self.input_shape is None:
-            self.input_shape = input_shape
-        shape = input_shape
-        for layer in self.layers:
-            layer.ensure_built(shape)
-            shape = layer.output_shape
-        self._steps = fused_steps.plan(self.layers)
-        self._plan_backward()
-        self._pack()
+    @dtype.setter
+    def dtype(self, value):
+        self._dtype = value
 
-    def _plan_backward(self):
-        """Backward runs from the last layer down to the first one with
-        trainable weights: below it nobody needs a gradient (a Rescaling or
-        Reshape at the bottom, and ∂loss/∂x for the data itself), unless
-        ``input_gradient_wanted`` (gradcheck sets it)."""
-        below_weights = self.input_gradient_wanted
-        for layer in self.layers:
-            layer.input_grad_needed = below_weights
-            below_weights = below_weights or bool(layer.trainable_weight_names)
-        first = 0
-        if not self.input_gradient_wanted:
-            first = next((i for i, step in enumerate(self._steps)
-                          if any(layer.trainable_weight_names
-                                 for layer in getattr(step, "layers", [step]))),
-                         len(self._steps))
-        self._backward_steps = self._steps[first:][::-1]
+    def get_weights(self):
+        """Every weight, in Keras's order and shapes."""
+        self._require_built("get_weights")
+        return [v.numpy() for v in self.weights]
 
-    def _pack(self):
-        """Move every trainable weight (and its gradient) into one contiguous
-        vector, leaving each layer a view into it."""
-        layout = [(layer, name) for layer in self.layers
-                  for name in layer.trainable_weight_names]
-        key = [(id(layer), name) for layer, name in layout]
-        if self._packed_layout == key:
-            return
-        total = sum(getattr(layer, name).size for layer, name in layout)
-        self._params = np.empty(total, dtype=self.dtype)
-        self._grads = np.zeros(total, dtype=self.dtype)
-        offset = 0
-        for layer, name in layout:
-            value = getattr(layer, name)
-            view = self._params[offset:offset + value.size].reshape(value.shape)
-            view[...] = value
-            setattr(layer, name, view)
-            setattr(layer, "grad_" + name,
-                    self._grads[offset:offset + value.size].reshape(value.shape))
-            offset += value.size
-        self._packed_layout = key
+    def set_weights(self, weights):
+        self._require_built("set_weights")
+        weights, mine = list(weights), self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"Model {self.name!r} has {len(mine)} weight arrays; received "
+                             f"{len(weights)}")
+        for v, value in zip(mine, weights):
+            if np.shape(value) != v.shape:
+                layer = v.path.rsplit("/", 1)[0]
+                raise ValueError(f"Model {self.name!r}: layer {layer!r} weight {v.name!r} has "
+                                 f"shape {v.shape}; received an array of shape "
+                                 f"{np.shape(value)}")
+        for v, value in zip(mine, weights):
+            v.assign(value)
+
+    def count_params(self):
+        self._require_built("count_params")
+        return int(sum(v.size for v in self.weights))
 
     def _require_built(self, what):
-        if not self.layers:
-            raise ValueError(f"{what}: the model has no layers; add some first")
         if not self.built:
             raise ValueError(f"{what}: the model is not built yet. Give it an Input((...)) "
                              f"first, or call it on data (fit/predict) so it can infer the "
                              f"input shape")
 
-    # ------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose how to learn: optimizer (name or object), loss (name or
-        object) and metrics (e.g. ``["accuracy"]``)."""
-        self.optimizer = optimizers.get(optimizer)
-        if loss is None:
-            raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'"
-                             f"; valid names: {', '.join(losses.names())}")
-        self.loss = losses.get(loss)
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, str) or callable(metrics):
-            metrics = [metrics]
-        self.metrics = [metrics_module.check(m) for m in metrics]
-        self.compiled = True
+    def regularization_loss(self):
+        return self._regularization_loss()
 
-    def _fused_loss(self):
-        """The loss that takes the last layer's z, when softmax/sigmoid + CE fuse."""
-        last = self.layers[-1]
-        activation = getattr(last, "activation", None)
-        if (self.loss.fused_activation and not self.loss.from_logits and activation is not None
-                and activation.name == self.loss.fused_activation
-                and hasattr(last, "backward_from_z")):
-            return type(self.loss)(from_logits=True)
+    # ------------------------------------------------------------ as a layer
+    def compute_output_shape(self, input_shape):
+        return self._output_shape
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape if _is_shape_list(input_shape) or not isinstance(
+                input_shape, dict) else list(input_shape.values()))
+            return
+        if isinstance(input_shape, dict):
+            input_shape = [input_shape[name] for name in self.input_names]
+        expected = self._input_shape
+        if not _compatible(expected, input_shape):
+            raise ValueError(f"Model {self.name!r} expects input of shape {_show(expected)}; "
+                             f"received input of shape {_show(input_shape)}")
+
+    def _symbolic_call(self, inputs):
+        flat = graph.flatten(inputs)
+        shapes = [(None,) + tuple(t.shape[1:]) for t in flat]
+        self._maybe_build(shapes[0] if len(shapes) == 1 else shapes)
+        outputs = [graph.KerasTensor(t.shape, t.dtype, name=f"{self.name}_{i}" if len(
+            self.outputs) > 1 else self.name) for i, t in enumerate(self.outputs)]
+        graph.Node(self, inputs, outputs)
+        return self._pack_outputs(outputs)
+
+    def _eager_call(self, inputs, training):
+        self._build_from(inputs)
+        xs = self._predict_inputs(inputs, f"model {self.name!r}")
+        outputs = self._run_forward([x.astype(_float_or(t, self.dtype), copy=False)
+                                     for x, t in zip(xs, self.inputs)], training)
+        return self._pack_outputs(outputs)
+
+    def forward(self, inputs, training=False):
+        """The outputs for a batch of inputs (an array, or a list or dict of
+        them): the graph's layers run in order."""
+        if isinstance(inputs, dict):
+            flat = [inputs[name] for name in self.input_names]
+        elif isinstance(inputs, (list, tuple)):
+            flat = list(inputs)
+        else:
+            flat = [inputs]
+        return self._pack_outputs(self._run_forward(flat, training))
+
+    def backward(self, grad):
+        """∂L/∂inputs from ∂L/∂outputs: the graph's layers in reverse."""
+        return self._backward(grad, True)
+
+    def _backward(self, grad, input_grad=True):
+        flat = graph.flatten(grad) if isinstance(grad, (list, tuple, dict)) else [grad]
+        output_grads = {}
+        for tensor, g in zip(self.outputs, flat):
+            if g is not None:
+                output_grads[id(tensor)] = g if id(tensor) not in output_grads else \
+                    output_grads[id(tensor)] + g
+        grads = self._run_backward(output_grads, {}, input_grad)
+        return grads[0] if len(grads) == 1 else grads
+
+    def _call_state(self):
+        return {"model": dict(self.__dict__),
+                "layers": [(layer, layer._call_state()) for layer in self.layers]}
+
+    def _restore_call_state(self, state):
+        self.__dict__.update(state["model"])
+        for layer, layer_state in state["layers"]:
+            layer._restore_call_state(layer_state)
+
+    def last_output(self):
         return None
 
-    # ------------------------------------------------------------ checks
-    def _check_x(self, x, what, check_finite=True):
-        try:
-            x = np.asarray(x)
-        except ValueError as error:
-            raise ValueError(f"{what}: x is not a rectangular array ({error})") from None
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"{what}: x must be numeric; received dtype {x.dtype}")
-        if x.ndim < 1 or len(x) == 0:
-            raise ValueError(f"{what}: x must hold at least one sample; received shape "
-                             f"{x.shape}")
-        if check_finite and x.dtype.kind == "f" and not np.isfinite(x).all():
-            bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-            raise ValueError(f"{what}: x contains {bad} NaN or infinite values; clean the data "
-                             f"before training")
-        if not self.built:
-            self.build(x.shape[1:])
-        if tuple(x.shape[1:]) != tuple(self.input_shape):
-            first = self.layers[0]
-            raise ValueError(f"{what}: layer {first.name!r} ({type(first).__name__}) expects "
-                             f"input of shape {(None,) + tuple(self.input_shape)}; received x "
-                             f"of shape {x.shape}")
-        return x
-
-    def _check_xy(self, x, y, what):
-        x = self._check_x(x, what)
-        y = np.asarray(y)
-        if y.ndim == 0 or len(y) != len(x):
-            raise ValueError(f"{what}: x and y must hold the same number of samples; received "
-                             f"x of shape {x.shape} and y of shape {y.shape}")
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError(f"{what}: y contains NaN or infinite values")
-        y = self.loss.check_targets(y, (len(x),) + tuple(self.output_shape))
-        if y.dtype.kind == "f":
-            y = y.astype(self.dtype, copy=False)
-        return x, y
-
-    def _require_compiled(self, what):
-        if not self.compiled:
-            raise ValueError(f"{what} needs compile() first, e.g. model.compile("
-                             f"optimizer='adam', loss='sparse_categorical_crossentropy', "
-                             f"metrics=['accuracy'])")
-
-    # ------------------------------------------------------------ forward
-    def _forward(self, x, training):
-        # the layers in order; a Conv2D + MaxPooling2D pair runs as one step
-        # with the same result (glassnet/layers/fused.py)
-        for step in self._steps:
-            x = step.forward(x, training=training)
-        return x
-
-    def __call__(self, x, training=False):
-        x = self._check_x(x, "model call")
-        return self._forward(x.astype(self.dtype, copy=False), training)
-
-    def _regularization_loss(self):
-        return sum(layer.regularization_loss() for layer in self.layers)
-
-    def _batch_metrics(self, y, output, logs_sums, batch):
-        if self._metric_fns is None:  # resolved on the first batch: shapes decide "accuracy"
-            self._metric_fns = [metrics_module.get(m, y.shape, output.shape)
-                                for m in self.metrics]
-        for name, fn in self._metric_fns:
-            logs_sums[name] = logs_sums.get(name, 0.0) + float(fn(y, output)) * batch
-
-    # ------------------------------------------------------------ training
-    def compute_gradients(self, x, y):
-        """Forward (training mode), loss, backward: fills every layer's
-        ``grad_*`` and returns (loss including regularization, output).
-        Skips backward when the loss is not finite. With
-        ``model.input_gradient_wanted = True``, ∂loss/∂x is left in
-        ``self.input_gradient`` (otherwise backward stops at the first layer
-        with trainable weights).
-
-        Overflow on the way (a diverging run) raises no NumPy warning: it
-        shows up as a non-finite loss, which ``fit`` reports and stops on."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._compute_gradients(x, y)
-
-    def _compute_gradients(self, x, y):
-        output = self._forward(x, training=True)
-        fused = self._fused
-        if fused is not None:
-            loss, grad = fused.value_and_gradient(y, self.layers[-1].z)
-            grad = self.layers[-1].backward_from_z(grad)
-            rest = self._backward_steps[1:]
-        else:
-            loss, grad = self.loss.value_and_gradient(y, output)
-            rest = self._backward_steps
-        if self._has_regularizers:
-            loss += self._regularization_loss()
-        if math.isfinite(loss):
-            for step in rest:
-                grad = step.backward(grad)
-            self.input_gradient = grad if self.input_gradient_wanted else None
-        return loss, output
-
-    def compute_loss(self, x, y, training=True):
-        """The loss (including regularization) on one batch, without backward."""
-        output = self._forward(x, training=training)
-        fused = self._fused
-        loss = fused.value(y, self.layers[-1].z) if fused is not None else \
-            self.loss.value(y, output)
-        return loss + (self._regularization_loss() if self._has_regularizers else 0.0)
-
-    def _prepare_training(self):
-        utils.prepare_threads()  # worker threads = BLAS threads; warm-up (see its docstring)
-        self._pack()
-        self._plan_backward()  # trainable flags may have changed since build
-        self._fused = self._fused_loss()
-        self._has_regularizers = any(reg is not None for layer in self.layers
-                                     for reg in layer.regularizers.values())
-        self._metric_fns = None
-
-    def train_step(self, x, y):
-        """One step on one batch: forward, loss, backward, update. Returns the
-        loss and the output; a non-finite loss leaves the weights untouched."""
-        loss, output = self.compute_gradients(x, y)
-        if math.isfinite(loss):
-            self.optimizer.apply(self._params, self._grads)
-        return loss, output
-
-    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            seed=None):
-        """Train for ``epochs`` passes over (x, y) in mini-batches. Returns a
-        History whose ``history`` dict holds one value per epoch for ``loss``,
-        each metric, and ``val_``-prefixed ones when validating."""
-        self._require_compiled("fit")
-        batch_size = _batch_size(batch_size)
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"epochs must be an integer >= 0; received {epochs!r}")
-        if verbose not in (0, 1, 2, "auto"):
-            raise ValueError(f"verbose must be 0, 1 or 2; received {verbose!r}")
-        verbose = 1 if verbose == "auto" else verbose
-        if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
-            raise ValueError(f"validation_split must be a number in [0, 1); received "
-                             f"{validation_split!r}")
-        with utils.seeded(seed):
-            x, y = self._check_xy(x, y, "fit")
-            if validation_data is not None:
-                if validation_split:
-                    raise ValueError("give validation_data or validation_split, not both")
-                if not (isinstance(validation_data, (tuple, list)) and
-                        len(validation_data) == 2):
-                    raise ValueError("validation_data must be a tuple (x_val, y_val)")
-                x_val, y_val = self._check_xy(*validation_data, "fit validation_data")
-            elif validation_split:
-                split = int(len(x) * (1 - validation_split))  # Keras: the last fraction
-                if split == 0 or split == len(x):
-                    raise ValueError(f"validation_split={validation_split} leaves no samples "
-                                     f"for training or validation with {len(x)} samples")
-                x, x_val, y, y_val = x[:split], x[split:], y[:split], y[split:]
-            else:
-                x_val = y_val = None
-            return self._fit_loop(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks,
-                                  shuffle, initial_epoch)
-
-    def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
-                  initial_epoch):
-        self._prepare_training()
-        n = len(x)
-        steps = math.ceil(n / batch_size)
-        history = callbacks_module.History()
-        active = list(callbacks or [])
-        if verbose:
-            active.insert(0, callbacks_module.ProgbarLogger(verbose))
-        active.append(history)
-        for callback in active:
-            callback.set_model(self)
-            callback.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
-        self.stop_training = False
-        generator = utils.rng()
-        for callback in active:
-            callback.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            for callback in active:
-                callback.on_epoch_begin(epoch)
-            order = generator.permutation(n) if shuffle else np.arange(n)
-            sums, seen = {"loss": 0.0}, 0
-            for step in range(steps):
-                index = order[step * batch_size:(step + 1) * batch_size]
-                xb = x[index].astype(self.dtype, copy=False)  # one gather, one cast
-                yb = y[index]
-                loss, output = self.train_step(xb, yb)
-                if not math.isfinite(loss):
-                    self._stop_on_bad_loss(loss, epoch, step, history)
-                    break
-                batch = len(index)
-                seen += batch
-                sums["loss"] += loss * batch
-                self._batch_metrics(yb, output, sums, batch)
-                logs = {k: v / seen for k, v in sums.items()}
-                for callback in active:
-                    callback.on_train_batch_end(step, logs)
-                if self.stop_training:  # a callback or Ctrl-C asked: stop after this batch
-                    break
-            logs = {k: v / max(seen, 1) for k, v in sorted(sums.items())}
-            if x_val is not None and seen:
-                values = self._evaluate_arrays(x_val, y_val, batch_size)
-                logs.update({f"val_{k}": v for k, v in sorted(values.items())})
-            if seen:
-                for callback in active:
-                    callback.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        for callback in active:
-            callback.on_train_end()
-        return history
-
-    def _stop_on_bad_loss(self, loss, epoch, step, history):
-        lr = self.optimizer.current_learning_rate()
-        message = (f"Training stopped at epoch {epoch + 1}, batch {step + 1}: the loss became "
-                   f"{loss} (not finite), so that batch's update was not applied and the "
-                   f"weights are those from before it. The usual cause is a learning rate "
-                   f"that is too high (it is {lr:g}); try a lower one, e.g. {lr / 10:g}. Also "
-                   f"check that the inputs are scaled (e.g. x / 255).")
-        history.stopped_reason = message
-        self.stop_training = True
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-    # ------------------------------------------------------------ evaluation
-    def _evaluate_arrays(self, x, y, batch_size):
-        sums, n = {"loss": 0.0}, len(x)
-        for start in range(0, n, batch_size):
-            xb = x[start:start + batch_size].astype(self.dtype, copy=False)
-            yb = y[start:start + batch_size]
-            output = self._forward(xb, training=False)
-            fused = self._fused
-            loss = fused.value(yb, self.layers[-1].z) if fused is not None else \
-                self.loss.value(yb, output)
-            sums["loss"] += loss * len(xb)
-            self._batch_metrics(yb, output, sums, len(xb))
-        values = {k: v / n for k, v in sums.items()}
-        if self._has_regularizers:
-            values["loss"] += self._regularization_loss()
-        return values
-
-    def evaluate(self, x, y, batch_size=32, verbose=0):
-        """The loss and metrics on (x, y): ``[loss, metric, ...]``, or the
-        loss alone (a float) when there are no metrics, as in Keras."""
-        self._require_compiled("evaluate")
-        batch_size = _batch_size(batch_size)
-        x, y = self._check_xy(x, y, "evaluate")
-        self._prepare_training()
-        start = time.perf_counter()
-        values = self._evaluate_arrays(x, y, batch_size)
-        if verbose:
-            steps = math.ceil(len(x) / batch_size)
-            elapsed = time.perf_counter() - start
-            print(f"{steps}/{steps} - {callbacks_module.format_seconds(elapsed)} - "
-                  f"{callbacks_module.format_logs(values)}")
-        result = [values["loss"]] + [values[name] for name, _ in self._metric_fns]
-        return result[0] if len(result) == 1 else result
-
-    def predict(self, x, batch_size=32, verbose=0):
-        """The model's outputs for x, computed in batches."""
-        batch_size = _batch_size(batch_size)
-        # no NaN scan here (a pass over all of x): NaN in, NaN out, as in Keras; fit refuses it
-        x = self._check_x(x, "predict", check_finite=False)
-        utils.prepare_threads()
-        out = np.empty((len(x),) + tuple(self.output_shape), dtype=self.dtype)
-        for start in range(0, len(x), batch_size):
-            xb = x[start:start + batch_size].astype(self.dtype, copy=False)
-            out[start:start + batch_size] = self._forward(xb, training=False)
-        return out
-
-    # ------------------------------------------------------------ weights
-    def count_params(self):
-        self._require_built("count_params")
-        return sum(layer.count_params() for layer in self.layers)
-
-    def get_weights(self):
-        """Every layer's weights, in Keras's order and shapes."""
-        self._require_built("get_weights")
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights):
-        self._require_built("set_weights")
-        weights = list(weights)
-        expected = sum(len(layer.weight_names) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"Sequential {self.name!r} has {expected} weight arrays; received "
-                             f"{len(weights)}")
-        position = 0
-        for layer in self.layers:
-            count = len(layer.weight_names)
-            layer.set_weights(weights[position:position + count])
-            position += count
-
     # ------------------------------------------------------------ summary
-    def summary(self, print_fn=print):
-        """Keras's table: each layer, its output shape and parameter count."""
-        self._require_built("summary")
-        rows = [(f"{layer.name} ({type(layer).__name__})",
-                 str((None,) + tuple(layer.output_shape)), f"{layer.count_params():,}")
-                for layer in self.layers]
-        widths = [max(31, *(len(r[0]) + 2 for r in rows)),
-                  max(24, *(len(r[1]) + 2 for r in rows)), 15]
+    def _chain_like(self):
+        if isinstance(self, Sequential):
+            return True
+        if len(self.inputs) != 1 or len(self.outputs) != 1 or any(
+                len(node.input_tensors) > 1 for node in self._nodes):
+            return False
+        calls = collections.Counter(node.operation for node in self._nodes)
+        readers = collections.Counter(id(t) for node in self._nodes for t in node.input_tensors)
+        return all(c == 1 for c in calls.values()) and all(c == 1 for c in readers.values())
 
-        def line(left, mid, right, fill):
-            return left + mid.join(fill * w for w in widths) + right
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Keras's table: each layer, its output shape and parameter count, and
+        for a graph that is not a chain, what each layer is connected to."""
+        self._require_built("summary")
+        for argument, value in (("positions", positions), ("layer_range", layer_range)):
+            if value is not None:
+                raise NotImplementedError(f"summary: {argument} is not implemented in glassnet")
+        chain = self._chain_like()
+        own = set(self._nodes)
+        rows = []
+
+        def add_rows(model, prefix=""):
+            for layer in model.layers:
+                shapes = _layer_output_shapes(layer, own)
+                row = [f"{prefix}{layer.name} ({type(layer).__name__})", shapes,
+                       f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"]
+                if not chain:
+                    row.append(_connections(layer, own))
+                if show_trainable:
+                    row.append(("Y" if layer.trainable else "N") if layer.weights else "-")
+                rows.append(row)
+                if expand_nested and isinstance(layer, Model):
+                    add_rows(layer, prefix + "   └ ")
+
+        add_rows(self)
+        header = ["Layer (type)", "Output Shape", "Param #"] + ([] if chain else
+                                                               ["Connected to"])
+        if show_trainable:
+            header.append("Trainable")
+        minimum = [31, 24, 15, 22, 11] if line_length is None else [1] * 5
+        widths = [max(minimum[i], len(header[i]) + 2, *(len(r[i]) + 2 for r in rows))
+                  for i in range(len(header))]
+        right = {2}
+
+        def line(left, mid, end, fill):
+            return left + mid.join(fill * w for w in widths) + end
 
         def cells(values, edge):
-            parts = [f" {values[0]:<{widths[0] - 2}} ", f" {values[1]:<{widths[1] - 2}} ",
-                     f" {values[2]:>{widths[2] - 2}} "]
+            parts = [f" {v:>{w - 2}} " if i in right else f" {v:<{w - 2}} "
+                     for i, (v, w) in enumerate(zip(values, widths))]
             return edge + edge.join(parts) + edge
 
-        trainable = sum(getattr(layer, n).size for layer in self.layers
-                        for n in layer.trainable_weight_names)
+        trainable = sum(v.size for v in self.trainable_weights)
         total = self.count_params()
         itemsize = self.dtype.itemsize
-        out = [f'Model: "{self.name}"', line("┏", "┳", "┓", "━"),
-               cells(("Layer (type)", "Output Shape", "Param #"), "┃"),
+        out = [f'Model: "{self.name}"', line("┏", "┳", "┓", "━"), cells(header, "┃"),
                line("┡", "╇", "┩", "━")]
         for i, row in enumerate(rows):
             out.append(cells(row, "│"))
-            out.append(line("├", "┼", "┤", "─") if i < len(rows) - 1 else line("└", "┴", "┘", "─"))
-        for label, count in (("Total", total), ("Trainable", trainable),
-                             ("Non-trainable", total - trainable)):
+            out.append(line("├", "┼", "┤", "─") if i < len(rows) - 1 else
+                       line("└", "┴", "┘", "─"))
+        counts = [("Total", total + self._optimizer_size()), ("Trainable", trainable),
+                  ("Non-trainable", total - trainable)]
+        if self._optimizer_size():
+            counts.append(("Optimizer", self._optimizer_size()))
+        for label, count in counts:
             out.append(f" {label} params: {count:,} ({_format_bytes(count * itemsize)})")
-        print_fn("\n".join(out))
+        (print_fn or print)("\n".join(out))
+
+    def _optimizer_size(self):
+        optimizer = self.optimizer
+        if optimizer is None or optimizer._scratch is None:
+            return 0
+        return int(sum(np.size(v) for v in optimizer._state.values())) + 1
 
     # ------------------------------------------------------------ configs, files
     def get_config(self):
-        return {"name": self.name,
-                "input_shape": None if self.input_shape is None else list(self.input_shape),
-                "layers": [layers_module.serialize(layer) for layer in self.layers]}
+        """Keras 3's functional config: every layer with the nodes it was
+        called at (``inbound_nodes``), and the input and output layers."""
+        own = set(self._nodes)
+        index = {}  # (layer, node) -> node index among this model's nodes of that layer
+        for layer in self.layers:
+            mine = [n for n in layer._inbound_nodes if n in own or n.is_input]
+            for i, node in enumerate(mine):
+                index[id(node)] = i
+
+        def tensor_ref(tensor):
+            history = tensor._keras_history
+            node = history.operation._inbound_nodes[history.node_index]
+            return [history.operation.name, index[id(node)], history.tensor_index]
+
+        def spec(tensor):
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(tensor.shape), "dtype": tensor.dtype,
+                               "keras_history": tensor_ref(tensor)}}
+
+        layer_configs = []
+        for layer in self.layers:
+            nodes = []
+            for node in layer._inbound_nodes:
+                if node not in own:
+                    continue
+                arguments = node.arguments
+                if isinstance(arguments, dict):
+                    args = [{k: spec(v) for k, v in arguments.items()}]
+                elif isinstance(arguments, (list, tuple)):
+                    args = [[spec(t) for t in arguments]]
+                else:
+                    args = [spec(arguments)]
+                nodes.append({"args": args, "kwargs": {}})
+            layer_configs.append({**layers_module.serialize(layer), "name": layer.name,
+                                  "inbound_nodes": nodes})
+
+        def refs(structure):
+            if isinstance(structure, dict):
+                return {k: tensor_ref(v) for k, v in structure.items()}
+            if isinstance(structure, (list, tuple)):
+                return [tensor_ref(t) for t in structure]
+            return tensor_ref(structure)
+
+        return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
+                "input_layers": refs(self._inputs_struct),
+                "output_layers": refs(self._outputs_struct)}
 
     @classmethod
-    def from_config(cls, config, **layer_overrides):
-        model = cls(name=config.get("name"))
-        if config.get("input_shape") is not None:
-            model.add(Input(tuple(config["input_shape"])))
+    def from_config(cls, config, custom_objects=None):
+        if custom_objects:
+            raise NotImplementedError("from_config: custom_objects are not supported (glassnet "
+                                      "builds only its own layers from a file)")
+        created = {}   # layer name -> layer
+        outputs = {}   # (layer name, node index) -> list of output tensors
+        pending = []
         for layer_config in config["layers"]:
-            model.add(layers_module.deserialize(layer_config, **layer_overrides))
-        return model
+            layer = layers_module.deserialize(layer_config)
+            created[layer_config.get("name", layer.name)] = layer
+            if isinstance(layer, InputLayer):
+                outputs[(layer.name, 0)] = [layer.output]
+            for node_index, node in enumerate(layer_config.get("inbound_nodes", [])):
+                pending.append((layer, layer_config.get("name", layer.name), node_index, node))
+
+        def resolve(item):
+            if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+                name, node_index, tensor_index = item["config"]["keras_history"]
+                made = outputs.get((name, node_index))
+                if made is None:
+                    raise LookupError
+                return made[tensor_index]
+            if isinstance(item, dict):
+                return {k: resolve(v) for k, v in item.items()}
+            if isinstance(item, list):
+                return [resolve(v) for v in item]
+            return item
+
+        while pending:
+            progress = False
+            for entry in list(pending):
+                layer, name, node_index, node = entry
+                try:
+                    arguments = resolve(node["args"][0] if len(node["args"]) == 1 else
+                                        node["args"])
+                except LookupError:
+                    continue
+                result = layer(arguments)
+                outputs[(name, node_index)] = graph.flatten(result)
+                pending.remove(entry)
+                progress = True
+            if not progress:
+                raise ValueError(f"Model config {config.get('name')!r}: cannot connect the "
+                                 f"layers {[e[1] for e in pending]} (a node refers to a tensor "
+                                 f"no layer makes)")
+
+        def tensors(refs):
+            if isinstance(refs, dict):
+                return {k: tensors(v) for k, v in refs.items()}
+            if refs and isinstance(refs[0], list):
+                return [tensors(r) for r in refs]
+            name, node_index, tensor_index = refs
+            return outputs[(name, node_index)][tensor_index]
+
+        return cls(tensors(config["input_layers"]), tensors(config["output_layers"]),
+                   name=config.get("name"), trainable=config.get("trainable", True))
 
     def compile_config(self):
         if not self.compiled:
             return None
-        return {"optimizer": optimizers.serialize(self.optimizer),
-                "loss": losses.serialize(self.loss),
-                "metrics": [m for m in self.metrics if isinstance(m, str)]}
+        from glassnet import losses, optimizers
 
-    def save(self, path):
+        loss = self.loss
+        if isinstance(loss, (list, tuple)):
+            loss = [None if spec is None else losses.serialize(losses.get(spec)) for spec in loss]
+        elif isinstance(loss, dict):
+            loss = {k: None if v is None else losses.serialize(losses.get(v))
+                    for k, v in loss.items()}
+        elif loss is not None:
+            loss = losses.serialize(losses.get(loss))
+        metrics = self._compile_args[2]
+        return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
+                "loss_weights": self._compile_args[1],
+                "metrics": _serializable_metrics(metrics)}
+
+    def save(self, path, overwrite=True):
         """Save architecture, weights, compile settings and optimizer state to
         a safetensors file (written to a temporary file, then renamed)."""
         from glassnet import io
 
-        io.save_model(self, path)
+        io.save_model(self, path, overwrite=overwrite)
 
-    def save_weights(self, path):
+    def save_weights(self, path, overwrite=True):
         from glassnet import io
 
-        io.save_model(self, path, weights_only=True)
+        io.save_model(self, path, weights_only=True, overwrite=overwrite)
 
     def load_weights(self, path):
         from glassnet import io
@@ -547,7 +519,155 @@ class Sequential:
         io.load_weights(self, path)
 
     def __repr__(self):
-        return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"
+        return (f"<{type(self).__name__} name={self.name}, built={self.built}, "
+                f"layers={len(self.layers)}>")
+
+
+class Sequential(Model):
+    """A linear stack of layers: ``Sequential([Input((28, 28)), Flatten(),
+    Dense(128, activation="relu"), Dense(10, activation="softmax")])``."""
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        self._layers = []
+        Model.__init__(self, name=name, trainable=trainable)
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential takes a list of layers; received "
+                            f"{type(layers).__name__}")
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        if self._layers:
+            self._maybe_rebuild()
+
+    def add(self, layer, rebuild=True):
+        """Put ``layer`` on top of the stack (a keras.Input tensor sets the
+        input shape)."""
+        if isinstance(layer, graph.KerasTensor) and isinstance(
+                getattr(layer._keras_history, "operation", None), InputLayer):
+            layer = layer._keras_history.operation
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add takes a layer; received {type(layer).__name__} "
+                            f"{layer!r:.60}")
+        if not self._layers and not isinstance(layer, InputLayer) and \
+                layer._input_shape_arg is not None:  # Keras 2's input_shape= on the first layer
+            self._layers.append(InputLayer(shape=layer._input_shape_arg))
+        if isinstance(layer, InputLayer) and self._layers:
+            raise ValueError(f"Sequential model {self.name!r} already has an input shape; an "
+                             f"Input comes first, once")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(f"Sequential {self.name!r} already has a layer named "
+                             f"{layer.name!r}; layer names must be unique")
+        self._layers.append(layer)
+        self.built = False
+        self._invalidate_plan()
+        if rebuild:
+            self._maybe_rebuild()
+
+    def pop(self, rebuild=True):
+        """Remove the top layer, and return it."""
+        if not self.layers:
+            raise ValueError(f"Sequential {self.name!r} has no layers to pop")
+        layer = self._layers.pop()
+        self.built = False
+        self._invalidate_plan()
+        if rebuild:
+            self._maybe_rebuild()
+        return layer
+
+    def _maybe_rebuild(self):
+        first = self._layers[0]
+        if isinstance(first, InputLayer) and len(self._layers) > 1:
+            self.build(first.batch_shape)
+
+    @property
+    def layers(self):
+        layers = self._layers
+        return list(layers[1:] if layers and isinstance(layers[0], InputLayer) else layers)
+
+    def build(self, input_shape=None):
+        """Build the graph for inputs of ``input_shape`` (with the batch axis,
+        e.g. ``(None, 784)``; Keras's convention)."""
+        if not self.layers:
+            raise ValueError(f"Sequential model {self.name!r} has no layers; add some first")
+        if input_shape is None:
+            if not isinstance(self._layers[0], InputLayer):
+                raise ValueError(f"Sequential model {self.name!r}: build() needs an input "
+                                 f"shape, e.g. build((None, 784))")
+            input_shape = self._layers[0].batch_shape
+        input_shape = tuple(input_shape)
+        first = self._layers[0]
+        if isinstance(first, InputLayer):
+            if not _compatible(first.output.shape, (None,) + input_shape[1:]):
+                raise ValueError(f"Sequential model {self.name!r} has the input shape "
+                                 f"{first.output.shape}; it cannot be built for "
+                                 f"{input_shape}")
+        else:
+            dtype = self._layers[0].dtype
+            self._layers.insert(0, InputLayer(batch_shape=(None,) + input_shape[1:],
+                                              dtype=dtype))
+        x = self._layers[0].output
+        for layer in self._layers[1:]:
+            x = layer(x)
+        self._init_graph(self._layers[0].output, x)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [layers_module.serialize(layer) for layer in self._layers]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if custom_objects:
+            raise NotImplementedError("from_config: custom_objects are not supported")
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        shape = config.get("input_shape") or config.get("build_input_shape")
+        if shape is not None:  # glassnet's first files: one sample's shape
+            shape = tuple(shape)
+            if config.get("build_input_shape") is None:
+                shape = (None,) + shape
+            model.add(InputLayer(batch_shape=shape), rebuild=False)
+        for layer_config in config["layers"]:
+            model.add(layers_module.deserialize(layer_config), rebuild=False)
+        if model._layers:
+            model._maybe_rebuild()
+        return model
+
+
+def _float_or(tensor, float_dtype):
+    dtype = np.dtype(tensor.dtype)
+    return float_dtype if dtype.kind == "f" else dtype
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list))
+
+
+def _layer_output_shapes(layer, own):
+    nodes = [n for n in layer._inbound_nodes if n in own or n.is_input]
+    if not nodes:
+        return "?" if layer.output_shape is None else str(tuple(layer.output_shape))
+    shapes = [str(tuple(t.shape)) for t in nodes[-1].outputs]
+    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+
+
+def _connections(layer, own):
+    found = []
+    for node in layer._inbound_nodes:
+        if node not in own:
+            continue
+        for tensor in node.input_tensors:
+            history = tensor._keras_history
+            found.append(f"{history.operation.name}[{history.node_index}]"
+                         f"[{history.tensor_index}]")
+    return ", ".join(found) or "-"
+
+
+def _serializable_metrics(metrics):
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        return {k: _serializable_metrics(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [m for m in (_serializable_metrics(v) for v in metrics) if m is not None]
+    return metrics if isinstance(metrics, str) else getattr(metrics, "name", None)
 
 
 def _format_bytes(count):
@@ -557,8 +677,36 @@ def _format_bytes(count):
         count /= 1024
 
 
-def load_model(path, compile=True):
+def _with_dtype(config, dtype):
+    """A copy of a model or layer config with every layer's dtype replaced."""
+    config = {**config}
+    if "layers" in config:
+        config["layers"] = [_with_dtype(c, dtype) for c in config["layers"]]
+        return config
+    inner = {**config.get("config", {})}
+    if "layers" in inner:
+        inner = _with_dtype(inner, dtype)
+    elif config.get("class_name") != "InputLayer" or np.dtype(
+            inner.get("dtype", "float32")).kind == "f":
+        inner["dtype"] = dtype
+    config["config"] = inner
+    return config
+
+
+def clone_model(model, dtype=None):
+    """A new model of the same architecture, with fresh weights (Keras's
+    ``clone_model``); ``dtype`` rebuilds it in another float type."""
+    config = model.get_config()
+    if dtype is not None:
+        config = _with_dtype(config, str(np.dtype(dtype)))
+    return type(model).from_config(config)
+
+
+def load_model(path, compile=True, safe_mode=True, custom_objects=None):
     """A model saved with ``model.save(path)``."""
     from glassnet import io
 
+    if custom_objects:
+        raise NotImplementedError("load_model: custom_objects are not supported (glassnet "
+                                  "builds only its own layers from a file)")
     return io.load_model(path, compile=compile)

@@ -27,9 +27,11 @@ import math
 import numpy as np
 
 from glassnet import utils
+from glassnet.variables import Variable
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "get", "names", "serialize",
-           "CosineDecay", "ExponentialDecay"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "get", "names",
+           "serialize", "LearningRateSchedule", "CosineDecay", "ExponentialDecay",
+           "InverseTimeDecay", "PolynomialDecay", "PiecewiseConstantDecay"]
 
 
 def _check_positive(owner, name, value, allow_zero=False):
@@ -54,11 +56,21 @@ class LearningRateSchedule:
     """A learning rate that depends on the step: ``schedule(step)``."""
 
     def get_config(self):
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _steps(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner} {name} must be a positive integer; received {value!r}")
+    return int(value)
 
 
 class CosineDecay(LearningRateSchedule):
@@ -66,37 +78,45 @@ class CosineDecay(LearningRateSchedule):
     ``alpha · initial_learning_rate`` over ``decay_steps``, along half a cosine:
 
         lr(t) = initial · ((1 - alpha) · ½(1 + cos(π · min(t, T) / T)) + alpha)
+
+    With ``warmup_steps`` it first rises linearly from initial to
+    ``warmup_target``, and decays from there.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+                 warmup_target=None, warmup_steps=0):
         self.initial_learning_rate = _check_positive("CosineDecay", "initial_learning_rate",
-                                                     initial_learning_rate)
-        if isinstance(decay_steps, bool) or not isinstance(decay_steps, int) or decay_steps < 1:
-            raise ValueError(f"CosineDecay decay_steps must be a positive integer; received "
-                             f"{decay_steps!r}")
-        self.decay_steps = decay_steps
+                                                     initial_learning_rate, allow_zero=True)
+        self.decay_steps = _steps("CosineDecay", "decay_steps", decay_steps)
         self.alpha = _check_fraction("CosineDecay", "alpha", alpha)
+        self.name = name
+        self.warmup_target = None if warmup_target is None else float(warmup_target)
+        self.warmup_steps = int(warmup_steps)
 
     def __call__(self, step):
+        initial = self.initial_learning_rate
+        if self.warmup_target is not None and self.warmup_steps:
+            if step < self.warmup_steps:
+                return initial + (self.warmup_target - initial) * step / self.warmup_steps
+            initial, step = self.warmup_target, step - self.warmup_steps
         progress = min(step, self.decay_steps) / self.decay_steps
         cosine = 0.5 * (1 + math.cos(math.pi * progress))
-        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+        return initial * ((1 - self.alpha) * cosine + self.alpha)
 
 
 class ExponentialDecay(LearningRateSchedule):
     """lr(t) = initial · decay_rate^(t / decay_steps) (floored with
     ``staircase``), as Keras."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
         self.initial_learning_rate = _check_positive("ExponentialDecay",
                                                      "initial_learning_rate",
                                                      initial_learning_rate)
-        self.decay_steps = int(decay_steps)
-        if self.decay_steps < 1:
-            raise ValueError(f"ExponentialDecay decay_steps must be >= 1; received "
-                             f"{decay_steps!r}")
+        self.decay_steps = _steps("ExponentialDecay", "decay_steps", decay_steps)
         self.decay_rate = _check_positive("ExponentialDecay", "decay_rate", decay_rate)
         self.staircase = bool(staircase)
+        self.name = name
 
     def __call__(self, step):
         power = step / self.decay_steps
@@ -104,54 +124,197 @@ class ExponentialDecay(LearningRateSchedule):
             math.floor(power) if self.staircase else power)
 
 
-_SCHEDULES = {"CosineDecay": CosineDecay, "ExponentialDecay": ExponentialDecay}
+class InverseTimeDecay(LearningRateSchedule):
+    """lr(t) = initial / (1 + decay_rate · t / decay_steps) (floored with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        self.initial_learning_rate = _check_positive("InverseTimeDecay",
+                                                     "initial_learning_rate",
+                                                     initial_learning_rate)
+        self.decay_steps = _steps("InverseTimeDecay", "decay_steps", decay_steps)
+        self.decay_rate = _check_positive("InverseTimeDecay", "decay_rate", decay_rate,
+                                          allow_zero=True)
+        self.staircase, self.name = bool(staircase), name
+
+    def __call__(self, step):
+        power = step / self.decay_steps
+        return self.initial_learning_rate / (
+            1 + self.decay_rate * (math.floor(power) if self.staircase else power))
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """lr(t) = (initial - end) · (1 - min(t, T) / T)^power + end."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
+                 power=1.0, cycle=False, name="PolynomialDecay"):
+        if cycle:
+            raise NotImplementedError("PolynomialDecay: cycle=True is not implemented in "
+                                      "glassnet")
+        self.initial_learning_rate = _check_positive("PolynomialDecay",
+                                                     "initial_learning_rate",
+                                                     initial_learning_rate)
+        self.decay_steps = _steps("PolynomialDecay", "decay_steps", decay_steps)
+        self.end_learning_rate = _check_positive("PolynomialDecay", "end_learning_rate",
+                                                 end_learning_rate, allow_zero=True)
+        self.power, self.cycle, self.name = float(power), False, name
+
+    def __call__(self, step):
+        fraction = 1 - min(step, self.decay_steps) / self.decay_steps
+        return (self.initial_learning_rate - self.end_learning_rate) * fraction ** self.power \
+            + self.end_learning_rate
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """values[0] up to boundaries[0] (inclusive), values[1] up to boundaries[1], ..."""
+
+    def __init__(self, boundaries, values, name="PiecewiseConstantDecay"):
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"PiecewiseConstantDecay needs one more value than boundaries; "
+                             f"received {len(boundaries)} boundaries and {len(values)} values")
+        self.boundaries, self.values, self.name = list(boundaries), list(values), name
+
+    def __call__(self, step):
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+
+_SCHEDULES = {cls.__name__: cls for cls in (CosineDecay, ExponentialDecay, InverseTimeDecay,
+                                            PolynomialDecay, PiecewiseConstantDecay)}
 
 
 class Optimizer:
     """Base class. ``apply(params, grads)`` makes one step, in place, on two
     arrays of the same shape; state (moments) is created on the first call.
 
-    ``learning_rate`` is a number or a function of the step count
-    ``iterations`` (a schedule).
+    ``learning_rate`` is a number (read and set it as
+    ``optimizer.learning_rate``, a Variable: ``float(...)``, ``.assign(...)``)
+    or a schedule, a function of the step count ``iterations``. Keras's
+    options: ``weight_decay`` (w ← w - lr·wd·w before each step, decoupled as
+    in AdamW), ``clipnorm`` (each weight's gradient scaled to at most this
+    norm), ``global_clipnorm`` (all gradients together), ``clipvalue``.
     """
 
     name = "optimizer"
     _slots = ()  # names of the state arrays, e.g. ("momentum",)
 
-    def __init__(self, learning_rate):
-        if isinstance(learning_rate, dict) and learning_rate.get("class_name") in _SCHEDULES:
-            learning_rate = _SCHEDULES[learning_rate["class_name"]](**learning_rate["config"])
-        if not callable(learning_rate):
-            learning_rate = _check_positive(type(self).__name__, "learning_rate", learning_rate)
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        owner = type(self).__name__
+        if "lr" in kwargs:  # Keras 2's name
+            learning_rate = kwargs.pop("lr")
+        if kwargs.get("decay") not in (None, 0, 0.0):  # Keras 2's per-step decay
+            raise NotImplementedError(f"{owner}: the argument decay={kwargs['decay']!r} is not "
+                                      f"implemented (Keras 3 has no decay either; use a "
+                                      f"learning-rate schedule such as InverseTimeDecay)")
+        kwargs.pop("decay", None)
+        if kwargs:
+            raise TypeError(f"{owner}: unrecognized keyword arguments {sorted(kwargs)}")
+        for argument, value, default in (("use_ema", use_ema, False),
+                                         ("ema_overwrite_frequency", ema_overwrite_frequency,
+                                          None),
+                                         ("loss_scale_factor", loss_scale_factor, None),
+                                         ("gradient_accumulation_steps",
+                                          gradient_accumulation_steps, None)):
+            if value not in (default,):
+                raise NotImplementedError(f"{owner}: the Keras argument {argument}={value!r} "
+                                          f"is not implemented in glassnet")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"{owner}: give clipnorm or global_clipnorm, not both")
+        self.weight_decay = None if weight_decay is None else _check_positive(
+            owner, "weight_decay", weight_decay, allow_zero=True)
+        self.clipnorm = None if clipnorm is None else _check_positive(owner, "clipnorm",
+                                                                      clipnorm)
+        self.global_clipnorm = None if global_clipnorm is None else _check_positive(
+            owner, "global_clipnorm", global_clipnorm)
+        self.clipvalue = None if clipvalue is None else _check_positive(owner, "clipvalue",
+                                                                        clipvalue)
+        if name is not None:
+            self.name = name
+        self._learning_rate = None
         self.learning_rate = learning_rate
         self.iterations = 0
         self._state = {}
         self._scratch = None
+        self._layout = None  # [(offset, size)] per weight, for clipnorm
+
+    # ------------------------------------------------------- learning rate
+    @property
+    def learning_rate(self):
+        """The learning rate: a Variable (read it with float(), set it with
+        ``optimizer.learning_rate = 0.01`` or ``.assign(0.01)``); with a
+        schedule, the schedule's value for the next step."""
+        if callable(self._learning_rate):
+            return np.float64(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        owner = type(self).__name__
+        if isinstance(value, dict) and value.get("class_name") in _SCHEDULES:
+            value = _SCHEDULES[value["class_name"]](**value["config"])
+        if callable(value) and not isinstance(value, Variable):
+            self._learning_rate = value
+            return
+        if callable(self._learning_rate):
+            raise TypeError(f"{owner} was created with a learning-rate schedule, so its "
+                            f"learning rate cannot be set to a number")
+        rate = _check_positive(owner, "learning_rate", float(np.asarray(value)),
+                               allow_zero=True)
+        if isinstance(self._learning_rate, Variable):
+            self._learning_rate.assign(rate)
+        else:  # float64: exact for float64 training; float32 weights round it per step anyway
+            self._learning_rate = Variable(np.array(rate, dtype=np.float64),
+                                           name="learning_rate", trainable=False)
+
+    lr = learning_rate
 
     def current_learning_rate(self):
-        """The learning rate for the next step."""
-        if callable(self.learning_rate):
-            return float(self.learning_rate(self.iterations))
-        return self.learning_rate
+        """The learning rate for the next step, a float."""
+        return float(self.learning_rate)
 
-    def build(self, params):
+    # --------------------------------------------------------------- steps
+    def build(self, params, layout=None):
         self._state = {name: self._initial_state(name, params) for name in self._slots}
         self._scratch = np.empty_like(params)
+        self._layout = layout
 
     def _initial_state(self, name, params):
         return np.zeros_like(params)
 
-    def apply(self, params, grads):
-        """One step: update ``params`` in place from ``grads``."""
+    def apply(self, params, grads, layout=None):
+        """One step: update ``params`` in place from ``grads``. ``layout``
+        (a list of (offset, size), one per weight) is needed for clipnorm."""
         if params.shape != grads.shape:
             raise ValueError(f"{type(self).__name__}: params {params.shape} and grads "
                              f"{grads.shape} differ in shape")
         if self._scratch is None or self._scratch.shape != params.shape \
                 or self._scratch.dtype != params.dtype:
-            self.build(params)
+            self.build(params, layout)
         lr = self.current_learning_rate()
+        self._clip(grads, layout or self._layout)
+        if self.weight_decay:
+            params -= params * params.dtype.type(lr * self.weight_decay)
         self.iterations += 1
         self.update(params, grads, lr)
+
+    def _clip(self, grads, layout):
+        if self.clipvalue is not None:
+            np.clip(grads, -self.clipvalue, self.clipvalue, out=grads)
+        if self.global_clipnorm is not None:
+            norm = float(np.sqrt(np.dot(grads, grads)))
+            if norm > self.global_clipnorm:
+                grads *= grads.dtype.type(self.global_clipnorm / norm)
+        if self.clipnorm is not None:
+            for offset, size in layout or [(0, grads.size)]:
+                part = grads[offset:offset + size]
+                norm = float(np.sqrt(np.dot(part, part)))
+                if norm > self.clipnorm:
+                    part *= part.dtype.type(self.clipnorm / norm)
 
     def update(self, w, g, lr):
         raise NotImplementedError
@@ -173,7 +336,7 @@ class Optimizer:
 
     def load_variables(self, variables, params):
         """Restore what :meth:`variables` returned, for weights like ``params``."""
-        self.build(params)
+        self.build(params, self._layout)
         for name in self._slots:
             if name in variables:
                 if variables[name].shape != params.shape:
@@ -184,12 +347,18 @@ class Optimizer:
         self.iterations = int(np.asarray(variables.get("iterations", 0)).reshape(-1)[0])
 
     def get_config(self):
-        lr = self.learning_rate
+        lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
-        elif callable(lr):
+        elif callable(lr) and not hasattr(lr, "numpy"):
             lr = None  # a plain function cannot be saved; a loaded model gets the default
-        return {"learning_rate": lr}
+        else:
+            lr = float(lr)
+        config = {"name": self.name, "learning_rate": lr}
+        for key in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue"):
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        return config
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -201,8 +370,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
         self.momentum = _check_fraction("SGD", "momentum", momentum)
         self.nesterov = bool(nesterov)
         self._slots = ("momentum",) if self.momentum else ()
@@ -233,8 +402,12 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     _slots = ("velocity",)
 
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        if momentum or centered:
+            raise NotImplementedError("RMSprop: momentum and centered are not implemented in "
+                                      "glassnet")
         self.rho = _check_fraction("RMSprop", "rho", rho)
         self.epsilon = _check_positive("RMSprop", "epsilon", epsilon, allow_zero=True)
 
@@ -256,8 +429,9 @@ class Adagrad(Optimizer):
     name = "adagrad"
     _slots = ("accumulator",)
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = _check_positive(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value, allow_zero=True)
         self.epsilon = _check_positive("Adagrad", "epsilon", epsilon, allow_zero=True)
@@ -282,11 +456,15 @@ class Adam(Optimizer):
     name = "adam"
     _slots = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.beta_1 = _check_fraction("Adam", "beta_1", beta_1)
-        self.beta_2 = _check_fraction("Adam", "beta_2", beta_2)
-        self.epsilon = _check_positive("Adam", "epsilon", epsilon, allow_zero=True)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        owner = type(self).__name__
+        self.beta_1 = _check_fraction(owner, "beta_1", beta_1)
+        self.beta_2 = _check_fraction(owner, "beta_2", beta_2)
+        self.epsilon = _check_positive(owner, "epsilon", epsilon, allow_zero=True)
+        self.amsgrad = bool(amsgrad)
+        self._slots = ("m", "v", "v_hat") if self.amsgrad else ("m", "v")
 
     def update(self, w, g, lr):
         m, v, tmp = self._state["m"], self._state["v"], self._scratch
@@ -299,6 +477,8 @@ class Adam(Optimizer):
         tmp -= v
         tmp *= 1 - self.beta_2
         v += tmp                                         # v ← v + (1-β₂)(g² - v)
+        if self.amsgrad:                                 # v̂ ← max(v̂, v), used for v
+            v = np.maximum(self._state["v_hat"], v, out=self._state["v_hat"])
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
@@ -307,10 +487,23 @@ class Adam(Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
-_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): each step
+    first shrinks every weight, w ← w - lr·weight_decay·w (Keras's default
+    weight_decay 0.004)."""
+
+    name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, **kwargs):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
 
 

@@ -353,15 +353,13 @@ def feature_maps(model, image, layer=None, max_maps=32, path=None):
     """What a Conv2D layer (the first by default) computes for one image: the
     image, then each output channel as a picture."""
     conv = _conv_layer(model, layer)
+    from glassnet.models import Model
+
     x = np.asarray(image)
-    if x.shape != tuple(model.input_shape):
-        x = x.reshape(model.input_shape)
-    a = x[np.newaxis].astype(model.dtype)
-    for current in model.layers:
-        a = current.forward(a, training=False)
-        if current is conv:
-            break
-    maps = a[0]
+    shape = tuple(model.input_shape[1:])
+    if x.shape != shape:
+        x = x.reshape(shape)
+    maps = Model(model.inputs, conv.output)(x[np.newaxis])[0]  # Keras's feature-map model
     count = min(maps.shape[-1], max_maps)
     rows, columns = _grid(count + 1)
     plt = _pyplot()
@@ -472,7 +470,7 @@ def decision_boundary(model, x, y, resolution=300, path=None, title=None):
     pad = 0.1 * (high - low + 1e-9)
     g1, g2 = np.meshgrid(np.linspace(low[0] - pad[0], high[0] + pad[0], resolution),
                          np.linspace(low[1] - pad[1], high[1] + pad[1], resolution))
-    probabilities = model.predict(np.column_stack([g1.ravel(), g2.ravel()]), batch_size=4096)
+    probabilities = model.predict(np.column_stack([g1.ravel(), g2.ravel()]), batch_size=4096, verbose=0)
     if probabilities.shape[1] == 1:
         probabilities = np.column_stack([1 - probabilities[:, 0], probabilities[:, 0]])
     classes = probabilities.shape[1]
@@ -490,7 +488,7 @@ def decision_boundary(model, x, y, resolution=300, path=None, title=None):
         mine = y == k
         ax.scatter(x[mine, 0], x[mine, 1], s=18, color=palette[k], edgecolors="black",
                    linewidths=0.5, label=f"class {k}")
-    accuracy = float(np.mean(model.predict(x, batch_size=4096).argmax(axis=1) == y)) \
+    accuracy = float(np.mean(model.predict(x, batch_size=4096, verbose=0).argmax(axis=1) == y)) \
         if classes > 1 else float("nan")
     ax.set_title(title or f"Decision regions (training accuracy {accuracy:.1%})", fontsize=13)
     ax.set_xlabel("x1", fontsize=11)

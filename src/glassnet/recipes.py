@@ -240,9 +240,9 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False):
                                                 callbacks=[recorder] if recorder else None)
     epochs_run = len(history.epoch)
     run_dir = _new_run_dir(out)
-    probabilities = model.predict(x_test, batch_size=1000)
+    probabilities = model.predict(x_test, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000)
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
     metrics = {
         "glassnet_version": _version(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -321,7 +321,7 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
                                                     callbacks=[recorder] if recorder else None)
         if recorder is not None and recorder.epochs:
             recorded[str(value)] = recorder.epochs
-        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000)
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
         rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
                      "val_accuracy": history.history.get("val_accuracy", [None])[-1],
                      "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
@@ -375,8 +375,8 @@ def evaluate(model_path, dataset=None, data_path=None, batch_size=1000, log=prin
     if not model.compiled:
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     x_test = _match_input(model, x_test, dataset)
-    predicted = model.predict(x_test, batch_size=batch_size).argmax(axis=1)
-    result = model.evaluate(x_test, y_test, batch_size=batch_size)
+    predicted = model.predict(x_test, batch_size=batch_size, verbose=0).argmax(axis=1)
+    result = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0)
     loss = result[0] if isinstance(result, list) else result
     accuracy = float(np.mean(predicted == y_test))
     log(f"{model_path} on {dataset} ({len(y_test):,} test samples): loss {loss:.4f}, "
@@ -394,10 +394,11 @@ def evaluate(model_path, dataset=None, data_path=None, batch_size=1000, log=prin
 
 
 def _match_input(model, x, dataset):
-    if tuple(x.shape[1:]) != tuple(model.input_shape):
-        if int(np.prod(x.shape[1:])) == int(np.prod(model.input_shape)):
-            return x.reshape((len(x),) + tuple(model.input_shape))
-        raise ValueError(f"the model takes inputs of shape {tuple(model.input_shape)}; "
+    shape = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) != shape:
+        if int(np.prod(x.shape[1:])) == int(np.prod(shape)):
+            return x.reshape((len(x),) + shape)
+        raise ValueError(f"the model takes inputs of shape {(None,) + shape}; "
                          f"{dataset} has {tuple(x.shape[1:])}")
     return x
 
@@ -430,7 +431,7 @@ def predict(model_path, image_paths, top=3, log=print, error_log=None):
 
     error_log = error_log or (lambda text: print(text, file=sys.stderr))
     model = load_model(model_path)
-    shape = tuple(model.input_shape)
+    shape = tuple(model.input_shape[1:])
     if len(shape) >= 2:
         size = shape[:2]
     else:
@@ -451,7 +452,7 @@ def predict(model_path, image_paths, top=3, log=print, error_log=None):
             continue
         x = pixels.reshape((1,) + shape)
         x = x if raw else x.astype(np.float32) / 255
-        probabilities = model.predict(x)[0]
+        probabilities = model.predict(x, verbose=0)[0]
         best = np.argsort(probabilities)[::-1][:top]
         ranked = [(names[k], float(probabilities[k])) for k in best]
         results.append({"image": str(path), "top": ranked})

@@ -60,6 +60,7 @@ def _check_seed(seed):
 
 
 _name_counts: dict[str, int] = {}
+trainable_version = [0]  # bumped when a layer's trainable flag changes (models replan)
 
 
 def to_snake_case(name):

@@ -1,23 +1,53 @@
-"""Layers, one module per family: ``core`` (Input, Dense, Activation, Dropout,
-Flatten, Reshape, Rescaling), ``conv`` (Conv2D), ``pooling`` (MaxPooling2D,
-AveragePooling2D, GlobalAveragePooling2D), ``normalization``
-(BatchNormalization). ``Layer`` is the base class; ``serialize`` / ``deserialize``
-turn a layer into a config dict and back."""
+"""Layers, one module per family: ``core`` (InputLayer/Input, Dense,
+Activation, Dropout, Flatten, Reshape, Rescaling, Identity), ``activation``
+(Softmax, ReLU, LeakyReLU, ELU), ``merge`` (Add, Subtract, Multiply, Average,
+Maximum, Minimum, Concatenate), ``conv`` (Conv2D, Conv1D), ``pooling``
+(max/average, 2-D and 1-D, and the global ones), ``reshaping``
+(ZeroPadding2D, UpSampling2D), ``normalization`` (BatchNormalization,
+LayerNormalization). ``Layer`` is the base class; ``serialize`` /
+``deserialize`` turn a layer into a config dict and back. Keras's aliases
+(``MaxPool2D``, ``Convolution2D``, ...) name the same classes."""
 
+from glassnet.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer
-from glassnet.layers.conv import Conv2D
-from glassnet.layers.core import Activation, Dense, Dropout, Flatten, Input, Rescaling, Reshape
-from glassnet.layers.normalization import BatchNormalization
-from glassnet.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from glassnet.layers.conv import Conv1D, Conv2D
+from glassnet.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input,
+                                  InputLayer, Rescaling, Reshape)
+from glassnet.layers.merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply,
+                                   Subtract, add, average, concatenate, maximum, minimum,
+                                   multiply, subtract)
+from glassnet.layers.normalization import BatchNormalization, LayerNormalization
+from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D,
+                                     GlobalAveragePooling1D, GlobalAveragePooling2D,
+                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                                     MaxPooling2D)
+from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
 
-__all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling",
-           "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "BatchNormalization",
-           "serialize", "deserialize"]
+_LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, Identity,
+           Softmax, ReLU, LeakyReLU, ELU, Add, Subtract, Multiply, Average, Maximum, Minimum,
+           Concatenate, Conv2D, Conv1D, MaxPooling2D, AveragePooling2D, MaxPooling1D,
+           AveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+           GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
+           BatchNormalization, LayerNormalization)
 
-_CLASSES = {cls.__name__: cls for cls in (Input, Dense, Activation, Dropout, Flatten, Reshape,
-                                          Rescaling, Conv2D, MaxPooling2D, AveragePooling2D,
-                                          GlobalAveragePooling2D, BatchNormalization)}
+# Keras's other names for the same layers
+MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,
+                                              AveragePooling1D)
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+Convolution2D, Convolution1D = Conv2D, Conv1D
+_ALIASES = {"MaxPool2D": MaxPool2D, "AvgPool2D": AvgPool2D, "MaxPool1D": MaxPool1D,
+            "AvgPool1D": AvgPool1D, "GlobalAvgPool2D": GlobalAvgPool2D,
+            "GlobalMaxPool2D": GlobalMaxPool2D, "GlobalAvgPool1D": GlobalAvgPool1D,
+            "GlobalMaxPool1D": GlobalMaxPool1D, "Convolution2D": Convolution2D,
+            "Convolution1D": Convolution1D}
+
+__all__ = (["Layer", "Input", "serialize", "deserialize", "register"]
+           + [cls.__name__ for cls in _LAYERS] + sorted(_ALIASES)
+           + ["add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate"])
+
+_CLASSES = {cls.__name__: cls for cls in _LAYERS}
+_CLASSES.update(_ALIASES)
 
 
 def register(cls):
@@ -31,7 +61,13 @@ def serialize(layer):
 
 
 def deserialize(config, **overrides):
+    """The layer a ``{"class_name": ..., "config": {...}}`` dict describes.
+    Only known classes are built: nothing from a file can run code."""
+    from glassnet import models  # a model is a layer too (models imports this package)
+
     name = config.get("class_name")
-    if name not in _CLASSES:
-        raise ValueError(f"Unknown layer class {name!r}; known: {', '.join(sorted(_CLASSES))}")
-    return _CLASSES[name].from_config({**config.get("config", {}), **overrides})
+    classes = {**_CLASSES, "Sequential": models.Sequential, "Functional": models.Model,
+               "Model": models.Model}
+    if name not in classes:
+        raise ValueError(f"Unknown layer class {name!r}; known: {', '.join(sorted(classes))}")
+    return classes[name].from_config({**config.get("config", {}), **overrides})

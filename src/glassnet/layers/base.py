@@ -5,127 +5,378 @@ Backpropagation runs it in reverse: ``backward(grad)`` takes ∂loss/∂output
 and returns ∂loss/∂input, and on the way fills ``grad_<weight>`` (for Dense,
 ``grad_kernel`` and ``grad_bias``) with ∂loss/∂weight. ``backward`` never
 changes ``grad``; it uses what ``forward`` remembered, so call it right after
-a ``forward`` with ``training=True``.
+a ``forward`` with ``training=True``. That is the book's way, and it works on
+any layer alone::
 
-Weights are created in ``build(input_shape)``, on the first input (as in
-Keras), with ``add_weight``; shapes never include the batch axis.
+    >>> import numpy as np
+    >>> from glassnet.layers import Dense
+    >>> layer = Dense(3)
+    >>> out = layer.forward(np.ones((2, 4)), training=True)   # builds the layer
+    >>> layer.backward(np.ones_like(out)).shape, layer.grad_kernel.shape
+    ((2, 4), (4, 3))
+
+Weights are created in ``build(input_shape)`` on the first input, as in
+Keras, with ``add_weight``; shapes given to ``build`` and
+``compute_output_shape`` include the batch axis as None, as in Keras.
+Weights are :class:`glassnet.variables.Variable` handles (``layer.kernel``,
+``layer.weights``): live views with ``.numpy()`` and ``.assign()``.
+
+Calling a layer, ``layer(x)``, on arrays runs ``forward``; on symbolic tensors
+(``keras.Input``) it records a node of the graph instead (``glassnet.graph``)
+and returns symbolic tensors. A layer knows nothing of the models it is in.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect as _inspect
+
 import numpy as np
 
-from glassnet import activations, initializers, regularizers, utils
+from glassnet import activations, graph, initializers, regularizers, utils
+from glassnet.variables import Variable
 
-__all__ = ["Layer", "ActivatedLayer"]
+__all__ = ["Layer", "ActivatedLayer", "UnknownArgumentError", "not_implemented"]
 
 _DTYPES = ("float32", "float64")
 
 
+class UnknownArgumentError(TypeError, ValueError):
+    """A keyword argument the layer does not have (a TypeError, as Python's
+    own; also a ValueError, as Keras raises)."""
+
+
+def not_implemented(owner, argument, value, default=None):
+    """Raise NotImplementedError for a Keras argument glassnet does not
+    implement, when it is given a value other than its default."""
+    same = value == default if not isinstance(value, (tuple, list)) else \
+        all(v == default for v in value) if not isinstance(default, (tuple, list)) else \
+        tuple(value) == tuple(default)
+    if value is not None and not same:
+        raise NotImplementedError(f"{owner}: the Keras argument {argument}={value!r} is not "
+                                  f"implemented in glassnet (only {argument}={default!r})")
+
+
+def _dtype_name(dtype, owner):
+    if isinstance(dtype, dict):  # Keras 3's DTypePolicy config
+        dtype = dtype.get("config", {}).get("name", dtype)
+    if dtype is None:
+        return "float32"
+    try:
+        name = str(np.dtype(dtype))
+    except TypeError:
+        name = str(dtype)
+    if name not in _DTYPES:
+        raise ValueError(f"{owner}: dtype must be one of {_DTYPES}; received {dtype!r}")
+    return name
+
+
 class Layer:
-    def __init__(self, name=None, trainable=True, dtype="float32", input_shape=None,
-                 input_dim=None):
+    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
+                 input_dim=None, batch_input_shape=None, activity_regularizer=None,
+                 autocast=True, **kwargs):
         self.name = name or utils.unique_name(utils.to_snake_case(type(self).__name__))
-        if str(np.dtype(dtype)) not in _DTYPES:
-            raise ValueError(f"Layer {self.name!r}: dtype must be one of {_DTYPES}; "
-                             f"received {dtype!r}")
-        self.dtype = np.dtype(dtype)
-        self.trainable = bool(trainable)
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            raise ValueError(f"A layer name is a non-empty string without '/'; received "
+                             f"{name!r}")
+        if kwargs:
+            valid = ", ".join(self.argument_names())
+            raise UnknownArgumentError(
+                f"{type(self).__name__} {self.name!r}: unrecognized keyword argument"
+                f"{'s' if len(kwargs) > 1 else ''} {', '.join(map(repr, kwargs))}. Valid "
+                f"arguments: {valid}")
+        if activity_regularizer is not None:
+            not_implemented(f"{type(self).__name__} {self.name!r}", "activity_regularizer",
+                            activity_regularizer)
+        self.dtype = np.dtype(_dtype_name(dtype, f"Layer {self.name!r}"))
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise ValueError(f"Layer {self.name!r}: trainable must be True or False; received "
+                             f"{trainable!r}")
+        self._trainable = bool(trainable)
+        utils.trainable_version[0] += 1
         self.built = False
-        self.input_shape = None        # one sample's shape, e.g. (784,)
-        self.output_shape = None
-        self.weight_names = []         # in Keras's order
-        self.regularizers = {}         # weight name -> Regularizer
-        self.non_trainable_names = []  # weights no optimizer touches (BatchNorm's moving stats)
-        self.input_grad_needed = True  # a model sets False on its first layer
+        self._input_shape = None    # with None for the batch, as given to build
+        self._output_shape = None
+        self._sample_shape = None   # the input's shape without the batch (forward's check)
+        self._trainable_variables = []
+        self._non_trainable_variables = []
+        self._regularized = []  # the weights with a regularizer
+        self._inbound_nodes = []
+        self._outbound_nodes = []
         if input_dim is not None:
             input_shape = (input_dim,)
-        self.requested_input_shape = None if input_shape is None else _shape(input_shape)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self._input_shape_arg = None if input_shape is None else _shape(input_shape)
+
+    _records_build = True  # Model builds its graph itself
+
+    def __init_subclass__(cls, **kwargs):
+        # layer.forward(x) builds the layer on its first input, and layer.build(shape)
+        # records the shapes it was built for, for every subclass (as Keras's wrappers)
+        super().__init_subclass__(**kwargs)
+        forward = getattr(cls, "forward", None)  # its own, a mixin's or a base's
+        if forward is not None and not getattr(forward, "_builds", False):
+            cls.forward = _building(forward)
+        build = cls.__dict__.get("build")
+        if build is not None and cls._records_build and not getattr(build, "_records", False):
+            cls.build = _recording(build)
+
+    @classmethod
+    def argument_names(cls):
+        """Every keyword argument the constructor takes (its own and its bases')."""
+        names = []
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            for parameter in _inspect.signature(init).parameters.values():
+                if parameter.name != "self" and parameter.kind not in (
+                        parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL) \
+                        and parameter.name not in names:
+                    names.append(parameter.name)
+        return names
 
     # ---------------------------------------------------------------- weights
-    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True):
-        """Create ``self.<name>`` (and ``self.grad_<name>`` if trainable)."""
-        setattr(self, name, initializers.get(initializer)(shape, dtype=self.dtype))
-        if trainable:
-            setattr(self, "grad_" + name, np.zeros(shape, dtype=self.dtype))
-        self.weight_names.append(name)
-        self.regularizers[name] = regularizers.get(regularizer)
-        if not trainable:
-            self.non_trainable_names.append(name)
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Create a weight (a Variable) of ``shape``, as Keras's ``add_weight``;
+        ``self.kernel = self.add_weight(shape=(4, 3), initializer="glorot_uniform",
+        name="kernel")``. Its gradient is ``self.grad_<name>``."""
+        owner = f"{type(self).__name__} {self.name!r}"
+        not_implemented(owner, "constraint", constraint)
+        name = name or "variable"
+        if any(v.name == name for v in self._variables()):
+            raise ValueError(f"{owner} already has a weight named {name!r}")
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = np.dtype(_dtype_name(dtype, owner)) if dtype is not None else self.dtype
+        if initializer is None:
+            initializer = "glorot_uniform"
+        value = initializers.get(initializer)(shape, dtype=dtype)
+        variable = Variable(np.ascontiguousarray(value, dtype=dtype), name=name,
+                            trainable=trainable, path=f"{self.name}/{name}",
+                            regularizer=regularizers.get(regularizer), owner=self)
+        if variable.regularizer is not None:
+            self._regularized.append(variable)
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(
+            variable)
+        utils.trainable_version[0] += 1
+        return variable
+
+    def _variables(self):
+        return self._trainable_variables + self._non_trainable_variables
 
     @property
-    def trainable_weight_names(self):
-        if not self.trainable:
-            return []
-        return [n for n in self.weight_names if n not in self.non_trainable_names]
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        utils.trainable_version[0] += 1  # models holding this layer make a new plan
 
     @property
     def weights(self):
-        return [getattr(self, n) for n in self.weight_names]
+        """Every weight, trainable ones first (Keras's order)."""
+        return self._variables()
+
+    @property
+    def trainable_weights(self):
+        return list(self._trainable_variables) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        if self.trainable:
+            return list(self._non_trainable_variables)
+        return self._variables()
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def weight_names(self):
+        return [v.name for v in self.weights]
+
+    @property
+    def trainable_weight_names(self):
+        return [v.name for v in self.trainable_weights]
 
     def get_weights(self):
-        return [w.copy() for w in self.weights]
+        return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
         weights = list(weights)
-        if len(weights) != len(self.weight_names):
-            raise ValueError(f"Layer {self.name!r} has {len(self.weight_names)} weights "
-                             f"{self.weight_names}; received {len(weights)} arrays")
-        for name, value in zip(self.weight_names, weights):
-            target = getattr(self, name)
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"Layer {self.name!r} has {len(mine)} weights "
+                             f"{[v.name for v in mine]}; received {len(weights)} arrays")
+        for variable, value in zip(mine, weights):
             value = np.asarray(value)
-            if value.shape != target.shape:
-                raise ValueError(f"Layer {self.name!r} weight {name!r} has shape "
-                                 f"{target.shape}; received an array of shape {value.shape}")
-            target[...] = value  # in place: the model's optimizer holds views
+            if value.shape != variable.shape:
+                raise ValueError(f"Layer {self.name!r} weight {variable.name!r} has shape "
+                                 f"{variable.shape}; received an array of shape {value.shape}")
+        for variable, value in zip(mine, weights):
+            variable.assign(value)  # in place: a model's optimizer holds views
 
     def count_params(self):
-        return int(sum(w.size for w in self.weights))
+        return int(sum(v.size for v in self.weights))
 
     def regularization_loss(self):
-        return sum(reg(getattr(self, n)) for n, reg in self.regularizers.items() if reg)
+        return sum(v.regularizer(v.value) for v in self.weights if v.regularizer)
 
     def add_regularization_gradients(self):
-        for name, reg in self.regularizers.items():
-            if reg is not None and name in self.trainable_weight_names:
-                getattr(self, "grad_" + name)[...] += reg.gradient(getattr(self, name))
+        if self._regularized and self.trainable:
+            for variable in self._regularized:
+                if variable.trainable:
+                    variable.grad += variable.regularizer.gradient(variable.value)
 
     # ---------------------------------------------------------- shapes, calls
     def build(self, input_shape):
-        """Create weights for inputs of this (per-sample) shape."""
+        """Create the weights for inputs of ``input_shape`` (batch axis None)."""
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return input_shape
 
-    def ensure_built(self, input_shape):
-        input_shape = _shape(input_shape)
+    def _maybe_build(self, input_shape):
+        """Build on the first input shape; later shapes must agree with it."""
         if not self.built:
             self.build(input_shape)
-            self.input_shape = input_shape
-            self.output_shape = self.compute_output_shape(input_shape)
-            self.built = True
-        elif input_shape != self.input_shape:
-            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects input of "
-                             f"shape {('batch',) + self.input_shape}; received "
-                             f"{('batch',) + input_shape}")
+            if not self.built:  # a layer with no build of its own
+                self._record_build(input_shape)
+        else:
+            self._check_shape(input_shape)
 
-    def __call__(self, x, training=False):
-        x = np.asarray(x)
-        if x.ndim == 0:
-            raise ValueError(f"Layer {self.name!r} expects a batch (batch, ...); received a "
-                             f"scalar")
-        self.ensure_built(x.shape[1:])
-        return self.forward(x.astype(self.dtype, copy=False), training=training)
+    def _record_build(self, input_shape):
+        self._output_shape = self.compute_output_shape(input_shape)
+        self._input_shape = input_shape
+        self._sample_shape = _per_sample(input_shape)
+        self.built = True
+
+    def _check_shape(self, input_shape):
+        expected = self._input_shape
+        if expected is None:
+            return
+        if not _compatible(expected, input_shape):
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects input of "
+                             f"shape {_show(expected)}; received input of shape "
+                             f"{_show(input_shape)}")
+
+    def _build_from_data(self, x):
+        self._maybe_build(_batch_shape(x))
+
+    @property
+    def input_shape(self):
+        """The input's shape with None for the batch, e.g. (None, 28, 28)."""
+        return self._input_shape
+
+    @property
+    def output_shape(self):
+        return self._output_shape
+
+    def __call__(self, *args, **kwargs):
+        if not args and "inputs" in kwargs:
+            args = (kwargs.pop("inputs"),)
+        if len(args) != 1:
+            raise TypeError(f"Layer {self.name!r} takes one input (a tensor, or a list of "
+                            f"them for merge layers); received {len(args)} positional "
+                            f"arguments")
+        training = kwargs.pop("training", None)
+        kwargs.pop("mask", None)
+        if kwargs:
+            raise UnknownArgumentError(f"Layer {self.name!r}: unexpected call arguments "
+                                       f"{sorted(kwargs)}; a layer takes its input and "
+                                       f"training=")
+        inputs = args[0]
+        if graph.is_symbolic(inputs):
+            return self._symbolic_call(inputs)
+        return self._eager_call(inputs, bool(training))
+
+    def _eager_call(self, inputs, training):
+        def array(x):
+            x = np.asarray(x)
+            if x.ndim == 0:
+                raise ValueError(f"Layer {self.name!r} expects a batch (batch, ...); received "
+                                 f"a scalar")
+            return x.astype(self.dtype, copy=False) if x.dtype.kind in "biuf" else x
+
+        x = [array(v) for v in inputs] if isinstance(inputs, (list, tuple)) else array(inputs)
+        self._maybe_build(_batch_shape(x))
+        return self.forward(x, training=training)
+
+    def _symbolic_call(self, inputs):
+        flat = graph.flatten(inputs)
+        if not all(isinstance(t, graph.KerasTensor) for t in flat):
+            raise TypeError(f"Layer {self.name!r}: mix of symbolic tensors and arrays in "
+                            f"its input; pass keras.Input tensors only")
+        shapes = graph.pack_like(inputs, [(None,) + tuple(t.shape[1:]) for t in flat])
+        if isinstance(inputs, tuple):
+            shapes = list(shapes)  # several inputs: a list of shapes, as Keras
+        self._maybe_build(shapes)
+        output_shape = self.compute_output_shape(shapes)
+        dtype = str(self.dtype)
+        if _is_shape_list(output_shape):
+            outputs = [graph.KerasTensor(s, dtype, name=f"{self.name}_{i}")
+                       for i, s in enumerate(output_shape)]
+        else:
+            outputs = [graph.KerasTensor(output_shape, dtype, name=self.name)]
+        graph.Node(self, inputs, outputs)
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def call(self, inputs, training=None):
+        """Keras's name for the computation; glassnet layers define ``forward``."""
+        return self.forward(inputs, training=bool(training))
 
     def forward(self, x, training=False):
-        raise NotImplementedError
+        if type(self).call is not Layer.call:  # a Keras-style layer with its own call()
+            if "training" in _inspect.signature(self.call).parameters:
+                return self.call(x, training=training)
+            return self.call(x)
+        raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) defines no "
+                                  f"forward")
 
     def backward(self, grad):
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Layer {self.name!r} ({type(self).__name__}) has no backward, so it cannot be "
+            f"trained through: glassnet layers define backward(grad) -> ∂L/∂x")
+
+    def _backward(self, grad, input_grad=True):
+        """What a model calls: backward, where ``input_grad=False`` lets a layer
+        skip ∂L/∂x when nobody needs it (then it may return None). The public
+        ``backward`` always returns ∂L/∂x."""
+        return self.backward(grad)
 
     def last_output(self):
         """This layer's output in the last forward pass (None if unknown)."""
         return getattr(self, "a", None)
+
+    # ------------------------------------------------------ graph attributes
+    def _node_attribute(self, attribute, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called on a symbolic "
+                                 f"tensor (keras.Input) and so has no defined {what}")
+        tensors = getattr(self._inbound_nodes[0], attribute)
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
+    def input(self):
+        """The symbolic tensor this layer was first called on."""
+        return self._node_attribute("input_tensors", "input")
+
+    @property
+    def output(self):
+        """The symbolic tensor this layer's first call returned."""
+        return self._node_attribute("outputs", "output")
+
+    # ------------------------------------------------- state for shared layers
+    def _call_state(self):
+        """What forward remembered for backward (a layer used twice in one
+        model keeps one copy per call; the model swaps them in)."""
+        return dict(self.__dict__)
+
+    def _restore_call_state(self, state):
+        self.__dict__.update(state)
 
     # --------------------------------------------------------------- configs
     def get_config(self):
@@ -136,25 +387,64 @@ class Layer:
         return cls(**config)
 
     def __repr__(self):
-        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _building(forward):
+    @functools.wraps(forward)
+    def building_forward(self, x, training=False):
+        if not self.built:
+            self._build_from_data(x)
+        elif getattr(x, "shape", None) is not None and x.shape[1:] != self._sample_shape:
+            self._check_shape(_batch_shape(x))
+        return forward(self, x, training)
+
+    building_forward._builds = True
+    return building_forward
+
+
+def _recording(build):
+    @functools.wraps(build)
+    def recording_build(self, input_shape=None):
+        if self.built:  # weights exist already: building again would make new ones
+            return
+        input_shape = list(map(tuple, input_shape)) if _is_shape_list(input_shape) else \
+            tuple(input_shape)
+        build(self, input_shape)
+        self._record_build(input_shape)
+
+    recording_build._records = True
+    return recording_build
 
 
 class ActivatedLayer(Layer):
     """A layer with a kernel, an optional bias, and an activation: it computes
     z and then a = activation(z) (Dense, Conv2D). Subclasses call
     ``self.activate(z)`` at the end of ``forward`` and define
-    ``backward_from_z(grad_z)``; backward runs through the activation first."""
+    ``backward_from_z(grad_z, input_grad=True)``; backward runs through the
+    activation first."""
 
     def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        owner = f"{type(self).__name__} {self.name!r}"
+        not_implemented(owner, "kernel_constraint", kernel_constraint)
+        not_implemented(owner, "bias_constraint", bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def add_kernel_and_bias(self, kernel_shape, units):
+        self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, name="kernel")
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, name="bias")
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation.name,
@@ -175,11 +465,14 @@ class ActivatedLayer(Layer):
         return self.a
 
     def backward(self, grad):
+        return self._backward(grad, True)
+
+    def _backward(self, grad, input_grad=True):
         grad_z = grad if self.activation.name == "linear" else \
             self.activation.backward(self.z, grad, self.a)
-        return self.backward_from_z(grad_z)
+        return self.backward_from_z(grad_z, input_grad)
 
-    def backward_from_z(self, grad_z):
+    def backward_from_z(self, grad_z, input_grad=True):
         raise NotImplementedError
 
 
@@ -193,3 +486,37 @@ def _shape(shape):
     if any(d is not None and d <= 0 for d in shape):
         raise ValueError(f"a shape is a tuple of positive integers; received {shape!r}")
     return shape
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, list) or (isinstance(shape, tuple) and shape and
+                                       isinstance(shape[0], (tuple, list)))
+
+
+def _batch_shape(x):
+    """(None, ...) for an array, or a list of them for a list of arrays."""
+    if isinstance(x, (list, tuple)):
+        return [_batch_shape(v) for v in x]
+    return (None,) + tuple(np.shape(x)[1:])
+
+
+def _per_sample(shape):
+    if _is_shape_list(shape):
+        return None  # several inputs: checked one by one in _check_shape
+    return tuple(shape[1:])
+
+
+def _compatible(expected, received):
+    if _is_shape_list(expected) or _is_shape_list(received):
+        return (_is_shape_list(expected) and _is_shape_list(received)
+                and len(expected) == len(received)
+                and all(_compatible(e, r) for e, r in zip(expected, received)))
+    if len(expected) != len(received):
+        return False
+    return all(e is None or r is None or e == r for e, r in zip(expected[1:], received[1:]))
+
+
+def _show(shape):
+    if _is_shape_list(shape):
+        return "[" + ", ".join(_show(s) for s in shape) + "]"
+    return str(tuple(shape))

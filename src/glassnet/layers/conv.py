@@ -1,4 +1,4 @@
-"""Convolution: Conv2D, by im2col and one matrix product.
+"""Convolution: Conv2D and Conv1D, by im2col and one matrix product.
 
 A 3x3 convolution slides a 3x3xC window over the image; at each position the
 output is the dot product of the window with each filter. im2col ("image to
@@ -33,14 +33,15 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from glassnet.layers.base import ActivatedLayer
+from glassnet.layers.base import ActivatedLayer, not_implemented
 
-__all__ = ["Conv2D", "conv_output_length", "padding_amounts", "im2col", "col2im",
+__all__ = ["Conv2D", "Conv1D", "conv_output_length", "padding_amounts", "im2col", "col2im",
            "window_slices", "IM2COL_BUDGET_BYTES"]
 
 IM2COL_BUDGET_BYTES = 64 * 2**20
 CACHE_CHUNK_BYTES = 4 * 2**20  # pieces of a batch that stay in the CPU's cache (col2im, fused)
 PADDINGS = ("valid", "same")
+
 
 
 def _pair(value, name, owner):
@@ -56,10 +57,17 @@ def _pair(value, name, owner):
     return pair
 
 
-def _padding(value, owner):
-    if not isinstance(value, str) or value.lower() not in PADDINGS:
-        raise ValueError(f"{owner} padding must be one of {PADDINGS}; received {value!r}")
+def _padding(value, owner, valid=PADDINGS):
+    if not isinstance(value, str) or value.lower() not in valid:
+        raise ValueError(f"{owner} padding must be one of {valid}; received {value!r}")
     return value.lower()
+
+
+def _check_keras_arguments(owner, data_format, dilation_rate, groups, lora_rank):
+    not_implemented(owner, "data_format", data_format, "channels_last")
+    not_implemented(owner, "dilation_rate", dilation_rate, 1)
+    not_implemented(owner, "groups", groups, 1)
+    not_implemented(owner, "lora_rank", lora_rank)
 
 
 def conv_output_length(length, window, stride, padding):
@@ -134,61 +142,94 @@ class Conv2D(ActivatedLayer):
         out[n, i, j, f] = Σ_{a, b, c} x[n, i·sh + a, j·sw + b, c] · kernel[a, b, c, f] + bias[f]
 
     kernel: (kh, kw, in_channels, filters), bias: (filters,), as in Keras.
+    Backward (g = ∂L/∂z as rows, one per window):
+        grad_kernel = colsᵀ @ g,   grad_bias = Σ g,   ∂L/∂x = col2im(g @ kernelᵀ)
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
-                 **kwargs):
-        super().__init__(activation=activation, **kwargs)
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, lora_rank=None,
+                 lora_alpha=None, **kwargs):
+        super().__init__(activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, **kwargs)
+        owner = f"{type(self).__name__} {self.name!r}"
+        _check_keras_arguments(owner, data_format, dilation_rate, groups, lora_rank)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise ValueError(f"Conv2D filters must be a positive integer; received {filters!r}")
+            raise ValueError(f"{owner}: filters must be a positive integer; received "
+                             f"{filters!r}")
         self.filters = int(filters)
-        self.kernel_size = _pair(kernel_size, "kernel_size", f"Conv2D {self.name!r}")
-        self.strides = _pair(strides, "strides", f"Conv2D {self.name!r}")
-        self.padding = _padding(padding, f"Conv2D {self.name!r}")
+        self._set_geometry(kernel_size, strides, padding, owner)
+
+    def _set_geometry(self, kernel_size, strides, padding, owner):
+        self.kernel_size = _pair(kernel_size, "kernel_size", owner)
+        self.strides = _pair(strides, "strides", owner)
+        self.padding = _padding(padding, owner)
+
+    # the 2-D geometry the im2col code works in (Conv1D: an image of height 1)
+    def _image_shape(self, input_shape):
+        return tuple(input_shape[1:])
+
+    def _out_hw(self):
+        return self.output_shape[1:3]
+
+    def _pads(self, height, width):
+        return [padding_amounts(height, self.kernel_size[0], self.strides[0], self.padding),
+                padding_amounts(width, self.kernel_size[1], self.strides[1], self.padding)]
 
     def _check_shape(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(f"Conv2D {self.name!r} expects inputs of shape (batch, height, "
-                             f"width, channels); received per-sample shape {input_shape} "
-                             f"(add a channel axis, e.g. Reshape((28, 28, 1)))")
-        height, width, _ = input_shape
-        for size, window, stride, axis in ((height, self.kernel_size[0], self.strides[0],
-                                            "height"),
-                                           (width, self.kernel_size[1], self.strides[1],
-                                            "width")):
-            before, after = padding_amounts(size, window, stride, self.padding)
+        if self.built:
+            return super()._check_shape(input_shape)
+        owner = f"{type(self).__name__} {self.name!r}"
+        axes = self._expected_axes()
+        if len(input_shape) != len(axes):
+            raise ValueError(f"{owner} expects inputs of shape ({', '.join(axes)}); received "
+                             f"shape {tuple(input_shape)}{self._rank_hint(input_shape)}")
+        image = self._image_shape(input_shape)
+        height, width, _ = image
+        for size, window, stride, axis, (before, after) in zip(
+                (height, width), self.kernel_size, self.strides, ("height", "width"),
+                self._pads(height, width)):
             if window > size + before + after:
-                raise ValueError(f"Conv2D {self.name!r}: kernel {axis} {window} is larger than "
-                                 f"the padded input {axis} {size + before + after} (input "
-                                 f"shape {input_shape}, padding {self.padding!r})")
+                raise ValueError(f"{owner}: kernel {axis} {window} is larger than the padded "
+                                 f"input {axis} {size + before + after} (input shape "
+                                 f"{tuple(input_shape)}, padding {self.padding!r})")
+
+    def _expected_axes(self):
+        return ("batch", "height", "width", "channels")
+
+    def _rank_hint(self, input_shape):
+        return " (add a channel axis, e.g. Reshape((28, 28, 1)))" if len(input_shape) == 3 else ""
 
     def build(self, input_shape):
         self._check_shape(input_shape)
         kh, kw = self.kernel_size
-        self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters),
-                        self.kernel_initializer, self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer,
-                            self.bias_regularizer)
+        self.add_kernel_and_bias((kh, kw, input_shape[-1], self.filters), self.filters)
 
     def compute_output_shape(self, input_shape):
-        height, width, _ = input_shape
-        return (conv_output_length(height, self.kernel_size[0], self.strides[0], self.padding),
+        height, width, _ = self._image_shape(input_shape)
+        return (input_shape[0],
+                conv_output_length(height, self.kernel_size[0], self.strides[0], self.padding),
                 conv_output_length(width, self.kernel_size[1], self.strides[1], self.padding),
                 self.filters)
 
     # -------------------------------------------------------------- im2col
     def _pad(self, x):
-        height, width = x.shape[1:3]
-        pads = [padding_amounts(height, self.kernel_size[0], self.strides[0], self.padding),
-                padding_amounts(width, self.kernel_size[1], self.strides[1], self.padding)]
+        pads = self._pads(*x.shape[1:3])
         if pads == [(0, 0), (0, 0)]:
             return x
         return np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
 
+    def _window_shape(self):
+        """(kh, kw, C): one window's shape."""
+        return self.kernel_size + (self.input_shape[-1],)
+
     def _im2col(self, xp):
         """(n·out_h·out_w, kh·kw·C) rows, one per window (see :func:`im2col`)."""
-        cols = im2col(xp, self.kernel_size, self.strides, self.output_shape[:2])
+        cols = im2col(xp, self.kernel_size, self.strides, self._out_hw())
         return cols.reshape(-1, cols[0, 0, 0].size)
 
     def _kernel_matrix(self):
@@ -196,16 +237,18 @@ class Conv2D(ActivatedLayer):
         return self.kernel.reshape(-1, self.filters)
 
     def _chunks(self, n):
-        out_h, out_w = self.output_shape[:2]
-        row_bytes = out_h * out_w * self.input_shape[-1] * self.kernel_size[0] * \
-            self.kernel_size[1] * self.dtype.itemsize
+        out_h, out_w = self._out_hw()
+        row_bytes = out_h * out_w * math.prod(self._window_shape()) * self.dtype.itemsize
         step = max(1, IM2COL_BUDGET_BYTES // max(row_bytes, 1))
         return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
     def forward(self, x, training=False):
+        return self._forward_image(x, training)
+
+    def _forward_image(self, x, training):
         xp = self._pad(x)
         kernel = self._kernel_matrix()
-        out = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
+        out = np.empty((len(x),) + self._out_hw() + (self.filters,), dtype=self.dtype)
         parts = self._chunks(len(x))
         self.cols = None
         for part in parts:
@@ -218,7 +261,7 @@ class Conv2D(ActivatedLayer):
             out += self.bias
         return self.activate(out)
 
-    def backward_from_z(self, grad_z):
+    def backward_from_z(self, grad_z, input_grad=True):
         f = self.filters
         if self.use_bias:
             np.sum(grad_z.reshape(-1, f), axis=0, out=self.grad_bias)
@@ -230,7 +273,7 @@ class Conv2D(ActivatedLayer):
             # product OpenBLAS splits well (with 9 rows it can stall for 100x longer)
             grad_kernel += (grad_z[part].reshape(-1, f).T @ cols).T
         self.add_regularization_gradients()
-        if not self.input_grad_needed:
+        if not input_grad:
             return None
         # ∂L/∂cols = ∂L/∂z @ kernelᵀ, in pieces small enough to stay in the CPU's
         # cache until col2im has added them onto the image (2x faster here than
@@ -242,8 +285,8 @@ class Conv2D(ActivatedLayer):
 
     def cache_chunks(self, n):
         """Slices of the batch whose cols (or conv output) fit CACHE_CHUNK_BYTES."""
-        (kh, kw), (out_h, out_w) = self.kernel_size, self.output_shape[:2]
-        per_sample = out_h * out_w * max(kh * kw * self.input_shape[-1], self.filters) * \
+        out_h, out_w = self._out_hw()
+        per_sample = out_h * out_w * max(math.prod(self._window_shape()), self.filters) * \
             self.dtype.itemsize
         step = max(1, CACHE_CHUNK_BYTES // per_sample)
         return [slice(start, min(start + step, n)) for start in range(0, n, step)]
@@ -254,14 +297,13 @@ class Conv2D(ActivatedLayer):
         over pixels. grad_z2: (samples·out_h·out_w, F); target: their padded
         input gradient."""
         grad_cols = (grad_z2 @ self._kernel_matrix().T).reshape(
-            (-1,) + self.output_shape[:2] + self.kernel.shape[:3])
+            (-1,) + self._out_hw() + self._window_shape())
         col2im(grad_cols, target, self.kernel_size, self.strides)
 
     def _unpad(self, grad_xp):
         """∂L/∂x from the padded input's gradient: "same" padding cut off."""
-        (kh, kw), (sh, sw), (height, width) = self.kernel_size, self.strides, self.x_shape[1:3]
-        top = padding_amounts(height, kh, sh, self.padding)[0]
-        left = padding_amounts(width, kw, sw, self.padding)[0]
+        height, width = self.x_shape[1:3]
+        (top, _), (left, _) = self._pads(height, width)
         return grad_xp[:, top: top + height, left: left + width, :]
 
     def last_output(self):
@@ -269,7 +311,7 @@ class Conv2D(ActivatedLayer):
         a fused Conv2D + MaxPooling2D step (layers/fused.py) skipped it."""
         if getattr(self, "a", None) is None and getattr(self, "xp", None) is not None:
             z = (self._im2col(self.xp) @ self._kernel_matrix()).reshape(
-                (len(self.xp),) + self.output_shape)
+                (len(self.xp),) + self._out_hw() + (self.filters,))
             return self.activation(z + self.bias if self.use_bias else z)
         return getattr(self, "a", None)
 
@@ -277,3 +319,86 @@ class Conv2D(ActivatedLayer):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding}
+
+
+class Conv1D(Conv2D):
+    """1-D convolution over (batch, steps, channels) inputs (sequences, signals):
+
+        out[n, i, f] = Σ_{a, c} x[n, i·s + a, c] · kernel[a, c, f] + bias[f]
+
+    kernel: (k, in_channels, filters), as in Keras. It is Conv2D on an image
+    of height 1 (the same im2col and products); ``padding="causal"`` pads
+    k - 1 zeros before the sequence, so out[i] sees only x[..i].
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
+                         activation=activation, **kwargs)
+
+    def _set_geometry(self, kernel_size, strides, padding, owner):
+        (k,), (s,) = _single(kernel_size, "kernel_size", owner), _single(strides, "strides",
+                                                                         owner)
+        self.kernel_size, self.strides = (1, k), (1, s)
+        self.padding = _padding(padding, owner, PADDINGS + ("causal",))
+
+    def _image_shape(self, input_shape):
+        return (1,) + tuple(input_shape[1:])
+
+    def _out_hw(self):
+        return (1, self.output_shape[1])
+
+    def _pads(self, height, width):
+        if self.padding == "causal":
+            return [(0, 0), (self.kernel_size[1] - 1, 0)]
+        return super()._pads(height, width)
+
+    def _expected_axes(self):
+        return ("batch", "steps", "channels")
+
+    def _rank_hint(self, input_shape):
+        return " (add a channel axis, e.g. Reshape((100, 1)))" if len(input_shape) == 2 else ""
+
+    def build(self, input_shape):
+        self._check_shape(input_shape)
+        self.add_kernel_and_bias((self.kernel_size[1], input_shape[-1], self.filters),
+                                 self.filters)
+
+    def compute_output_shape(self, input_shape):
+        steps = input_shape[1]
+        padding = "valid" if self.padding == "causal" else self.padding
+        if self.padding == "causal":
+            steps += self.kernel_size[1] - 1
+        return (input_shape[0],
+                conv_output_length(steps, self.kernel_size[1], self.strides[1], padding),
+                self.filters)
+
+    def forward(self, x, training=False):
+        return self._forward_image(x[:, np.newaxis], training)[:, 0]
+
+    def backward_from_z(self, grad_z, input_grad=True):
+        grad_x = super().backward_from_z(grad_z[:, np.newaxis], input_grad)
+        return None if grad_x is None else grad_x[:, 0]
+
+    def last_output(self):
+        output = super().last_output()
+        return None if output is None else output.reshape(
+            (-1,) + tuple(self.output_shape[1:]))
+
+    def get_config(self):
+        config = super().get_config()
+        config["kernel_size"], config["strides"] = [self.kernel_size[1]], [self.strides[1]]
+        return config
+
+
+def _single(value, name, owner):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value),)
+    try:
+        single = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        single = ()
+    if len(single) != 1 or single[0] < 1:
+        raise ValueError(f"{owner} {name} must be a positive integer; received {value!r}")
+    return single

@@ -1,4 +1,5 @@
-"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape."""
+"""Core layers: InputLayer (and ``Input``), Dense, Activation, Dropout,
+Flatten, Reshape, Rescaling, Identity."""
 
 from __future__ import annotations
 
@@ -6,21 +7,54 @@ import math
 
 import numpy as np
 
-from glassnet import activations, utils
-from glassnet.layers.base import ActivatedLayer, Layer
+from glassnet import activations, graph, utils
+from glassnet.layers.base import ActivatedLayer, Layer, _shape, not_implemented
 
-__all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling"]
+__all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
+           "Rescaling", "Identity"]
 
 
-class Input(Layer):
-    """Declares the shape of one sample: ``Input((28, 28))``. In a Sequential
-    model it only fixes the input shape (it is not one of ``model.layers``)."""
+class InputLayer(Layer):
+    """The start of a graph: it holds the input's shape and dtype and passes
+    data through. ``Input(shape)`` makes one and returns its symbolic tensor;
+    a Sequential model given an Input or ``input_shape=`` makes one (and
+    does not list it in ``model.layers``, as Keras)."""
 
-    def __init__(self, shape, name=None, dtype="float32", batch_size=None):
-        super().__init__(name=name, dtype=dtype, input_shape=shape)
-        if any(d is None for d in self.requested_input_shape):
-            raise ValueError(f"Input shape must be fully known (no None); received {shape!r}")
-        self.shape = self.requested_input_shape
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, input_shape=None,
+                 batch_input_shape=None, **kwargs):
+        if shape is None and batch_shape is None:
+            shape = input_shape
+            batch_shape = batch_input_shape
+        if shape is not None and batch_shape is not None:
+            raise ValueError("InputLayer takes shape= or batch_shape=, not both")
+        if shape is None and batch_shape is None:
+            raise ValueError("InputLayer needs shape=, e.g. Input((28, 28))")
+        name = name or utils.unique_name("input_layer")
+        super().__init__(name=name, **kwargs)
+        owner = f"InputLayer {name!r}"
+        not_implemented(owner, "sparse", sparse, False)
+        not_implemented(owner, "optional", optional, False)
+        if input_tensor is not None:
+            raise NotImplementedError(f"{owner}: input_tensor= is not implemented in glassnet")
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+            batch_size, shape = batch_shape[0], batch_shape[1:]
+        self.shape = _shape(shape)
+        self.batch_size = batch_size
+        try:
+            self.input_dtype = np.dtype("float32" if dtype is None else dtype)
+        except TypeError:
+            raise ValueError(f"{owner}: unknown dtype {dtype!r}") from None
+        batch = (None,) + self.shape
+        self.built = True
+        self._input_shape = self._output_shape = batch
+        self._sample_shape = self.shape
+        graph.Node(self, [], [graph.KerasTensor(batch, self.input_dtype, name=self.name)])
+
+    @property
+    def batch_shape(self):
+        return (self.batch_size,) + self.shape
 
     def forward(self, x, training=False):
         return x
@@ -29,7 +63,28 @@ class Input(Layer):
         return grad
 
     def get_config(self):
-        return {"shape": list(self.shape), "name": self.name, "dtype": str(self.dtype)}
+        return {"batch_shape": list(self.batch_shape), "dtype": str(self.input_dtype),
+                "sparse": False, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "shape" in config and "batch_shape" not in config:  # glassnet's first files
+            config["batch_shape"] = [None] + list(config.pop("shape"))
+        return cls(batch_shape=tuple(config.pop("batch_shape")), dtype=config.get("dtype"),
+                   name=config.get("name"))
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None, optional=False):
+    """A symbolic input tensor of ``shape`` (one sample's; the batch is None):
+    ``x = Input((28, 28))``, then ``Dense(10)(Flatten()(x))``, then
+    ``Model(x, y)``. In ``Sequential([Input((28, 28)), ...])`` it sets the
+    input shape."""
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
+                       batch_shape=batch_shape, name=name, input_tensor=tensor,
+                       optional=optional)
+    return layer.output
 
 
 class Dense(ActivatedLayer):
@@ -49,20 +104,26 @@ class Dense(ActivatedLayer):
     relu'(a), so backward needs only a, and a step saves one array and one pass.
     """
 
-    def __init__(self, units, activation=None, **kwargs):
-        super().__init__(activation=activation, **kwargs)
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, lora_rank=None,
+                 lora_alpha=None, **kwargs):
+        super().__init__(activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, **kwargs)
+        not_implemented(f"Dense {self.name!r}", "lora_rank", lora_rank)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"Dense units must be a positive integer; received {units!r}")
+            raise ValueError(f"Dense {self.name!r}: units must be a positive integer; received "
+                             f"{units!r}")
         self.units = int(units)
 
     def build(self, input_shape):
-        if len(input_shape) < 1:
-            raise ValueError(f"Dense {self.name!r} needs inputs with a feature axis; received "
-                             f"per-sample shape {input_shape}")
-        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
-                        self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(f"Dense {self.name!r} needs inputs with a known last (feature) "
+                             f"axis; received shape {tuple(input_shape)}")
+        self.add_kernel_and_bias((input_shape[-1], self.units), self.units)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -74,8 +135,8 @@ class Dense(ActivatedLayer):
         self.x = x
         return self.activate(z)
 
-    def backward_from_z(self, grad_z):
-        """The backward pass from ∂L/∂z (the model calls this directly when it
+    def backward_from_z(self, grad_z, input_grad=True):
+        """The backward pass from ∂L/∂z (a model calls this directly when it
         fuses softmax with cross-entropy: then ∂L/∂z = p - y)."""
         x2 = self.x.reshape(-1, self.x.shape[-1])
         g2 = grad_z.reshape(-1, self.units)
@@ -83,7 +144,7 @@ class Dense(ActivatedLayer):
         if self.use_bias:
             np.sum(g2, axis=0, out=self.grad_bias)
         self.add_regularization_gradients()
-        if not self.input_grad_needed:
+        if not input_grad:
             return None
         return grad_z @ self.kernel.T
 
@@ -107,7 +168,7 @@ class Activation(Layer):
     def backward(self, grad):
         return self.activation.backward(self.z, grad, self.a)
 
-    def backward_from_z(self, grad_z):
+    def backward_from_z(self, grad_z, input_grad=True):
         return grad_z
 
     def get_config(self):
@@ -123,13 +184,16 @@ class Dropout(Layer):
         a = x · mask,   ∂L/∂x = ∂L/∂a · mask
     """
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        not_implemented(f"Dropout {self.name!r}", "noise_shape", noise_shape)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be a number in [0, 1); received {rate!r}")
+            raise ValueError(f"Dropout {self.name!r}: rate must be a number in [0, 1); "
+                             f"received {rate!r}")
         self.rate = float(rate)
         self.seed = seed
         self._generator = None if seed is None else np.random.default_rng(seed)
+        self.mask = None
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:
@@ -150,14 +214,20 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1·d2·...). Backward reshapes back."""
 
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        not_implemented(f"Flatten {self.name!r}", "data_format", data_format, "channels_last")
+
     def compute_output_shape(self, input_shape):
-        return (math.prod(input_shape),)
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else math.prod(rest))
 
     def forward(self, x, training=False):
+        self.x_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad):
-        return grad.reshape((grad.shape[0],) + self.input_shape)
+        return grad.reshape(self.x_shape)
 
 
 class Reshape(Layer):
@@ -167,33 +237,39 @@ class Reshape(Layer):
         super().__init__(**kwargs)
         target = tuple(int(d) for d in np.atleast_1d(target_shape))
         if sum(d == -1 for d in target) > 1 or any(d == 0 or d < -1 for d in target):
-            raise ValueError(f"Reshape target_shape takes positive sizes and at most one -1; "
-                             f"received {target_shape!r}")
+            raise ValueError(f"Reshape {self.name!r}: target_shape takes positive sizes and at "
+                             f"most one -1; received {target_shape!r}")
         self.target_shape = target
 
     def compute_output_shape(self, input_shape):
-        size = math.prod(input_shape)
+        rest = input_shape[1:]
+        if None in rest:
+            return (input_shape[0],) + tuple(None if d == -1 else d for d in self.target_shape)
+        size = math.prod(rest)
         known = math.prod(d for d in self.target_shape if d != -1)
         if -1 in self.target_shape:
             if size % known:
-                raise ValueError(self._mismatch(input_shape))
-            return tuple(size // known if d == -1 else d for d in self.target_shape)
+                raise ValueError(self._mismatch(rest))
+            return (input_shape[0],) + tuple(size // known if d == -1 else d
+                                             for d in self.target_shape)
         if known != size:
-            raise ValueError(self._mismatch(input_shape))
-        return self.target_shape
+            raise ValueError(self._mismatch(rest))
+        return (input_shape[0],) + self.target_shape
 
-    def _mismatch(self, input_shape):
-        return (f"Reshape {self.name!r} cannot reshape per-sample shape {input_shape} "
-                f"({math.prod(input_shape)} values) to {self.target_shape}")
+    def _mismatch(self, sample_shape):
+        return (f"Reshape {self.name!r} cannot reshape inputs of shape "
+                f"{(None,) + tuple(sample_shape)} ({math.prod(sample_shape)} values per sample) "
+                f"to {self.target_shape}")
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # fail early
 
     def forward(self, x, training=False):
-        return x.reshape((x.shape[0],) + self.output_shape)
+        self.x_shape = x.shape
+        return x.reshape((x.shape[0],) + self.target_shape)
 
     def backward(self, grad):
-        return grad.reshape((grad.shape[0],) + self.input_shape)
+        return grad.reshape(self.x_shape)
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
@@ -221,3 +297,13 @@ class Rescaling(Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
+class Identity(Layer):
+    """a = x; ∂L/∂x = ∂L/∂a."""
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad):
+        return grad

@@ -56,13 +56,13 @@ class Conv2DMaxPooling:
 
     @staticmethod
     def applies(conv, pool):
-        return (isinstance(conv, Conv2D) and type(pool) is MaxPooling2D
+        return (type(conv) is Conv2D and type(pool) is MaxPooling2D
                 and conv.activation.name in ("relu", "linear") and pool._tiles())
 
     def _grouped_cols(self, xp):
         """(ph·pw, n·out_h·out_w, kh·kw·C): for each place t in the pooling
         window, the rows of im2col of the convolution windows at that place."""
-        conv, count = self.conv, self.pool.output_shape[:2]
+        conv, count = self.conv, self.pool.output_shape[1:3]
         cols = np.empty((len(self.offsets), len(xp)) + count + conv.kernel.shape[:3],
                         dtype=xp.dtype)
         for t, corner in enumerate(self.corners):
@@ -75,7 +75,7 @@ class Conv2DMaxPooling:
         xp = conv._pad(x)
         conv.xp, conv.x_shape, conv.a, conv.cols = xp, x.shape, None, None
         kernel = conv._kernel_matrix()
-        out = np.empty((len(x),) + pool.output_shape, dtype=conv.dtype)
+        out = np.empty((len(x),) + pool.output_shape[1:], dtype=conv.dtype)
         self.winner = np.empty(out.shape, dtype=np.uint8)
         self.parts = conv.cache_chunks(len(x))
         # backward needs cols again: keep them if they fit IM2COL_BUDGET_BYTES, else redo
@@ -97,7 +97,7 @@ class Conv2DMaxPooling:
         self.out = out
         return out
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
         conv, f = self.conv, self.conv.filters
         if self.relu:
             grad = grad * (self.out > 0)
@@ -106,7 +106,7 @@ class Conv2DMaxPooling:
         kernel = conv._kernel_matrix()
         grad_kernel = conv.grad_kernel.reshape(-1, f)
         grad_kernel[...] = 0
-        grad_xp = np.zeros_like(conv.xp) if conv.input_grad_needed else None
+        grad_xp = np.zeros_like(conv.xp) if input_grad else None
         for k, part in enumerate(self.parts):
             cols = self.cols[k] if self.cols is not None else self._grouped_cols(conv.xp[part])
             g, winner = grad[part].reshape(-1, f), self.winner[part].reshape(-1, f)
@@ -117,7 +117,7 @@ class Conv2DMaxPooling:
             grad_kernel += (grad_z.T @ cols.reshape(len(grad_z), -1)).T  # see Conv2D
             if grad_xp is not None:  # col2im: each window's gradient back onto its pixels
                 grad_cols = (grad_z @ kernel.T).reshape(
-                    (len(cols), -1) + self.pool.output_shape[:2] + conv.kernel.shape[:3])
+                    (len(cols), -1) + self.pool.output_shape[1:3] + conv._window_shape())
                 for t, corner in enumerate(self.corners):
                     col2im(grad_cols[t], grad_xp[part], conv.kernel_size, self.steps, corner)
         self.cols = None

@@ -1,6 +1,8 @@
-"""BatchNormalization (Ioffe and Szegedy, 2015), with Keras's rules.
+"""Normalization: BatchNormalization (Ioffe and Szegedy, 2015) and
+LayerNormalization (Ba, Kiros and Hinton, 2016), with Keras's rules.
 
-Over every axis but the last (the features, or the channels of an image):
+BatchNormalization normalizes each feature (the last axis: the features, or
+the channels of an image) over the batch and every other axis:
 
     training:   μ, σ² = mean and (biased) variance of the batch
                 x̂ = (x - μ) / √(σ² + ε),   out = γ·x̂ + β
@@ -11,75 +13,173 @@ Backward (training), m values per feature, g = ∂L/∂out:
     ∂L/∂γ = Σ g·x̂,   ∂L/∂β = Σ g
     ∂L/∂x = γ / √(σ² + ε) · (g - mean(g) - x̂·mean(g·x̂))
 
-Weights in Keras's order: gamma, beta, moving_mean, moving_variance (the last
-two are not trained by the optimizer).
+LayerNormalization does the same within each sample, over its last axis (the
+same in training and inference, no moving statistics); its backward is the
+same formula with the means taken over that axis.
+
+Weights in Keras's order: gamma, beta (and for BatchNormalization
+moving_mean, moving_variance, which the optimizer does not train). A
+BatchNormalization with ``trainable = False`` runs in inference mode, as in
+Keras.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, not_implemented
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization"]
 
 
-class BatchNormalization(Layer):
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+def _normalized_backward(grad, x_hat, scale, axes):
+    """∂L/∂x = scale · (g - mean(g) - x̂·mean(g·x̂)), means over ``axes``."""
+    mean_grad = grad.mean(axis=axes, keepdims=True)
+    mean_grad_x_hat = (grad * x_hat).mean(axis=axes, keepdims=True)
+    return scale * (grad - mean_grad - x_hat * mean_grad_x_hat)
+
+
+class _Normalization(Layer):
+    def __init__(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                 beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
                  **kwargs):
         super().__init__(**kwargs)
-        if axis != -1:
-            raise ValueError(f"BatchNormalization {self.name!r} normalizes the last axis "
-                             f"(channels_last); axis={axis!r} is not supported")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"BatchNormalization momentum must lie in [0, 1); received "
-                             f"{momentum!r}")
+        owner = f"{type(self).__name__} {self.name!r}"
+        not_implemented(owner, "beta_constraint", beta_constraint)
+        not_implemented(owner, "gamma_constraint", gamma_constraint)
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise NotImplementedError(f"{owner}: only one axis, the last, is implemented; "
+                                      f"received axis={axis!r}")
         if not epsilon > 0:
-            raise ValueError(f"BatchNormalization epsilon must be positive; received "
-                             f"{epsilon!r}")
-        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+            raise ValueError(f"{owner}: epsilon must be positive; received {epsilon!r}")
+        self.axis, self.epsilon = int(axis), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
 
     def build(self, input_shape):
+        rank = len(input_shape)
+        if self.axis not in (-1, rank - 1):
+            raise NotImplementedError(f"{type(self).__name__} {self.name!r} normalizes the last "
+                                      f"axis (channels_last); axis={self.axis} of an input of "
+                                      f"rank {rank} is not implemented")
         features = (input_shape[-1],)
+        self.gamma = self.beta = None
         if self.scale:
-            self.add_weight("gamma", features, "ones")
+            self.gamma = self.add_weight(shape=features, initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, name="gamma")
         if self.center:
-            self.add_weight("beta", features, "zeros")
-        self.add_weight("moving_mean", features, "zeros", trainable=False)
-        self.add_weight("moving_variance", features, "ones", trainable=False)
+            self.beta = self.add_weight(shape=features, initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer, name="beta")
+
+    def _scale_shift(self, x_hat):
+        out = x_hat * self.gamma if self.scale else x_hat.copy()
+        if self.center:
+            out += self.beta
+        return out
+
+    def _weight_gradients(self, grad, axes):
+        if self.scale:
+            np.sum(grad * self.x_hat, axis=axes, out=self.grad_gamma)
+        if self.center:
+            np.sum(grad, axis=axes, out=self.grad_beta)
+        self.add_regularization_gradients()
+
+    def backward(self, grad):
+        return self._backward(grad, True)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale}
+
+
+class BatchNormalization(_Normalization):
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint,
+                         gamma_constraint, **kwargs)
+        not_implemented(f"BatchNormalization {self.name!r}", "synchronized", synchronized,
+                        False)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"BatchNormalization {self.name!r}: momentum must lie in [0, 1); "
+                             f"received {momentum!r}")
+        self.momentum = float(momentum)
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        features = (input_shape[-1],)
+        self.moving_mean = self.add_weight(shape=features,
+                                           initializer=self.moving_mean_initializer,
+                                           trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape=features,
+                                               initializer=self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
 
     def forward(self, x, training=False):
         axes = tuple(range(x.ndim - 1))
-        if training:
+        if training and self.trainable:
             mean = x.mean(axis=axes)
             variance = x.var(axis=axes)
             self.moving_mean *= self.momentum
             self.moving_mean += (1 - self.momentum) * mean
             self.moving_variance *= self.momentum
             self.moving_variance += (1 - self.momentum) * variance
+            self.training_statistics = True
         else:
-            mean, variance = self.moving_mean, self.moving_variance
+            mean, variance = self.moving_mean.value, self.moving_variance.value
+            self.training_statistics = False
         self.inv_std = 1 / np.sqrt(variance + self.dtype.type(self.epsilon))
         self.x_hat = (x - mean) * self.inv_std
-        out = self.x_hat * self.gamma if self.scale else self.x_hat.copy()
-        if self.center:
-            out += self.beta
-        return out
+        return self._scale_shift(self.x_hat)
 
-    def backward(self, grad):
+    def _backward(self, grad, input_grad=True):
         axes = tuple(range(grad.ndim - 1))
-        if self.scale:
-            np.sum(grad * self.x_hat, axis=axes, out=self.grad_gamma)
-        if self.center:
-            np.sum(grad, axis=axes, out=self.grad_beta)
-        if not self.input_grad_needed:
+        self._weight_gradients(grad, axes)
+        if not input_grad:
             return None
         scale = self.gamma * self.inv_std if self.scale else self.inv_std
-        mean_grad = grad.mean(axis=axes)
-        mean_grad_x_hat = (grad * self.x_hat).mean(axis=axes)
-        return scale * (grad - mean_grad - self.x_hat * mean_grad_x_hat)
+        if not self.training_statistics:  # the statistics were constants
+            return grad * scale
+        return _normalized_backward(grad, self.x_hat, scale, axes)
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
-                "epsilon": self.epsilon, "center": self.center, "scale": self.scale}
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+class LayerNormalization(_Normalization):
+    """Normalizes each sample over its last axis:
+
+        μ, σ² = mean and variance of x over the last axis (per sample)
+        out = γ·(x - μ)/√(σ² + ε) + β
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint,
+                         gamma_constraint, **kwargs)
+        not_implemented(f"LayerNormalization {self.name!r}", "rms_scaling", rms_scaling, False)
+
+    def forward(self, x, training=False):
+        mean = x.mean(axis=-1, keepdims=True)
+        variance = x.var(axis=-1, keepdims=True)
+        self.inv_std = 1 / np.sqrt(variance + self.dtype.type(self.epsilon))
+        self.x_hat = (x - mean) * self.inv_std
+        return self._scale_shift(self.x_hat)
+
+    def _backward(self, grad, input_grad=True):
+        self._weight_gradients(grad, tuple(range(grad.ndim - 1)))
+        if not input_grad:
+            return None
+        grad_x_hat = grad * self.gamma if self.scale else grad
+        return _normalized_backward(grad_x_hat, self.x_hat, self.inv_std, -1)

@@ -1,4 +1,5 @@
-"""Pooling: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D.
+"""Pooling: MaxPooling2D, AveragePooling2D, their 1-D forms, and the global
+poolings (GlobalAveragePooling2D/1D, GlobalMaxPooling2D/1D).
 
 Pooling shrinks an image by summarising each window (2x2 by default) with its
 maximum or its mean. When the stride equals the pool size and "valid" padding
@@ -9,7 +10,7 @@ is used (the usual 2x2 case) the windows tile the image, so a reshape
 Max pooling remembers where each maximum was (the first one on ties, as
 PyTorch does) and sends the gradient only there; average pooling shares it
 equally over the window ("same" padding: over the values inside the image,
-as Keras does).
+as Keras does). The 1-D layers are the 2-D ones on an image of height 1.
 """
 
 from __future__ import annotations
@@ -18,35 +19,42 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from glassnet import utils
-from glassnet.layers.base import Layer
-from glassnet.layers.conv import _padding, _pair, conv_output_length, padding_amounts
+from glassnet.layers.base import Layer, not_implemented
+from glassnet.layers.conv import _padding, _pair, _single, conv_output_length, padding_amounts
 
-__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
+__all__ = ["MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+           "GlobalMaxPooling1D"]
 
 
 class _Pooling2D(Layer):
     reduce = None  # "max" or "mean"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} {self.name!r}"
+        not_implemented(owner, "data_format", data_format, "channels_last")
         self.pool_size = _pair(pool_size, "pool_size", owner)
         self.strides = self.pool_size if strides is None else _pair(strides, "strides", owner)
         self.padding = _padding(padding, owner)
 
     def build(self, input_shape):
-        if len(input_shape) != 3:
+        if len(input_shape) != 4:
             raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
-                             f"(batch, height, width, channels); received per-sample shape "
-                             f"{input_shape}")
-        for size, window in zip(input_shape[:2], self.pool_size):
-            if self.padding == "valid" and window > size:
+                             f"(batch, height, width, channels); received shape "
+                             f"{tuple(input_shape)}")
+        for size, window in zip(input_shape[1:3], self.pool_size):
+            if self.padding == "valid" and size is not None and window > size:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: pool {self.pool_size} "
-                                 f"is larger than the input {input_shape[:2]}")
+                                 f"is larger than the input {tuple(input_shape[1:3])}")
 
     def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._out_hw(input_shape[1:3]) + (input_shape[3],)
+
+    def _out_hw(self, image_hw):
         return tuple(conv_output_length(n, k, s, self.padding) for n, k, s in
-                     zip(input_shape[:2], self.pool_size, self.strides)) + (input_shape[2],)
+                     zip(image_hw, self.pool_size, self.strides))
 
     def _tiles(self):
         """True when the windows tile the input exactly (reshape fast path)."""
@@ -55,7 +63,7 @@ class _Pooling2D(Layer):
     def _windows(self, x, fill):
         """(n, out_h, out_w, c, ph·pw) window values."""
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        out_h, out_w = self.output_shape[:2]
+        out_h, out_w = self._out_hw(x.shape[1:3])
         if self._tiles():
             n, c = x.shape[0], x.shape[3]
             tiles = x[:, : out_h * ph, : out_w * pw].reshape(n, out_h, ph, out_w, pw, c)
@@ -143,14 +151,14 @@ class MaxPooling2D(_Pooling2D):
     def _tiled(self, x):
         """x as (n, out_h, ph, out_w, pw, c): a view, the leftover rows and
         columns of an odd size left out."""
-        (ph, pw), (out_h, out_w) = self.pool_size, self.output_shape[:2]
+        (ph, pw), (out_h, out_w) = self.pool_size, self._out_hw(x.shape[1:3])
         n, c = x.shape[0], x.shape[3]
         return x[:, : out_h * ph, : out_w * pw].reshape(n, out_h, ph, out_w, pw, c)
 
     def forward(self, x, training=False):
         self.x_shape = x.shape
         if self._tiles():
-            (ph, pw), (out_h, out_w, c) = self.pool_size, self.output_shape
+            (ph, pw), (out_h, out_w), c = self.pool_size, self._out_hw(x.shape[1:3]), x.shape[3]
             out = np.empty((len(x), out_h, out_w, c), dtype=x.dtype)
             self.column = np.empty((len(x), out_h, ph, out_w, c), dtype=np.uint8)
             self.row = np.empty(out.shape, dtype=np.uint8)
@@ -172,11 +180,12 @@ class MaxPooling2D(_Pooling2D):
         if self._tiles():
             (ph, pw), (height, width) = self.pool_size, self.x_shape[1:3]
             grad_x = np.empty(self.x_shape, dtype=grad.dtype)
+            out_h, out_w = self._out_hw((height, width))
 
             def work(part):
                 if height % ph or width % pw:  # the rows/columns no window covers
-                    grad_x[part, self.output_shape[0] * ph:] = 0
-                    grad_x[part, :, self.output_shape[1] * pw:] = 0
+                    grad_x[part, out_h * ph:] = 0
+                    grad_x[part, :, out_w * pw:] = 0
                 grad_rows = np.empty(self.column[part].shape, dtype=grad.dtype)
                 _route(grad[part], self.row[part], [grad_rows[:, :, a] for a in range(ph)])
                 tiles = self._tiled(grad_x[part])
@@ -212,24 +221,123 @@ class AveragePooling2D(_Pooling2D):
         return self._scatter(per_window, self.x_shape)
 
 
-class GlobalAveragePooling2D(Layer):
-    """(n, h, w, c) -> (n, c): the mean over all positions; ∂L/∂x = ∂L/∂out / (h·w)
-    at every position."""
+class _Pooling1D:
+    """Mixin: the 2-D pooling on (batch, 1, steps, channels)."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        owner = f"{type(self).__name__}"
+        (p,) = _single(pool_size, "pool_size", owner)
+        (s,) = (p,) if strides is None else _single(strides, "strides", owner)
+        super().__init__(pool_size=(1, p), strides=(1, s), padding=padding,
+                         data_format=data_format, **kwargs)
 
     def build(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(f"GlobalAveragePooling2D {self.name!r} expects inputs of shape "
-                             f"(batch, height, width, channels); received per-sample shape "
-                             f"{input_shape}")
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
+                             f"(batch, steps, channels); received shape {tuple(input_shape)}")
+        super().build((input_shape[0], 1) + tuple(input_shape[1:]))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[2],)
+        return (input_shape[0], self._out_hw((1, input_shape[1]))[1], input_shape[2])
+
+    def forward(self, x, training=False):
+        return self._forward_2d(x[:, np.newaxis], training)[:, 0]
+
+    def backward(self, grad):
+        return self._backward_2d(grad[:, np.newaxis])[:, 0]
+
+    def get_config(self):
+        config = super().get_config()
+        config["pool_size"], config["strides"] = [self.pool_size[1]], [self.strides[1]]
+        return config
+
+
+class MaxPooling1D(_Pooling1D, MaxPooling2D):
+    """out[n, i, c] = max over the window of steps i·s .. i·s + p - 1."""
+
+    _forward_2d, _backward_2d = MaxPooling2D.forward.__wrapped__, MaxPooling2D.backward
+
+
+class AveragePooling1D(_Pooling1D, AveragePooling2D):
+    """out[n, i, c] = mean over the window of steps i·s .. i·s + p - 1."""
+
+    _forward_2d, _backward_2d = AveragePooling2D.forward.__wrapped__, AveragePooling2D.backward
+
+
+class _GlobalPooling(Layer):
+    """Over every axis between the batch and the channels: (n, ..., c) -> (n, c)
+    (``keepdims=True``: the pooled axes stay with size 1)."""
+
+    rank = 4
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        not_implemented(f"{type(self).__name__} {self.name!r}", "data_format", data_format,
+                        "channels_last")
+        self.keepdims = bool(keepdims)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank:
+            what = "height, width" if self.rank == 4 else "steps"
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
+                             f"(batch, {what}, channels); received shape {tuple(input_shape)}")
+
+    def compute_output_shape(self, input_shape):
+        if self.keepdims:
+            return (input_shape[0],) + (1,) * (self.rank - 2) + (input_shape[-1],)
+        return (input_shape[0], input_shape[-1])
+
+    def _axes(self):
+        return tuple(range(1, self.rank - 1))
+
+    def _expand(self, grad):
+        """∂L/∂out with the pooled axes back (size 1), for broadcasting."""
+        return grad if self.keepdims else grad.reshape(
+            (grad.shape[0],) + (1,) * (self.rank - 2) + (grad.shape[-1],))
+
+    def get_config(self):
+        return {**super().get_config(), "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """(n, h, w, c) -> (n, c): the mean over all positions; ∂L/∂x = ∂L/∂out / (h·w)
+    at every position."""
 
     def forward(self, x, training=False):
         self.x_shape = x.shape
-        return x.mean(axis=(1, 2))
+        return x.mean(axis=self._axes(), keepdims=self.keepdims)
 
     def backward(self, grad):
-        height, width = self.x_shape[1:3]
-        share = grad / (height * width)
-        return np.broadcast_to(share[:, np.newaxis, np.newaxis, :], self.x_shape).copy()
+        positions = int(np.prod(self.x_shape[1:-1]))
+        return np.broadcast_to(self._expand(grad) / positions, self.x_shape).copy()
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """(n, h, w, c) -> (n, c): the maximum over all positions; ∂L/∂x is
+    ∂L/∂out at the (first) position of the maximum, 0 elsewhere."""
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        flat = x.reshape(len(x), -1, x.shape[-1])
+        self.argmax = np.argmax(flat, axis=1)  # the first maximum, as PyTorch
+        out = np.take_along_axis(flat, self.argmax[:, np.newaxis], axis=1)[:, 0]
+        return self._expand(out) if self.keepdims else out
+
+    def backward(self, grad):
+        grad = grad.reshape(len(grad), -1)
+        flat = np.zeros((self.x_shape[0], int(np.prod(self.x_shape[1:-1])), self.x_shape[-1]),
+                        dtype=grad.dtype)
+        np.put_along_axis(flat, self.argmax[:, np.newaxis], grad[:, np.newaxis], axis=1)
+        return flat.reshape(self.x_shape)
+
+
+class GlobalAveragePooling1D(GlobalAveragePooling2D):
+    """(n, steps, c) -> (n, c): the mean over the steps."""
+
+    rank = 3
+
+
+class GlobalMaxPooling1D(GlobalMaxPooling2D):
+    """(n, steps, c) -> (n, c): the maximum over the steps."""
+
+    rank = 3

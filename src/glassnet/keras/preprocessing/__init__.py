@@ -1,0 +1,3 @@
+"""keras.preprocessing (glassnet has none of its image or text pipelines yet)."""
+
+__all__ = []
