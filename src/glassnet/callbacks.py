@@ -84,8 +84,12 @@ class CallbackList:
     def __getattr__(self, hook):
         if not hook.startswith("on_"):
             raise AttributeError(hook)
+        # every hook gets its logs (an empty dict when there are none), as in Keras
+        count = 1 if hook.split("_")[1] in ("train", "test", "predict") and \
+            "batch" not in hook else 2
 
         def call(*args):
+            args = args + ({},) * (count - len(args))
             for callback in self.callbacks:
                 getattr(callback, hook)(*args)
 

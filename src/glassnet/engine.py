@@ -617,7 +617,8 @@ class Engine:
         the weights untouched."""
         loss, values, outputs = self._gradient_step(data.xs, data.ys, data.weights)
         if math.isfinite(loss):
-            self.optimizer.apply(self._params, self._grads, self._layout)
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence: next loss says so
+                self.optimizer.apply(self._params, self._grads, self._layout)
         return loss, values, outputs
 
     def _update_metrics(self, data, loss, values, outputs):

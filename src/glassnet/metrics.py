@@ -253,7 +253,10 @@ class _LossMetric(MeanMetricWrapper):
 
     def _per_sample(self, y_true, y_pred):
         y_pred = np.asarray(y_pred, dtype=np.float64)
-        return self._loss.losses(self._loss.check_targets(y_true, y_pred.shape), y_pred)
+        y = np.asarray(y_true)
+        if isinstance(self._loss, losses_module._Elementwise) and y.ndim == y_pred.ndim - 1:
+            y = np.broadcast_to(y[..., np.newaxis], y_pred.shape)  # Keras broadcasts too
+        return self._loss.losses(self._loss.check_targets(y, y_pred.shape), y_pred)
 
     def get_config(self):
         return {"name": self.name, **self._loss_kwargs}

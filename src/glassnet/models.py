@@ -577,6 +577,9 @@ class Sequential(Model):
         first = self._layers[0]
         if isinstance(first, InputLayer) and len(self._layers) > 1:
             self.build(first.batch_shape)
+        elif first.built and first.input_shape is not None and not _is_shape_list(
+                first.input_shape):  # e.g. a model that knows its input: build on its shape
+            self.build(first.input_shape)
 
     @property
     def layers(self):
@@ -699,7 +702,8 @@ def clone_model(model, dtype=None):
     config = model.get_config()
     if dtype is not None:
         config = _with_dtype(config, str(np.dtype(dtype)))
-    return type(model).from_config(config)
+    cls = type(model) if type(model) in (Model, Sequential) else Model  # a traced subclass
+    return cls.from_config(config)
 
 
 def load_model(path, compile=True, safe_mode=True, custom_objects=None):

@@ -243,9 +243,10 @@ class Conv2D(ActivatedLayer):
         return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
     def forward(self, x, training=False):
-        return self._forward_image(x, training)
+        return self.activate(self._convolve(x, training))
 
-    def _forward_image(self, x, training):
+    def _convolve(self, x, training):
+        """z = the convolution plus the bias, for (n, h, w, c) images."""
         xp = self._pad(x)
         kernel = self._kernel_matrix()
         out = np.empty((len(x),) + self._out_hw() + (self.filters,), dtype=self.dtype)
@@ -259,7 +260,7 @@ class Conv2D(ActivatedLayer):
         self.x_shape, self.xp = x.shape, xp
         if self.use_bias:
             out += self.bias
-        return self.activate(out)
+        return out
 
     def backward_from_z(self, grad_z, input_grad=True):
         f = self.filters
@@ -375,16 +376,14 @@ class Conv1D(Conv2D):
                 self.filters)
 
     def forward(self, x, training=False):
-        return self._forward_image(x[:, np.newaxis], training)[:, 0]
+        return self.activate(self._convolve(x[:, np.newaxis], training)[:, 0])
 
     def backward_from_z(self, grad_z, input_grad=True):
         grad_x = super().backward_from_z(grad_z[:, np.newaxis], input_grad)
         return None if grad_x is None else grad_x[:, 0]
 
     def last_output(self):
-        output = super().last_output()
-        return None if output is None else output.reshape(
-            (-1,) + tuple(self.output_shape[1:]))
+        return getattr(self, "a", None)
 
     def get_config(self):
         config = super().get_config()

@@ -235,7 +235,9 @@ class _Pooling1D:
         if len(input_shape) != 3:
             raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
                              f"(batch, steps, channels); received shape {tuple(input_shape)}")
-        super().build((input_shape[0], 1) + tuple(input_shape[1:]))
+        # the 2-D checks, on the image of height 1 (its own build, not the wrapper that
+        # would record the 2-D shape as this layer's)
+        _Pooling2D.build.__wrapped__(self, (input_shape[0], 1) + tuple(input_shape[1:]))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self._out_hw((1, input_shape[1]))[1], input_shape[2])
@@ -290,10 +292,12 @@ class _GlobalPooling(Layer):
     def _axes(self):
         return tuple(range(1, self.rank - 1))
 
+    def _kept_shape(self, pooled):
+        return (pooled.shape[0],) + (1,) * (self.rank - 2) + (pooled.shape[-1],)
+
     def _expand(self, grad):
         """∂L/∂out with the pooled axes back (size 1), for broadcasting."""
-        return grad if self.keepdims else grad.reshape(
-            (grad.shape[0],) + (1,) * (self.rank - 2) + (grad.shape[-1],))
+        return grad if self.keepdims else grad.reshape(self._kept_shape(grad))
 
     def get_config(self):
         return {**super().get_config(), "keepdims": self.keepdims}
@@ -321,7 +325,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
         flat = x.reshape(len(x), -1, x.shape[-1])
         self.argmax = np.argmax(flat, axis=1)  # the first maximum, as PyTorch
         out = np.take_along_axis(flat, self.argmax[:, np.newaxis], axis=1)[:, 0]
-        return self._expand(out) if self.keepdims else out
+        return out.reshape(self._kept_shape(out)) if self.keepdims else out
 
     def backward(self, grad):
         grad = grad.reshape(len(grad), -1)
