@@ -127,42 +127,36 @@ class _Data:
         return self.take(slice(0, at)), self.take(slice(at, self.n))
 
 
+def _per_output(spec, names, what, list_of_one_is_a_value=False):
+    """``spec`` for each output: a dict by output name, a list with one entry
+    per output, or one value for every output. With ``list_of_one_is_a_value``
+    (targets, weights) a list given to a one-output model is its value."""
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(names))
+        if unknown:
+            raise ValueError(f"{what} has keys {unknown} that are not output names of the "
+                             f"model; its outputs are {names}")
+        return [spec.get(name) for name in names]
+    if isinstance(spec, (list, tuple)) and (len(names) > 1 or not list_of_one_is_a_value):
+        if len(spec) != len(names):
+            raise ValueError(f"{what} is a list of {len(spec)}, but the model has "
+                             f"{len(names)} output(s) {names}")
+        return list(spec)
+    return [spec] * len(names)
+
+
 class _CompiledLoss:
     """The losses of every output, their weights, and their names (Keras's
     CompileLoss): ``total = Σ weightᵢ · lossᵢ``."""
 
     def __init__(self, loss, loss_weights, output_names):
-        count = len(output_names)
-        if isinstance(loss, dict):
-            unknown = sorted(set(loss) - set(output_names))
-            if unknown:
-                raise ValueError(f"compile: loss has keys {unknown} that are not output names "
-                                 f"of the model; its outputs are {output_names}")
-            per_output = [loss.get(name) for name in output_names]
-        elif isinstance(loss, (list, tuple)):
-            if len(loss) != count:
-                raise ValueError(f"compile: loss is a list of {len(loss)}, but the model has "
-                                 f"{count} output(s) {output_names}")
-            per_output = list(loss)
-        else:
-            per_output = [loss] * count
-        if isinstance(loss_weights, dict):
-            unknown = sorted(set(loss_weights) - set(output_names))
-            if unknown:
-                raise ValueError(f"compile: loss_weights has keys {unknown} that are not "
-                                 f"output names {output_names}")
-            weights = [loss_weights.get(name, 1.0) for name in output_names]
-        elif isinstance(loss_weights, (list, tuple)):
-            if len(loss_weights) != count:
-                raise ValueError(f"compile: loss_weights is a list of {len(loss_weights)}, but "
-                                 f"the model has {count} output(s)")
-            weights = list(loss_weights)
-        elif loss_weights is None:
-            weights = [1.0] * count
-        elif count == 1:
-            weights = [float(loss_weights)]
-        else:
+        per_output = _per_output(loss, output_names, "compile: loss")
+        if loss_weights is not None and not isinstance(loss_weights, (dict, list, tuple)) \
+                and len(output_names) > 1:
             raise ValueError("compile: for several outputs, loss_weights is a list or a dict")
+        weights = _per_output(1.0 if loss_weights is None else loss_weights, output_names,
+                              "compile: loss_weights")
+        weights = [1.0 if w is None else w for w in weights]
         resolved = {}
         self.entries = []  # (output index, name, Loss, weight)
         for index, (spec, weight) in enumerate(zip(per_output, weights)):
@@ -675,15 +669,14 @@ class Engine:
         name = tensor.name
         if value is None:
             raise ValueError(f"{what}: no data for input {name!r}")
-        if not isinstance(value, np.ndarray) and hasattr(value, "__array__") is False and \
-                not isinstance(value, (list, tuple)):
-            raise TypeError(f"{what}: input {name!r} must be a NumPy array; received "
-                            f"{type(value).__name__} (glassnet takes arrays, not tf.data "
-                            f"datasets or generators)")
         try:
             array = np.asarray(value)
         except ValueError as error:
             raise ValueError(f"{what}: x is not a rectangular array ({error})") from None
+        if array.dtype.kind == "O" and array.ndim == 0:
+            raise TypeError(f"{what}: input {name!r} must be a NumPy array; received "
+                            f"{type(value).__name__} (glassnet takes arrays, not tf.data "
+                            f"datasets or generators)")
         if array.dtype.kind not in "biuf":
             raise ValueError(f"{what}: x must be numeric; received dtype {array.dtype}")
         if array.ndim < 1 or len(array) == 0:
@@ -715,19 +708,7 @@ class Engine:
         names, count = self.output_names, len(self.output_names)
         if y is None:
             raise ValueError(f"{what} needs targets y (glassnet takes arrays, not datasets)")
-        if isinstance(y, dict):
-            unknown = sorted(set(y) - set(names))
-            if unknown:
-                raise ValueError(f"{what}: y has keys {unknown} that are not output names of "
-                                 f"the model; its outputs are {names}")
-            ys = [y.get(name) for name in names]
-        elif isinstance(y, (list, tuple)) and count > 1:
-            if len(y) != count:
-                raise ValueError(f"{what}: the model has {count} outputs {names}; received a "
-                                 f"list of {len(y)} target arrays")
-            ys = list(y)
-        else:
-            ys = [y]
+        ys = _per_output(y, names, f"{what}: y", list_of_one_is_a_value=True)
         checked = []
         for index, (value, name) in enumerate(zip(ys, names)):
             loss = needed.get(index)
@@ -755,12 +736,8 @@ class Engine:
         count = len(self.output_names)
         weights = None
         if sample_weight is not None:
-            if isinstance(sample_weight, dict):
-                weights = [sample_weight.get(name) for name in self.output_names]
-            elif isinstance(sample_weight, (list, tuple)) and count > 1:
-                weights = list(sample_weight)
-            else:
-                weights = [sample_weight] * count
+            weights = _per_output(sample_weight, self.output_names, f"{what}: sample_weight",
+                                  list_of_one_is_a_value=True)
             checked = []
             for w in weights:
                 if w is None:
@@ -812,13 +789,18 @@ class Engine:
         return batch
 
     def _build_from(self, x):
-        """A Sequential model with no Input builds on its first data."""
+        """A model that does not know its input shape yet (a Sequential model
+        with no Input, a subclass of Model) builds on its first data."""
         if not self.built:
-            first = x[0] if isinstance(x, (list, tuple)) and x and np.ndim(x[0]) > 0 and \
-                not np.isscalar(x[0]) and _looks_like_array_list(x) else x
-            if isinstance(first, dict):
-                first = next(iter(first.values()))
-            self.build((None,) + tuple(np.shape(first)[1:]))
+            if isinstance(x, dict):
+                arrays = list(x.values())
+            elif isinstance(x, (list, tuple)) and x and all(isinstance(v, np.ndarray)
+                                                            for v in x):
+                arrays = list(x)
+            else:
+                arrays = [x]
+            shapes = [(None,) + tuple(np.shape(a)[1:]) for a in arrays]
+            self.build(shapes[0] if len(shapes) == 1 else shapes)
         if self.compiled and self._compiled_loss is None and self._compile_args[0] is not None:
             self._build_compiled()
 
@@ -1067,8 +1049,10 @@ class Engine:
         return self._result(logs, return_dict)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(self._predict_inputs(x, "predict_on_batch")[0])
-                            if self.built else None, verbose=0)
+        """The outputs for this batch, in one pass."""
+        self._build_from(x)
+        return self.predict(x, batch_size=len(self._predict_inputs(x, "predict_on_batch")[0]),
+                            verbose=0)
 
 
 def _input_dtype(tensor, float_dtype):

@@ -181,9 +181,8 @@ class Model(Engine, Layer):
 
     @trainable.setter
     def trainable(self, value):
-        self._trainable = bool(value)
-        utils.trainable_version[0] += 1
-        for layer in getattr(self, "_operations", None) or []:
+        Layer.trainable.fset(self, value)
+        for layer in getattr(self, "_operations", None) or []:  # Keras: the layers follow
             if not isinstance(layer, InputLayer):
                 layer.trainable = value
 
@@ -530,6 +529,8 @@ class Sequential(Model):
     def __init__(self, layers=None, trainable=True, name=None):
         self._layers = []
         Model.__init__(self, name=name, trainable=trainable)
+        if isinstance(layers, Layer):  # tf.keras 2 took one layer too: Sequential(dense)
+            layers = [layers]
         if layers is not None and not isinstance(layers, (list, tuple)):
             raise TypeError(f"Sequential takes a list of layers; received "
                             f"{type(layers).__name__}")

@@ -14,7 +14,7 @@ from glassnet.neuron import Neuron
 
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
            "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
-           "compare_inside", "weights",
+           "compare_inside", "weights", "model_graph",
            "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
@@ -548,4 +548,127 @@ def weights(model, bins=40, path=None):
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("count", fontsize=11)
     fig.suptitle("Weights per layer", fontsize=13)
+    return _finish(fig, path)
+
+
+# ---------------------------------------------------------------- the graph of a model
+def _graph_boxes(model, show_shapes, show_dtype, show_layer_names, show_layer_activations,
+                 show_trainable):
+    """(boxes {layer: text lines}, edges [(from, to)], rank {layer: depth})."""
+    layers = list(model.layers)
+    inputs = [t._keras_history.operation for t in model.inputs]
+    for layer in reversed(inputs):  # a Sequential model's InputLayer is not in its layers
+        if layer not in layers:
+            layers.insert(0, layer)
+    own = set(model._nodes)
+    edges = []
+    for node in model._nodes:
+        for tensor in node.input_tensors:
+            edges.append((tensor._keras_history.operation, node.operation))
+    rank = {layer: 0 for layer in inputs}
+    for node in model._nodes:  # in execution order: parents come first
+        parents = [t._keras_history.operation for t in node.input_tensors]
+        rank[node.operation] = max([rank.get(node.operation, 0)] +
+                                   [rank.get(p, 0) + 1 for p in parents])
+    for layer in inputs:  # an input sits just above the first layer that reads it
+        children = [rank[b] for a, b in edges if a is layer]
+        if children:
+            rank[layer] = min(children) - 1
+    boxes = {}
+    for layer in layers:
+        kind = type(layer).__name__
+        lines = [f"{layer.name} ({kind})" if show_layer_names else kind]
+        activation = getattr(getattr(layer, "activation", None), "name", None)
+        if show_layer_activations and activation is not None and kind not in (
+                "Activation", "Softmax", "ReLU"):
+            lines.append(f"activation: {activation}")
+        nodes = [n for n in layer._inbound_nodes if n in own or n.is_input]
+        if show_shapes and nodes:
+            node = nodes[0]
+            shapes_in = [str(tuple(t.shape)) for t in node.input_tensors] or \
+                [str(tuple(t.shape)) for t in node.outputs]
+            shapes_out = [str(tuple(t.shape)) for t in node.outputs]
+            lines.append(f"input: {', '.join(shapes_in)}")
+            lines.append(f"output: {', '.join(shapes_out)}")
+        if show_dtype:
+            lines.append(f"dtype: {getattr(layer, 'input_dtype', layer.dtype)}")
+        if show_trainable and layer.weights:
+            lines.append(f"trainable: {'Y' if layer.trainable else 'N'}")
+        boxes[layer] = lines
+    return boxes, edges, rank
+
+
+def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_layer_names=False,
+                rankdir="TB", show_layer_activations=False, show_trainable=False):
+    """The model as a graph: a box per layer, an arrow per connection, ranked
+    from the inputs (top, or left with ``rankdir="LR"``) to the outputs, so
+    branches sit side by side and merges below them. Drawn with matplotlib
+    alone (no Graphviz needed). Returns the Figure; ``path=`` saves a PNG."""
+    if rankdir not in ("TB", "LR"):
+        raise ValueError(f"rankdir must be 'TB' or 'LR'; received {rankdir!r}")
+    if not getattr(model, "built", False):
+        raise ValueError("plot_model needs a built model: give it an Input((...)) or call it "
+                         "on data first")
+    boxes, edges, rank = _graph_boxes(model, show_shapes, show_dtype, show_layer_names,
+                                      show_layer_activations, show_trainable)
+    ranks = {}
+    for layer in boxes:
+        ranks.setdefault(rank.get(layer, 0), []).append(layer)
+    place = {}  # layer -> (position along the rank, rank)
+    for depth in sorted(ranks):
+        row = ranks[depth]
+        if depth:  # order each rank by where its parents sit (fewer crossings)
+            parents = {layer: [place[a][0] for a, b in edges if b is layer and a in place]
+                       for layer in row}
+            row.sort(key=lambda layer: np.mean(parents[layer]) if parents[layer] else 0)
+        for i, layer in enumerate(row):
+            place[layer] = (i - (len(row) - 1) / 2, depth)
+    width = max(len(line) for lines in boxes.values() for line in lines)
+    height = max(len(lines) for lines in boxes.values())
+    box_w, box_h = 0.11 * width + 0.5, 0.32 * height + 0.25
+    gap_across, gap_along = box_w + 0.5, box_h + 0.7
+    across = max(len(row) for row in ranks.values())
+    along = len(ranks)
+    plt = _pyplot()
+    from matplotlib.patches import FancyBboxPatch
+
+    if rankdir == "TB":
+        size = (max(3.0, across * gap_across), max(2.0, along * gap_along))
+    else:
+        size = (max(3.0, along * (box_w + 1.0)), max(2.0, across * (box_h + 0.6)))
+    fig, ax = plt.subplots(figsize=size)
+    ax.axis("off")
+
+    def center(layer):
+        a, d = place[layer]
+        if rankdir == "TB":
+            return a * gap_across, -d * gap_along
+        return d * (box_w + 1.0), -a * (box_h + 0.6)
+
+    for layer, lines in boxes.items():
+        x, y = center(layer)
+        ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
+                                    boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    facecolor="#e8f0fe" if type(layer).__name__ != "InputLayer"
+                                    else "#eeeeee", edgecolor="#3c6fd1", linewidth=1.2))
+        ax.text(x, y + (len(lines) - 1) * 0.16, lines[0], ha="center", va="center",
+                fontsize=10, fontweight="bold")
+        for k, line in enumerate(lines[1:], start=1):
+            ax.text(x, y + (len(lines) - 1) * 0.16 - 0.32 * k, line, ha="center",
+                    va="center", fontsize=8.5, family="monospace")
+    for a, b in edges:
+        (xa, ya), (xb, yb) = center(a), center(b)
+        if rankdir == "TB":
+            start, end = (xa, ya - box_h / 2), (xb, yb + box_h / 2)
+        else:
+            start, end = (xa + box_w / 2, ya), (xb - box_w / 2, yb)
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops={"arrowstyle": "-|>", "color": "#444444", "lw": 1.1,
+                                "shrinkA": 0, "shrinkB": 0})
+    xs = [center(layer)[0] for layer in boxes]
+    ys = [center(layer)[1] for layer in boxes]
+    ax.set_xlim(min(xs) - box_w, max(xs) + box_w)
+    ax.set_ylim(min(ys) - box_h, max(ys) + box_h)
+    ax.set_aspect("equal")
+    fig.tight_layout()
     return _finish(fig, path)

@@ -42,4 +42,38 @@ def normalize(x, axis=-1, order=2):
     return x / np.expand_dims(norm, axis)
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed"]
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
+               show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
+               show_layer_activations=False, show_trainable=False, **kwargs):
+    """Draw the model's graph to ``to_file`` (Keras's signature): a box per
+    layer, an arrow per connection, branches side by side. glassnet draws it
+    with matplotlib (``glassnet.plot.model_graph``), so no Graphviz is needed.
+    Returns an image a notebook displays (IPython's Image of the file)."""
+    import os
+
+    from glassnet import io, plot
+
+    if expand_nested:
+        raise NotImplementedError("plot_model: expand_nested=True is not implemented in "
+                                  "glassnet (nested models are drawn as one box)")
+    for argument in ("layer_range", "show_layer_activations_in_nested"):
+        if kwargs.pop(argument, None) is not None:
+            raise NotImplementedError(f"plot_model: {argument} is not implemented in glassnet")
+    if kwargs:
+        raise TypeError(f"plot_model: unrecognized arguments {sorted(kwargs)}")
+    figure = plot.model_graph(model, show_shapes=show_shapes, show_dtype=show_dtype,
+                              show_layer_names=show_layer_names, rankdir=rankdir,
+                              show_layer_activations=show_layer_activations,
+                              show_trainable=show_trainable)
+    to_file = os.fspath(to_file)
+    extension = os.path.splitext(to_file)[1].lstrip(".").lower() or "png"
+    io.atomic_write(to_file, lambda temp: figure.savefig(temp, dpi=dpi, format=extension,
+                                                         facecolor="white"))
+    try:
+        from IPython.display import Image
+    except ImportError:
+        return figure
+    return Image(filename=to_file) if extension in ("png", "jpg", "jpeg") else figure
+
+
+__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model"]

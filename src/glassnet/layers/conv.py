@@ -63,11 +63,10 @@ def _padding(value, owner, valid=PADDINGS):
     return value.lower()
 
 
-def _check_keras_arguments(owner, data_format, dilation_rate, groups, lora_rank):
+def _check_keras_arguments(owner, data_format, dilation_rate, groups):
     not_implemented(owner, "data_format", data_format, "channels_last")
     not_implemented(owner, "dilation_rate", dilation_rate, 1)
     not_implemented(owner, "groups", groups, 1)
-    not_implemented(owner, "lora_rank", lora_rank)
 
 
 def conv_output_length(length, window, stride, padding):
@@ -147,17 +146,11 @@ class Conv2D(ActivatedLayer):
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, lora_rank=None,
-                 lora_alpha=None, **kwargs):
-        super().__init__(activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
+                 dilation_rate=(1, 1), groups=1, activation=None, **kwargs):
+        # use_bias, the initializers and regularizers: ActivatedLayer's, Keras's defaults
+        super().__init__(activation=activation, **kwargs)
         owner = f"{type(self).__name__} {self.name!r}"
-        _check_keras_arguments(owner, data_format, dilation_rate, groups, lora_rank)
+        _check_keras_arguments(owner, data_format, dilation_rate, groups)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"{owner}: filters must be a positive integer; received "
                              f"{filters!r}")

@@ -104,16 +104,9 @@ class Dense(ActivatedLayer):
     relu'(a), so backward needs only a, and a step saves one array and one pass.
     """
 
-    def __init__(self, units, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, lora_rank=None,
-                 lora_alpha=None, **kwargs):
-        super().__init__(activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, **kwargs)
-        not_implemented(f"Dense {self.name!r}", "lora_rank", lora_rank)
+    def __init__(self, units, activation=None, **kwargs):
+        # use_bias, the initializers and regularizers: ActivatedLayer's, Keras's defaults
+        super().__init__(activation=activation, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense {self.name!r}: units must be a positive integer; received "
                              f"{units!r}")

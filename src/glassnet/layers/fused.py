@@ -28,8 +28,10 @@ column of an odd size) are never computed.
 The batch is worked through in pieces of about CACHE_CHUNK_BYTES, so each
 piece of z is pooled (and each piece of ∂L/∂z used) while it is in the
 CPU's cache; cols are kept for backward only up to IM2COL_BUDGET_BYTES
-(64 MiB: batch 128 of the lessons' CNN needs 15 MB), else rebuilt there. ``Sequential`` builds its list of steps with :func:`plan`; each
-layer keeps its weights, config and its own ``forward``/``backward``.
+(64 MiB: batch 128 of the lessons' CNN needs 15 MB), else rebuilt there. The engine
+(glassnet/engine.py) uses this step where a Conv2D's output is read by one
+MaxPooling2D and nothing else; each layer keeps its weights, config and its own
+``forward``/``backward``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from glassnet.layers import conv as conv_module
 from glassnet.layers.conv import Conv2D, col2im, im2col
 from glassnet.layers.pooling import MaxPooling2D, first_max
 
-__all__ = ["Conv2DMaxPooling", "plan"]
+__all__ = ["Conv2DMaxPooling"]
 
 
 class Conv2DMaxPooling:
@@ -130,17 +132,3 @@ class Conv2DMaxPooling:
 
     def __repr__(self):
         return f"<Conv2DMaxPooling {self.conv.name!r} + {self.pool.name!r}>"
-
-
-def plan(layers):
-    """The steps a model runs: its layers, with each Conv2D + MaxPooling2D pair
-    that :class:`Conv2DMaxPooling` applies to joined into one step."""
-    steps, i = [], 0
-    while i < len(layers):
-        if i + 1 < len(layers) and Conv2DMaxPooling.applies(layers[i], layers[i + 1]):
-            steps.append(Conv2DMaxPooling(layers[i], layers[i + 1]))
-            i += 2
-        else:
-            steps.append(layers[i])
-            i += 1
-    return steps

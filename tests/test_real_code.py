@@ -1,0 +1,69 @@
+"""Real Keras notebooks, run with only API.md's import edits (tests/real_code/).
+
+The notebooks are third-party code and are not in this repository;
+``GLASSNET_REAL_CODE`` names a folder that holds them under the names
+tests/real_code/manifest.json gives (each from its repository at the commit
+given). Without it only the import edits are tested."""
+
+import json
+import os
+import pathlib
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).parent / "real_code"
+sys.path.insert(0, str(HERE))
+import run  # noqa: E402
+
+MANIFEST = json.loads((HERE / "manifest.json").read_text())
+
+
+def test_the_import_edits_are_exactly_those_of_api_md():
+    source = "\n".join([
+        "import tensorflow as tf", "from tensorflow import keras",
+        "from tensorflow.keras.layers import Dense, Flatten", "from tensorflow.keras import layers",
+        "import keras", "from keras import layers", "from keras.callbacks import EarlyStopping",
+        "    import tensorflow as tf", "import numpy as np",
+        "x = tf.keras.layers.Dense(3)  # from tensorflow import keras"])
+    edited, count = run.edit_imports(source)
+    assert edited.splitlines() == [
+        "import glassnet as tf", "from glassnet import keras",
+        "from glassnet.keras.layers import Dense, Flatten", "from glassnet.keras import layers",
+        "import glassnet.keras as keras", "from glassnet.keras import layers",
+        "from glassnet.keras.callbacks import EarlyStopping", "    import glassnet as tf",
+        "import numpy as np", "x = tf.keras.layers.Dense(3)  # from tensorflow import keras"]
+    assert count == 8
+    for untouched in ("import tensorflow.compat.v1 as tf", "import tensorflow_datasets as tfds",
+                      "from tensorflow.python import keras", "tf.config.list_devices()"):
+        assert run.edit_imports(untouched) == (untouched, 0)
+
+
+def test_the_manifest_names_where_each_notebook_comes_from():
+    notebooks = MANIFEST["notebooks"]
+    assert len(notebooks) >= 8
+    for entry in notebooks:
+        assert entry["repository"].count("/") == 1 and entry["commit"] and entry["license"]
+        assert entry["reference"]["from"] in ("keras", "saved_output", "none")
+        if entry["reference"]["from"] == "keras":
+            assert 0.5 < entry["reference"]["value"] < 1
+
+
+FOLDER = os.environ.get("GLASSNET_REAL_CODE")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FOLDER, reason="GLASSNET_REAL_CODE names no folder of the notebooks")
+@pytest.mark.parametrize("entry", MANIFEST["notebooks"], ids=lambda e: e["id"])
+def test_real_notebook_runs_and_reaches_its_accuracy(entry, tmp_path_factory):
+    path = pathlib.Path(FOLDER) / entry["file"]
+    if not path.exists():
+        pytest.skip(f"{path} is not there")
+    folder = tmp_path_factory.getbasetemp() / entry["group"]  # 8-3 reads what 8-2 saved
+    folder.mkdir(exist_ok=True)
+    result = run.run_notebook(path, folder)
+    assert result["first_error"] is None, result["first_error"]
+    reference = result["saved_output_accuracy"] if entry["reference"]["from"] == \
+        "saved_output" else entry["reference"].get("value")
+    if reference is not None:
+        assert abs(result["accuracy"] - reference) <= 0.01, (result["accuracy"], reference)
