@@ -88,11 +88,14 @@ class CallbackList:
         count = 1 if hook.split("_")[1] in ("train", "test", "predict") and \
             "batch" not in hook else 2
 
+        methods = [getattr(callback, hook) for callback in self.callbacks]
+
         def call(*args):
             args = args + ({},) * (count - len(args))
-            for callback in self.callbacks:
-                getattr(callback, hook)(*args)
+            for method in methods:
+                method(*args)
 
+        setattr(self, hook, call)  # made once per hook: fit calls some per batch
         return call
 
 

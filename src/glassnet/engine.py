@@ -70,7 +70,11 @@ class Step:
         self.multi_output = len(outputs) > 1
         self.output_shapes = output_shapes
         self.shared = False
-        self.forward = runner.forward
+        # the layer's forward without the wrapper that builds it and checks shapes on
+        # each call: the graph was built, and its shapes checked, when it was made
+        forward = runner.forward
+        self.forward = getattr(forward, "__wrapped__", None).__get__(runner) if hasattr(
+            forward, "__wrapped__") else forward
         self.backward = getattr(runner, "_backward", None) or runner.backward
 
     def trainable_variables(self):
@@ -420,8 +424,10 @@ class Engine:
         values = {id(t): x for t, x in zip(self.inputs, flat_inputs)}
         states = self._states
         for step in self._plan_steps():
-            args = [values[i] for i in step.inputs]
-            out = step.forward(args[0] if step.single_input else args, training=training)
+            if step.single_input:
+                out = step.forward(values[step.inputs[0]], training)
+            else:
+                out = step.forward([values[i] for i in step.inputs], training)
             if step.multi_output:
                 for i, value in zip(step.outputs, graph.flatten(out)):
                     values[i] = value

@@ -109,10 +109,23 @@ class Variable:
         return self._value.copy() if copy else self._value
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # NumPy asks here whenever a Variable meets an array (x @ kernel, z += bias):
+        # compute with the arrays themselves. The common case first, kept short: a
+        # layer's forward makes a few of these per step.
+        if method == "__call__" and len(inputs) == 2:
+            a, b = inputs
+            if type(a) is Variable:
+                a = a._value
+            if type(b) is Variable:
+                b = b._value
+            if not kwargs:
+                return ufunc(a, b)
+            inputs = (a, b)
+        else:
+            inputs = [x._value if isinstance(x, Variable) else x for x in inputs]
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(o._value if isinstance(o, Variable) else o for o in out)
-        inputs = [x._value if isinstance(x, Variable) else x for x in inputs]
         if method == "__call__":
             return ufunc(*inputs, **kwargs)
         return getattr(ufunc, method)(*inputs, **kwargs)
