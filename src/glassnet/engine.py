@@ -575,7 +575,10 @@ class Engine:
         loss, _, outputs = self._gradient_step(xs, ys, weights)
         return loss, outputs[0] if len(outputs) == 1 else outputs
 
-    def _gradient_step(self, xs, ys, weights):
+    def _gradient_step(self, xs, ys, weights, update=False):
+        """Forward, loss, backward (and with ``update`` the optimizer's step),
+        where a diverging run's overflow raises no warning: it shows up as a
+        non-finite loss, which fit reports and stops on."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             self._states = {}
             outputs = self._run_forward(xs, training=True)
@@ -585,6 +588,8 @@ class Engine:
                 if self.input_gradient_wanted:
                     self.input_gradient = input_grads[0] if len(input_grads) == 1 else \
                         input_grads
+                if update:
+                    self.optimizer.apply(self._params, self._grads, self._layout)
             self._states = {}
         return total, values, outputs
 
@@ -615,11 +620,7 @@ class Engine:
         """One step on one batch: forward, loss, backward, update. Returns the
         loss, the per-output losses and the outputs; a non-finite loss leaves
         the weights untouched."""
-        loss, values, outputs = self._gradient_step(data.xs, data.ys, data.weights)
-        if math.isfinite(loss):
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence: next loss says so
-                self.optimizer.apply(self._params, self._grads, self._layout)
-        return loss, values, outputs
+        return self._gradient_step(data.xs, data.ys, data.weights, update=True)
 
     def _update_metrics(self, data, loss, values, outputs):
         batch = data.n
