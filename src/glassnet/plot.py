@@ -623,39 +623,41 @@ def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_laye
             row.sort(key=lambda layer: np.mean(parents[layer]) if parents[layer] else 0)
         for i, layer in enumerate(row):
             place[layer] = (i - (len(row) - 1) / 2, depth)
+    # sizes in inches: the axes map one data unit to one inch, so text (in points)
+    # and boxes (in data units) keep their proportions whatever the graph's size
     width = max(len(line) for lines in boxes.values() for line in lines)
     height = max(len(lines) for lines in boxes.values())
-    box_w, box_h = 0.11 * width + 0.5, 0.32 * height + 0.25
-    gap_across, gap_along = box_w + 0.5, box_h + 0.7
-    across = max(len(row) for row in ranks.values())
-    along = len(ranks)
+    box_w, box_h = 0.085 * width + 0.4, 0.2 * height + 0.2
+    gap_across, gap_along = box_w + 0.35, box_h + 0.45
     plt = _pyplot()
     from matplotlib.patches import FancyBboxPatch
-
-    if rankdir == "TB":
-        size = (max(3.0, across * gap_across), max(2.0, along * gap_along))
-    else:
-        size = (max(3.0, along * (box_w + 1.0)), max(2.0, across * (box_h + 0.6)))
-    fig, ax = plt.subplots(figsize=size)
-    ax.axis("off")
 
     def center(layer):
         a, d = place[layer]
         if rankdir == "TB":
             return a * gap_across, -d * gap_along
-        return d * (box_w + 1.0), -a * (box_h + 0.6)
+        return d * (box_w + 0.6), -a * (box_h + 0.35)
 
+    xs = [center(layer)[0] for layer in boxes]
+    ys = [center(layer)[1] for layer in boxes]
+    left, bottom = min(xs) - box_w / 2 - 0.2, min(ys) - box_h / 2 - 0.2
+    size = (max(xs) - min(xs) + box_w + 0.4, max(ys) - min(ys) + box_h + 0.4)
+    fig = plt.figure(figsize=size)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.axis("off")
+    ax.set_xlim(left, left + size[0])
+    ax.set_ylim(bottom, bottom + size[1])
     for layer, lines in boxes.items():
         x, y = center(layer)
         ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
-                                    boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    boxstyle="round,pad=0.02,rounding_size=0.08",
                                     facecolor="#e8f0fe" if type(layer).__name__ != "InputLayer"
                                     else "#eeeeee", edgecolor="#3c6fd1", linewidth=1.2))
-        ax.text(x, y + (len(lines) - 1) * 0.16, lines[0], ha="center", va="center",
-                fontsize=10, fontweight="bold")
+        top = y + (len(lines) - 1) * 0.1
+        ax.text(x, top, lines[0], ha="center", va="center", fontsize=10, fontweight="bold")
         for k, line in enumerate(lines[1:], start=1):
-            ax.text(x, y + (len(lines) - 1) * 0.16 - 0.32 * k, line, ha="center",
-                    va="center", fontsize=8.5, family="monospace")
+            ax.text(x, top - 0.2 * k, line, ha="center", va="center", fontsize=8.5,
+                    family="monospace")
     for a, b in edges:
         (xa, ya), (xb, yb) = center(a), center(b)
         if rankdir == "TB":
@@ -665,10 +667,4 @@ def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_laye
         ax.annotate("", xy=end, xytext=start,
                     arrowprops={"arrowstyle": "-|>", "color": "#444444", "lw": 1.1,
                                 "shrinkA": 0, "shrinkB": 0})
-    xs = [center(layer)[0] for layer in boxes]
-    ys = [center(layer)[1] for layer in boxes]
-    ax.set_xlim(min(xs) - box_w, max(xs) + box_w)
-    ax.set_ylim(min(ys) - box_h, max(ys) + box_h)
-    ax.set_aspect("equal")
-    fig.tight_layout()
     return _finish(fig, path)
