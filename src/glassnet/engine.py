@@ -72,9 +72,8 @@ class Step:
         self.shared = False
         # the layer's forward without the wrapper that builds it and checks shapes on
         # each call: the graph was built, and its shapes checked, when it was made
-        forward = runner.forward
-        self.forward = getattr(forward, "__wrapped__", None).__get__(runner) if hasattr(
-            forward, "__wrapped__") else forward
+        wrapped = getattr(runner.forward, "__wrapped__", None)
+        self.forward = wrapped.__get__(runner) if wrapped else runner.forward
         self.backward = getattr(runner, "_backward", None) or runner.backward
 
     def trainable_variables(self):
@@ -108,8 +107,8 @@ class _Plan:
         counts = collections.Counter(id(v) for _, _, _, vs in self.backward for v in vs)
         self.shared_ids = {i for i, c in counts.items() if c > 1}
         # each entry: (step, which inputs need ∂L/∂input, any of them, its shared weights)
-        self.backward = [(step, needs, any_need, [v for v in vs if id(v) in self.shared_ids])
-                         for step, needs, any_need, vs in self.backward]
+        self.backward = [(step, inputs, any_input, [v for v in vs if id(v) in self.shared_ids])
+                         for step, inputs, any_input, vs in self.backward]
 
 
 class _Data:
