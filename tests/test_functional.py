@@ -150,6 +150,26 @@ def test_a_model_is_a_layer_and_shares_its_weights():
     ok(check_gradients(twice, x[:3], RNG.normal(size=(3, 3))))
 
 
+def test_a_call_with_training_false_stays_in_inference_mode():
+    base = keras.Sequential([keras.Input((4,)), layers.Dense(6), layers.BatchNormalization(),
+                             layers.Dropout(0.5)])
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layers.Dense(1)(base(inputs, training=False)))  # Keras's idiom
+    model.compile("sgd", "mse")
+    x, y = RNG.normal(size=(16, 4)), RNG.normal(size=(16, 1))
+    moving = base.layers[1].moving_mean.numpy()
+    before = model.get_weights()
+    model.fit(x, y, verbose=0)
+    np.testing.assert_array_equal(base.layers[1].moving_mean.numpy(), moving)  # not updated
+    assert not np.allclose(before[0], model.get_weights()[0])  # but the weights still learn
+    first = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(first, model.predict(x, verbose=0))  # no dropout anywhere
+    clone = keras.Model.from_config(model.get_config())
+    assert [n.training for n in clone._nodes if isinstance(n.operation, keras.Model)] == [False]
+    with pytest.raises(NotImplementedError, match="masks"):
+        layers.Dense(2)(keras.Input((3,)), mask=np.ones(3))
+
+
 def test_feature_extraction_from_a_sequential_model():
     gn.utils.set_random_seed(0)
     cnn = keras.Sequential([keras.Input((12, 12, 1)), layers.Conv2D(4, 3, activation="relu"),

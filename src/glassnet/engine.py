@@ -70,6 +70,7 @@ class Step:
         self.multi_output = len(outputs) > 1
         self.output_shapes = output_shapes
         self.shared = False
+        self.training = None  # set: the node was called with training= (Keras's fixed mode)
         # the layer's forward without the wrapper that builds it and checks shapes on
         # each call: the graph was built, and its shapes checked, when it was made
         wrapped = getattr(runner.forward, "__wrapped__", None)
@@ -367,6 +368,7 @@ class Engine:
                             not isinstance(node.arguments, (list, tuple, dict)),
                             [t.shape for t in node.outputs])
                 step.shared = calls[layer] > 1
+                step.training = node.training
             steps.append(step)
         self._steps = steps
         return steps
@@ -423,10 +425,11 @@ class Engine:
         values = {id(t): x for t, x in zip(self.inputs, flat_inputs)}
         states = self._states
         for step in self._plan_steps():
+            mode = training if step.training is None else step.training
             if step.single_input:
-                out = step.forward(values[step.inputs[0]], training)
+                out = step.forward(values[step.inputs[0]], mode)
             else:
-                out = step.forward([values[i] for i in step.inputs], training)
+                out = step.forward([values[i] for i in step.inputs], mode)
             if step.multi_output:
                 for i, value in zip(step.outputs, graph.flatten(out)):
                     values[i] = value

@@ -65,6 +65,7 @@ class Node:
     def __init__(self, operation, arguments, outputs):
         self.operation = operation
         self.arguments = arguments
+        self.training = None  # layer(x, training=False) at graph time fixes the mode
         self.input_tensors = flatten(arguments)
         self.outputs = list(outputs)
         self.is_input = not self.input_tensors

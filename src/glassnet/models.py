@@ -121,6 +121,8 @@ class Model(Engine, Layer):
 
     def call(self, inputs, training=None, mask=None):
         """Run the graph (Keras's name for the model's computation)."""
+        if mask is not None:
+            raise NotImplementedError("Model.call: masks are not implemented in glassnet yet")
         return self.forward(inputs, training=bool(training))
 
     @property
@@ -409,7 +411,8 @@ class Model(Engine, Layer):
                     args = [[spec(t) for t in arguments]]
                 else:
                     args = [spec(arguments)]
-                nodes.append({"args": args, "kwargs": {}})
+                nodes.append({"args": args, "kwargs": {} if node.training is None else
+                              {"training": node.training}})
             layer_configs.append({**layers_module.serialize(layer), "name": layer.name,
                                   "inbound_nodes": nodes})
 
@@ -462,7 +465,8 @@ class Model(Engine, Layer):
                                         node["args"])
                 except LookupError:
                     continue
-                result = layer(arguments)
+                result = layer(arguments, **{k: v for k, v in node.get("kwargs", {}).items()
+                                             if k == "training"})
                 outputs[(name, node_index)] = graph.flatten(result)
                 pending.remove(entry)
                 progress = True

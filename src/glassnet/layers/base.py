@@ -283,14 +283,19 @@ class Layer:
                             f"them for merge layers); received {len(args)} positional "
                             f"arguments")
         training = kwargs.pop("training", None)
-        kwargs.pop("mask", None)
+        if kwargs.pop("mask", None) is not None:
+            raise NotImplementedError(f"Layer {self.name!r}: masks (mask=...) are not "
+                                      f"implemented in glassnet yet")
         if kwargs:
             raise UnknownArgumentError(f"Layer {self.name!r}: unexpected call arguments "
                                        f"{sorted(kwargs)}; a layer takes its input and "
                                        f"training=")
         inputs = args[0]
         if graph.is_symbolic(inputs):
-            return self._symbolic_call(inputs)
+            outputs = self._symbolic_call(inputs)
+            if training is not None:  # base(x, training=False): this call always infers
+                self._inbound_nodes[-1].training = bool(training)
+            return outputs
         return self._eager_call(inputs, bool(training))
 
     def _eager_call(self, inputs, training):
