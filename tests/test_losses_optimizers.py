@@ -244,6 +244,16 @@ def test_schedules_follow_keras_formulas_and_survive_saving(tmp_path):
     assert cosine(100) == cosine(1000) == pytest.approx(0.01)
     expo = optimizers.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
     assert expo(9) == pytest.approx(0.1) and expo(10) == pytest.approx(0.05)
+    inverse = optimizers.InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert inverse(20) == pytest.approx(0.1 / 2) and inverse(5) == pytest.approx(0.1 / 1.25)
+    assert optimizers.InverseTimeDecay(0.1, 10, 0.5, staircase=True)(19) == pytest.approx(
+        0.1 / 1.5)
+    poly = optimizers.PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.01, power=2)
+    assert poly(5) == pytest.approx(0.09 * 0.25 + 0.01) and poly(50) == pytest.approx(0.01)
+    steps = optimizers.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])
+    assert [steps(t) for t in (10, 11, 20, 21)] == [0.1, 0.01, 0.01, 0.001]
+    with pytest.raises(ValueError, match="decay_rate must be a finite number > 0"):
+        optimizers.ExponentialDecay(0.1, 10, 0)
     model = gn.Sequential([gn.layers.Input((3,)), gn.layers.Dense(2, activation="softmax")])
     model.compile(optimizers.Adam(cosine), "sparse_categorical_crossentropy")
     model.fit(RNG.normal(size=(8, 3)), RNG.integers(0, 2, 8), verbose=0)

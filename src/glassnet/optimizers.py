@@ -104,43 +104,43 @@ class CosineDecay(LearningRateSchedule):
         return initial * ((1 - self.alpha) * cosine + self.alpha)
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share; ``power(t)``
+    is t / decay_steps, floored with ``staircase``."""
+
+    zero_rate_allowed = False
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name=None):
+        owner = type(self).__name__
+        self.initial_learning_rate = _check_positive(owner, "initial_learning_rate",
+                                                     initial_learning_rate)
+        self.decay_steps = _steps(owner, "decay_steps", decay_steps)
+        self.decay_rate = _check_positive(owner, "decay_rate", decay_rate,
+                                          allow_zero=self.zero_rate_allowed)
+        self.staircase = bool(staircase)
+        self.name = name or owner
+
+    def power(self, step):
+        power = step / self.decay_steps
+        return math.floor(power) if self.staircase else power
+
+
+class ExponentialDecay(_RateDecay):
     """lr(t) = initial · decay_rate^(t / decay_steps) (floored with
     ``staircase``), as Keras."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
-        self.initial_learning_rate = _check_positive("ExponentialDecay",
-                                                     "initial_learning_rate",
-                                                     initial_learning_rate)
-        self.decay_steps = _steps("ExponentialDecay", "decay_steps", decay_steps)
-        self.decay_rate = _check_positive("ExponentialDecay", "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step):
-        power = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (
-            math.floor(power) if self.staircase else power)
+        return self.initial_learning_rate * self.decay_rate ** self.power(step)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """lr(t) = initial / (1 + decay_rate · t / decay_steps) (floored with ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        self.initial_learning_rate = _check_positive("InverseTimeDecay",
-                                                     "initial_learning_rate",
-                                                     initial_learning_rate)
-        self.decay_steps = _steps("InverseTimeDecay", "decay_steps", decay_steps)
-        self.decay_rate = _check_positive("InverseTimeDecay", "decay_rate", decay_rate,
-                                          allow_zero=True)
-        self.staircase, self.name = bool(staircase), name
+    zero_rate_allowed = True  # a constant rate
 
     def __call__(self, step):
-        power = step / self.decay_steps
-        return self.initial_learning_rate / (
-            1 + self.decay_rate * (math.floor(power) if self.staircase else power))
+        return self.initial_learning_rate / (1 + self.decay_rate * self.power(step))
 
 
 class PolynomialDecay(LearningRateSchedule):
