@@ -172,7 +172,7 @@ def _check_model(model, x, y, h, seed):
     model._gradient_step(xs, ys, None)
     results = {}
     _input_results(results, model.input_gradient, loss, xs if len(xs) > 1 else xs[0], h)
-    from glassnet.io import weight_keys
+    from glassnet.saving.native import weight_keys
 
     path = dict(zip(map(id, model.weights), weight_keys(model)))
     for variable in model.trainable_weights:

@@ -93,7 +93,13 @@ class VarianceScaling(Initializer):
     MODES = ("fan_in", "fan_out", "fan_avg")
     DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
+        for argument, value in (("input_axes", input_axes), ("output_axes", output_axes)):
+            if value is not None:  # Keras 3.13+: which axes count as fan-in and fan-out
+                raise NotImplementedError(f"{type(self).__name__}: the Keras argument "
+                                          f"{argument}={value!r} is not implemented in glassnet "
+                                          f"(fans come from the last two axes)")
         if not scale > 0:
             raise ValueError(f"VarianceScaling scale must be positive; received {scale!r}")
         if mode not in self.MODES:
@@ -123,8 +129,9 @@ class VarianceScaling(Initializer):
 class _Preset(VarianceScaling):
     PRESET = {}
 
-    def __init__(self, seed=None):
-        super().__init__(seed=seed, **self.PRESET)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(seed=seed, input_axes=input_axes, output_axes=output_axes,
+                         **self.PRESET)
 
     def get_config(self):
         return {"seed": self.seed}

@@ -504,22 +504,29 @@ class Model(Engine, Layer):
                 "loss_weights": self._compile_args[1],
                 "metrics": _serializable_metrics(metrics)}
 
-    def save(self, path, overwrite=True):
-        """Save architecture, weights, compile settings and optimizer state to
-        a safetensors file (written to a temporary file, then renamed)."""
-        from glassnet import io
+    def save(self, path, overwrite=True, include_optimizer=True):
+        """Save architecture, weights, compile settings and optimizer state;
+        the extension decides the format, as in Keras: ``.keras`` (Keras 3's
+        zip, which real Keras opens), ``.h5`` (Keras's legacy HDF5) or
+        ``.safetensors`` (glassnet's own). Written to a temporary file, then
+        renamed."""
+        from glassnet import saving
 
-        io.save_model(self, path, overwrite=overwrite)
+        saving.save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, path, overwrite=True):
-        from glassnet import io
+        """Save the weights: ``.weights.h5`` (Keras 3), ``.h5`` (tf.keras 2)
+        or ``.safetensors``."""
+        from glassnet import saving
 
-        io.save_model(self, path, weights_only=True, overwrite=overwrite)
+        saving.save_weights(self, path, overwrite=overwrite)
 
-    def load_weights(self, path):
-        from glassnet import io
+    def load_weights(self, path, skip_mismatch=False):
+        """Load weights saved by glassnet or Keras (any of its weight or model
+        files) into this model of the same architecture."""
+        from glassnet import saving
 
-        io.load_weights(self, path)
+        saving.load_weights(self, path, skip_mismatch=skip_mismatch)
 
     def __repr__(self):
         return (f"<{type(self).__name__} name={self.name}, built={self.built}, "
@@ -712,10 +719,11 @@ def clone_model(model, dtype=None):
 
 
 def load_model(path, compile=True, safe_mode=True, custom_objects=None):
-    """A model saved with ``model.save(path)``."""
-    from glassnet import io
+    """A model from a ``.keras``, ``.h5`` or ``.safetensors`` file, written by
+    glassnet or by Keras (3.x, or tf.keras 2.13+); see :mod:`glassnet.saving`."""
+    from glassnet import saving
 
     if custom_objects:
         raise NotImplementedError("load_model: custom_objects are not supported (glassnet "
                                   "builds only its own layers from a file)")
-    return io.load_model(path, compile=compile)
+    return saving.load_model(path, compile=compile, safe_mode=safe_mode)

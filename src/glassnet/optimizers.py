@@ -214,9 +214,8 @@ class Optimizer:
         kwargs.pop("decay", None)
         if kwargs:
             raise TypeError(f"{owner}: unrecognized keyword arguments {sorted(kwargs)}")
+        # ema_overwrite_frequency matters only with use_ema (tf.keras 2 saved 100 by default)
         for argument, value, default in (("use_ema", use_ema, False),
-                                         ("ema_overwrite_frequency", ema_overwrite_frequency,
-                                          None),
                                          ("loss_scale_factor", loss_scale_factor, None),
                                          ("gradient_accumulation_steps",
                                           gradient_accumulation_steps, None)):

@@ -212,7 +212,7 @@ def _new_run_dir(out, prefix=""):
 
 
 def _write_json(path, data):
-    from glassnet.io import atomic_write
+    from glassnet.saving.files import atomic_write
 
     def write(temp):
         with open(temp, "w") as f:

@@ -51,7 +51,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     Returns an image a notebook displays (IPython's Image of the file)."""
     import os
 
-    from glassnet import io, plot
+    from glassnet import plot
+    from glassnet.saving.files import atomic_write
 
     if expand_nested:
         raise NotImplementedError("plot_model: expand_nested=True is not implemented in "
@@ -67,8 +68,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                               show_trainable=show_trainable)
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1].lstrip(".").lower() or "png"
-    io.atomic_write(to_file, lambda temp: figure.savefig(temp, dpi=dpi, format=extension,
-                                                         facecolor="white"))
+    atomic_write(to_file, lambda temp: figure.savefig(temp, dpi=dpi, format=extension,
+                                                      facecolor="white"))
     try:
         from IPython.display import Image
     except ImportError:

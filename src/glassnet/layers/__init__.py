@@ -48,6 +48,7 @@ __all__ = (["Layer", "Input", "serialize", "deserialize", "register"]
 
 _CLASSES = {cls.__name__: cls for cls in _LAYERS}
 _CLASSES.update(_ALIASES)
+_BUILTIN = dict(_CLASSES)  # what a file from elsewhere may name (register() adds to _CLASSES)
 
 
 def register(cls):

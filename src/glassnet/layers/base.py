@@ -432,9 +432,10 @@ class ActivatedLayer(Layer):
     def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
-                 **kwargs):
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} {self.name!r}"
+        not_implemented(owner, "quantization_config", quantization_config)
         not_implemented(owner, "kernel_constraint", kernel_constraint)
         not_implemented(owner, "bias_constraint", bias_constraint)
         not_implemented(owner, "lora_rank", lora_rank)

@@ -100,12 +100,16 @@ class BatchNormalization(_Normalization):
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, synchronized=False, **kwargs):
+                 gamma_constraint=None, synchronized=False, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, **kwargs):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, beta_constraint,
                          gamma_constraint, **kwargs)
         not_implemented(f"BatchNormalization {self.name!r}", "synchronized", synchronized,
                         False)
+        not_implemented(f"BatchNormalization {self.name!r}", "renorm", renorm, False)
+        not_implemented(f"BatchNormalization {self.name!r}", "renorm_clipping",
+                        renorm_clipping)  # renorm_momentum matters only with renorm
         if not 0 <= momentum < 1:
             raise ValueError(f"BatchNormalization {self.name!r}: momentum must lie in [0, 1); "
                              f"received {momentum!r}")

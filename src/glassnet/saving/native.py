@@ -1,4 +1,4 @@
-"""Model files: safetensors, never pickle.
+"""glassnet's own model files: safetensors, never pickle.
 
 A glassnet model file is a safetensors file: each weight is a tensor named
 ``<layer>/<weight>`` (``dense/kernel``), the optimizer's state is stored as
@@ -14,31 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
-__all__ = ["save_model", "load_model", "load_weights", "read_file", "atomic_write"]
+from glassnet.saving.files import atomic_write
+
+__all__ = ["save_model", "load_model", "load_weights", "read_file", "weight_keys"]
 
 FORMAT = "glassnet"
 FORMAT_VERSION = "1"
-
-
-def atomic_write(path, write):
-    """Call ``write(temp_path)``, then rename the temp file to ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial",
-                                    dir=folder)
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
 
 
 def weight_keys(model, prefix=""):

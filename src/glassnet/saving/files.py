@@ -1,0 +1,246 @@
+"""What every model file shares: atomic writes, telling formats apart, and
+reading zip and HDF5 files that came from elsewhere without trusting them.
+
+A file from elsewhere can be truncated, corrupt or hostile. So:
+
+* a zip member must be one of the names the format has (no ``../`` paths)
+  and at most a set size, counted while reading, not taken from its header
+  (no zip bombs);
+* an HDF5 file may hold only groups and plain numeric datasets: external
+  links, soft links to elsewhere, external storage and virtual datasets are
+  refused, and so are object (pickled) dtypes;
+* every failure is a ValueError that names the file and what was wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+__all__ = ["atomic_write", "sniff", "FileFormatError", "read_zip", "open_h5", "h5_arrays",
+           "h5_text"]
+
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+class FileFormatError(ValueError):
+    """A model file that is corrupt, truncated, hostile or of another kind."""
+
+
+def atomic_write(path, write):
+    """Call ``write(temp_path)``, then rename the temp file to ``path``: a
+    failing write leaves the old file as it was and no temporary file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise OSError(f"Cannot create the folder {folder!r} for {path!r}: "
+                          f"{error.strerror or error}") from None
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                        suffix=".partial", dir=folder)
+    except OSError as error:
+        raise OSError(f"Cannot write {path!r}: {error.strerror or error} (is {folder!r} "
+                      f"writable?)") from None
+    os.close(handle)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+
+
+def sniff(path):
+    """``"zip"``, ``"hdf5"``, ``"safetensors"`` or None, from the file's first
+    bytes (not its name)."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    if head.startswith(HDF5_MAGIC):
+        return "hdf5"
+    if len(head) == 9 and head[8:9] == b"{":  # 8-byte header length, then JSON
+        return "safetensors"
+    return None
+
+
+def read_zip(path, limits):
+    """The members of the zip at ``path`` as bytes: {name: bytes}. ``limits``
+    maps each allowed member name to its largest size in bytes; any other
+    member (a directory entry aside) is refused, as is a member that reads
+    longer than its limit or fails its CRC."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise FileFormatError(f"{path!r} is not a readable zip file (corrupt or truncated?): "
+                              f"{error}") from None
+    members = {}
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > 64:
+            raise FileFormatError(f"{path!r} has {len(infos)} zip members; a model file has "
+                                  f"{len(limits)}")
+        for info in infos:
+            name = info.filename
+            if name.endswith("/") and info.file_size == 0 and name.strip("/") in ("assets", ):
+                continue
+            if name not in limits:
+                raise FileFormatError(f"{path!r} holds a zip member {name!r} that a model file "
+                                      f"does not have (expected only "
+                                      f"{', '.join(sorted(limits))})")
+            if name in members:
+                raise FileFormatError(f"{path!r} holds the zip member {name!r} twice")
+            limit = limits[name]
+            if info.file_size > limit:
+                raise FileFormatError(f"{path!r}: the member {name!r} is {info.file_size} bytes; "
+                                      f"at most {limit} are accepted")
+            try:
+                with archive.open(info) as member:
+                    data = member.read(limit + 1)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+                    RuntimeError, zipfile.LargeZipFile) as error:
+                raise FileFormatError(f"{path!r}: cannot read the member {name!r} (corrupt or "
+                                      f"truncated?): {error}") from None
+            except Exception as error:  # zlib.error and other decompressor failures
+                raise FileFormatError(f"{path!r}: cannot read the member {name!r}: "
+                                      f"{type(error).__name__}: {error}") from None
+            if len(data) > limit:
+                raise FileFormatError(f"{path!r}: the member {name!r} unpacks to more than "
+                                      f"{limit} bytes (a zip bomb?)")
+            members[name] = data
+    return members
+
+
+def open_h5(source, path):
+    """An h5py File for reading ``source`` (a path or bytes), refusing files
+    that are not HDF5. ``path`` names the file in errors."""
+    import h5py
+
+    try:
+        if isinstance(source, (bytes, bytearray)):
+            if not bytes(source[:8]) == HDF5_MAGIC:
+                raise FileFormatError(f"{path!r}: the weights are not an HDF5 file")
+            return h5py.File(io.BytesIO(source), "r")
+        return h5py.File(source, "r")
+    except FileFormatError:
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError) as error:
+        raise FileFormatError(f"{path!r} is not a readable HDF5 file (corrupt or truncated?): "
+                              f"{error}") from None
+
+
+def _check_link(group, key, path):
+    import h5py
+
+    link = group.get(key, getlink=True)
+    if isinstance(link, h5py.ExternalLink):
+        raise FileFormatError(f"{path!r}: {group.name}/{key} is an external link to "
+                              f"{link.filename!r}; links out of the file are refused")
+    if isinstance(link, h5py.SoftLink):
+        raise FileFormatError(f"{path!r}: {group.name}/{key} is a soft link; a weights file "
+                              f"has none")
+
+
+def h5_group(parent, key, path):
+    """``parent[key]`` as a group, with each step checked: a ValueError naming
+    the file when it is missing, a link, or not a group."""
+    import h5py
+
+    node = parent
+    for part in [p for p in key.split("/") if p]:
+        if not isinstance(node, h5py.Group) or part not in node:
+            raise FileFormatError(f"{path!r} has no group {node.name.rstrip('/')}/{part}")
+        _check_link(node, part, path)
+        try:
+            node = node[part]
+        except (KeyError, OSError, ValueError, RuntimeError) as error:
+            raise FileFormatError(f"{path!r}: cannot read {key!r}: {error}") from None
+    if not isinstance(node, h5py.Group):
+        raise FileFormatError(f"{path!r}: {node.name} is not a group")
+    return node
+
+
+def h5_array(group, key, path):
+    """The dataset ``group[key]`` as a NumPy array: a plain numeric dataset
+    stored inside the file, or a ValueError naming the file."""
+    import h5py
+    import numpy as np
+
+    node = group
+    parts = [p for p in key.split("/") if p]
+    for i, part in enumerate(parts):
+        if not isinstance(node, h5py.Group) or part not in node:
+            raise FileFormatError(f"{path!r} has no dataset {group.name.rstrip('/')}/{key}")
+        _check_link(node, part, path)
+        try:
+            node = node[part]
+        except (KeyError, OSError, ValueError, RuntimeError) as error:
+            raise FileFormatError(f"{path!r}: cannot read {key!r}: {error}") from None
+    if not isinstance(node, h5py.Dataset):
+        raise FileFormatError(f"{path!r}: {node.name} is not a dataset")
+    try:
+        if node.is_virtual:
+            raise FileFormatError(f"{path!r}: {node.name} is a virtual dataset (it reads other "
+                                  f"files); refused")
+        if node.external:
+            raise FileFormatError(f"{path!r}: {node.name} keeps its data in external files; "
+                                  f"refused")
+        if node.dtype.kind not in "fiub" or node.dtype.fields is not None:
+            raise FileFormatError(f"{path!r}: {node.name} has dtype {node.dtype}; weights are "
+                                  f"numbers")
+        value = np.asarray(node[()])
+    except FileFormatError:
+        raise
+    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as error:
+        raise FileFormatError(f"{path!r}: cannot read the dataset {node.name} (corrupt?): "
+                              f"{error}") from None
+    return value
+
+
+def h5_arrays(group, path):
+    """The datasets named "0", "1", ... in ``group``, in order (Keras's
+    ``vars`` groups)."""
+    import h5py
+
+    keys = list(group.keys())
+    for key in keys:
+        _check_link(group, key, path)
+    if sorted(keys, key=lambda k: (len(k), k)) != [str(i) for i in range(len(keys))]:
+        raise FileFormatError(f"{path!r}: {group.name} holds {sorted(keys)[:5]}; expected "
+                              f"datasets named 0, 1, ...")
+    values = []
+    for i in range(len(keys)):
+        if not isinstance(group[str(i)], h5py.Dataset):
+            raise FileFormatError(f"{path!r}: {group.name}/{i} is not a dataset")
+        values.append(h5_array(group, str(i), path))
+    return values
+
+
+def h5_text(value, path, what):
+    """An HDF5 attribute (bytes, str, or an array of them) as str / list of
+    str."""
+    import numpy as np
+
+    def one(item):
+        if isinstance(item, bytes):
+            try:
+                return item.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FileFormatError(f"{path!r}: {what} is not UTF-8 text") from None
+        if isinstance(item, (str, np.str_)):
+            return str(item)
+        raise FileFormatError(f"{path!r}: {what} holds {type(item).__name__}, not text")
+
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "SUO" and value.size:
+            raise FileFormatError(f"{path!r}: {what} is not a list of names")
+        return [one(v) for v in value.reshape(-1).tolist()]
+    return one(value)
