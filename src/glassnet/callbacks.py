@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
-           "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
+           "ModelCheckpoint", "BackupAndRestore", "TensorBoard", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
            "LambdaCallback", "TerminateOnNaN"]
 
 
@@ -350,47 +350,370 @@ class EarlyStopping(_Monitor):
 
 
 class ModelCheckpoint(_Monitor):
-    """Save the model after each epoch to ``filepath``, which may hold
-    ``{epoch:02d}`` and log fields like ``{val_loss:.3f}``. With
-    ``save_best_only`` only when ``monitor`` improved."""
+    """Save the model (or, with ``save_weights_only``, its weights) during
+    ``fit``, as Keras 3 does.
+
+    ``filepath`` may hold ``{epoch:02d}``, ``{batch}`` and any logged value
+    (``{val_loss:.2f}``); its extension picks the format: ``.keras``,
+    ``.h5`` or ``.safetensors`` for models, ``.weights.h5``, ``.h5`` or
+    ``.safetensors`` for weights. ``save_freq="epoch"`` saves at the end of
+    each epoch; a number saves every that many batches (with the batch's
+    running logs). With ``save_best_only``, a file is written only when
+    ``monitor`` beats the best so far (``mode``: min, max or auto by the
+    name); ``initial_value_threshold`` is the value to beat at first.
+    """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):
         super().__init__(monitor, mode, 0, initial_value_threshold, "ModelCheckpoint")
-        if save_freq != "epoch":
-            raise NotImplementedError("ModelCheckpoint: save_freq other than 'epoch' is not "
-                                      "implemented in glassnet yet")
+        from glassnet import saving
+
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
+                save_freq, (int, np.integer)) or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint: unrecognized save_freq={save_freq!r}; expected "
+                             f"'epoch' or a positive number of batches")
         self.filepath = os.fspath(filepath)
+        kind = "weights" if save_weights_only else "model"
+        try:  # a name that cannot be saved fails now, not after the first epoch
+            saving._extension(self.filepath, saving.WEIGHTS_FORMATS if save_weights_only
+                              else saving.MODEL_FORMATS, kind)
+        except ValueError as error:
+            raise ValueError(f"ModelCheckpoint(save_weights_only={bool(save_weights_only)}): "
+                             f"{error}") from None
+        if not save_weights_only and self.filepath.lower().endswith(".weights.h5"):
+            raise ValueError(f"ModelCheckpoint: {self.filepath!r} names a weights file; pass "
+                             f"save_weights_only=True, or save the model as .keras")
         self.verbose = verbose
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
+        self.save_best_only = bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self._current_epoch = 0
+        self._batches_since_save = 0
+        self._last_batch = -1
+
+    def on_train_begin(self, logs=None):
+        self._batches_since_save, self._last_batch = 0, -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        added = batch + 1 if batch <= self._last_batch else batch - self._last_batch
+        self._last_batch = batch
+        self._batches_since_save += added
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def file_path(self, epoch, batch, logs):
+        """The file name for this epoch (and batch): ``filepath`` formatted
+        with ``epoch`` (counted from 1), ``batch`` and the logs."""
+        fields = {k: float(v) if isinstance(v, (np.floating, np.integer)) else v
+                  for k, v in logs.items()}
+        try:
+            if batch is None or "batch" in fields:
+                return self.filepath.format(epoch=epoch + 1, **fields)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **fields)
+        except (KeyError, IndexError) as error:
+            raise KeyError(f"ModelCheckpoint cannot format its filepath {self.filepath!r}: "
+                           f"{error} is not among epoch, batch and the logged values "
+                           f"{sorted(fields)}") from None
+
+    def _save(self, epoch, batch, logs):
+        path = self.file_path(epoch, batch, logs)
         if self.save_best_only:
             value = self._value(logs, "saving nothing")
             if value is None:
                 return
-            better = self.best is None or not math.isfinite(self.best) or (
-                value > self.best if self.mode == "max" else value < self.best)
-            if not (better and np.isfinite(value)):
+            value = float(value)
+            best = self.best
+            if not np.isfinite(value) or not (best is None or self._improved(value, best)):
                 if self.verbose:
-                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}")
+                    shown = "inf" if best is None else f"{best:.5f}"
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {shown}")
                 return
             if self.verbose:
-                previous = "inf" if self.best is None else f"{self.best:.5f}"
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {previous} to "
+                previous = ("-inf" if self.mode == "max" else "inf") if best is None else \
+                    f"{best:.5f}"
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {previous} to "
                       f"{value:.5f}, saving model to {path}")
             self.best = value
         elif self.verbose:
-            print(f"Epoch {epoch + 1}: saving model to {path}")
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
-            self.model.save_weights(path)
+            self.model.save_weights(path, overwrite=True)
         else:
-            self.model.save(path)
+            self.model.save(path, overwrite=True)
+
+
+class BackupAndRestore(Callback):
+    """Keep a backup of the training state in ``backup_dir`` so that an
+    interrupted ``fit`` (a crash, Ctrl-C, a lost Colab session) can be run
+    again and resume where it stopped, as Keras 3's callback does.
+
+    After each epoch (or every ``save_freq`` batches) it writes
+    ``latest.weights.h5`` (the weights and the optimizer's state) and
+    ``training_metadata.json`` (the epoch reached). When ``fit`` starts and a
+    backup exists, the model takes its weights and optimizer state and
+    training continues from the next epoch. A fit that finishes deletes
+    the backup (``delete_checkpoint``); only these files are removed, and the
+    folder if nothing else is in it. With ``double_checkpoint`` the previous
+    backup is kept too and used if the latest cannot be read.
+
+    A backup saved mid-epoch (``save_freq`` a number) resumes at the start of
+    that epoch, from the weights it had then.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: backup_dir must be a folder name; received "
+                             f"{backup_dir!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
+                save_freq, (int, np.integer)) or save_freq < 1):
+            raise ValueError(f"BackupAndRestore: unrecognized save_freq={save_freq!r}; expected "
+                             f"'epoch' or a positive number of batches")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = bool(double_checkpoint)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._previous_weights = self._weights_path + ".bkp"
+        self._previous_metadata = self._metadata_path + ".bkp"
+        self._current_epoch = 0
+        self._batches = 0
+
+    def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError("BackupAndRestore: the model must be built before fit() so its "
+                             "backup can be loaded (give it an Input, or call build())")
+        for weights, metadata in ((self._weights_path, self._metadata_path),
+                                  (self._previous_weights, self._previous_metadata)):
+            if os.path.exists(weights) and os.path.exists(metadata):
+                try:
+                    self._restore(weights, metadata)
+                    return
+                except (OSError, ValueError) as error:
+                    if not self.double_checkpoint:
+                        raise ValueError(f"BackupAndRestore: cannot resume from the backup in "
+                                         f"{self.backup_dir!r}: {error}") from None
+                    warnings.warn(f"BackupAndRestore: the backup {weights!r} cannot be read "
+                                  f"({error}); trying the previous one", RuntimeWarning,
+                                  stacklevel=2)
+
+    def _restore(self, weights, metadata):
+        import json
+
+        with open(metadata, encoding="utf-8") as f:
+            state = json.load(f)
+        epoch = state.get("epoch") if isinstance(state, dict) else None
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"{metadata!r} holds no epoch count")
+        self.model.load_weights(weights)
+        self.model._initial_epoch = epoch
+        self._current_epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+        self._batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch":
+            self._batches += 1
+            if self._batches % self.save_freq == 0:
+                self._save(self._current_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        if self.save_freq == "epoch":
+            self._save(epoch + 1)
+
+    def _save(self, epoch):
+        import json
+        import shutil
+
+        from glassnet.saving import atomic_write
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(self._weights_path):
+            shutil.copyfile(self._weights_path, self._previous_weights)
+            if os.path.exists(self._metadata_path):
+                shutil.copyfile(self._metadata_path, self._previous_metadata)
+        self.model.save_weights(self._weights_path, overwrite=True)
+
+        def write(temp):
+            with open(temp, "w", encoding="utf-8") as f:
+                json.dump({"epoch": epoch, "batch": self._batches}, f)
+
+        atomic_write(self._metadata_path, write)
+
+    def on_train_end(self, logs=None):
+        if not self.delete_checkpoint:
+            return
+        for path in (self._weights_path, self._metadata_path, self._previous_weights,
+                     self._previous_metadata):
+            if os.path.exists(path):
+                os.remove(path)
+        try:
+            os.rmdir(self.backup_dir)
+        except OSError:
+            pass  # not empty (the user's own files) or already gone
+
+
+class TensorBoard(Callback):
+    """Write what ``fit`` logs as TensorBoard event files, as Keras 3 does:
+    ``log_dir/train`` and ``log_dir/validation`` each get ``epoch_loss``,
+    ``epoch_<metric>`` and (train) ``epoch_learning_rate`` per epoch, and
+    ``evaluation_<name>_vs_iterations`` after each validation. With
+    ``update_freq`` a number (or ``"batch"``, 1), ``batch_<name>`` every that
+    many batches. With ``histogram_freq=N``, every N epochs each weight's
+    histogram (``dense/kernel/histogram``) and glassnet's own
+    ``gradient_norm/<layer>``: the L2 norm of the layer's weight gradients,
+    averaged over the epoch's batches (vanishing gradients show as the norms
+    of the first layers falling). ``write_graph`` writes the model's
+    summary as text (TensorBoard's graph view needs a TensorFlow graph).
+
+    Open the files with ``tensorboard --logdir logs``. The writer is
+    tensorboardX (``pip install glassnet[tensorboard]``).
+    """
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0,
+                 embeddings_freq=0, embeddings_metadata=None):
+        super().__init__()
+        for argument, value, default in (("write_images", write_images, False),
+                                         ("profile_batch", profile_batch, 0),
+                                         ("embeddings_freq", embeddings_freq, 0),
+                                         ("embeddings_metadata", embeddings_metadata, None)):
+            if value != default and not (argument == "profile_batch" and value in (None,)):
+                raise NotImplementedError(f"TensorBoard: the Keras argument {argument}={value!r} "
+                                          f"is not implemented in glassnet")
+        if isinstance(histogram_freq, bool) or not isinstance(histogram_freq, int) or \
+                histogram_freq < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be an integer >= 0; received "
+                             f"{histogram_freq!r}")
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and (isinstance(update_freq, bool) or not isinstance(
+                update_freq, int) or update_freq < 1):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive "
+                             f"number of batches; received {update_freq!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = bool(write_graph)
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = update_freq
+        self._writers = {}
+        self._global_train_batch = 0
+        self._norms = None
+
+    def _writer(self, which):
+        if which not in self._writers:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:
+                raise ImportError("The TensorBoard callback writes with tensorboardX: pip "
+                                  "install 'glassnet[tensorboard]' (or pip install "
+                                  "tensorboardX)") from None
+            self._writers[which] = SummaryWriter(os.path.join(self.log_dir, which))
+        return self._writers[which]
+
+    def on_train_begin(self, logs=None):
+        self._global_train_batch = 0
+        self._epoch_start = time.perf_counter()
+        self._previous_iterations = self._iterations()
+        if self.write_graph:
+            lines = []
+            self.model.summary(print_fn=lines.append)
+            text = "\n".join("    " + line for line in lines)  # markdown code block
+            self._writer("train").add_text("model/summary", text, 0)
+
+    def _iterations(self):
+        optimizer = getattr(self.model, "optimizer", None)
+        return int(getattr(optimizer, "iterations", 0) or 0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._previous_iterations = self._iterations()
+        self._norms = {} if self.histogram_freq and epoch % self.histogram_freq == 0 else None
+        self._norm_batches = 0
+
+    def _leaf_layers(self):
+        found = []
+        for layer in self.model.layers:
+            if hasattr(layer, "layers") and hasattr(layer, "_nodes"):
+                found.extend(layer.layers)
+            else:
+                found.append(layer)
+        return found
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_train_batch += 1
+        if self.update_freq != "epoch" and self._global_train_batch % self.update_freq == 0:
+            writer = self._writer("train")
+            for name, value in (logs or {}).items():
+                writer.add_scalar(f"batch_{name}", float(value), self._global_train_batch)
+        if self._norms is not None:
+            self._norm_batches += 1
+            for layer in self._leaf_layers():
+                grads = [v.grad for v in layer.trainable_weights if v.grad is not None]
+                if grads:
+                    norm = math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1)))
+                                         for g in grads))
+                    self._norms[layer.name] = self._norms.get(layer.name, 0.0) + norm
+
+    def on_test_end(self, logs=None):
+        if not logs or not getattr(self.model, "optimizer", None):
+            return
+        writer = self._writer("validation")
+        for name, value in logs.items():
+            writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value),
+                              self._iterations())
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        validation = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and "learning_rate" not in train:
+            train["learning_rate"] = optimizer.current_learning_rate()
+        if self.write_steps_per_second:
+            seconds = time.perf_counter() - self._epoch_start
+            train["steps_per_second"] = (self._iterations() - self._previous_iterations) / \
+                max(seconds, 1e-9)
+        writer = self._writer("train")
+        for name, value in train.items():
+            writer.add_scalar(f"epoch_{name}", float(value), epoch)
+        if validation:
+            val_writer = self._writer("validation")
+            for name, value in validation.items():
+                val_writer.add_scalar(f"epoch_{name}", float(value), epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for layer in self._leaf_layers():
+                for weight in layer.weights:
+                    writer.add_histogram(f"{weight.path}/histogram",
+                                         np.asarray(weight.numpy(), dtype=np.float64), epoch,
+                                         bins="tensorflow")
+            for name, total in (self._norms or {}).items():
+                writer.add_scalar(f"gradient_norm/{name}", total / max(self._norm_batches, 1),
+                                  epoch)
+        for w in self._writers.values():
+            w.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
 
 
 class ReduceLROnPlateau(_Monitor):

@@ -116,7 +116,7 @@ def _evaluate(args):
 def _predict(args):
     from glassnet import recipes
 
-    _, failures = recipes.predict(args.model, args.images, top=args.top)
+    _, failures = recipes.predict(args.model, args.images, top=args.top, dataset=args.dataset)
     return 1 if failures else 0
 
 
@@ -181,7 +181,7 @@ def _plot_layer_activations(args):
         model = load_model(args.model)
         dataset = args.dataset or model.metadata.get("dataset") or "fashion-mnist"
         _, (x, _), _ = recipes.load_data(dataset, path=args.data_path)
-        x = recipes._match_input(model, x[:args.samples], dataset)
+        x = recipes.image_input(model, recipes._match_input(model, x[:args.samples], dataset))
         title = f"{args.model} on {len(x):,} {dataset} test images"
     else:  # the book's experiment: random inputs through a stack of fresh layers
         from glassnet import initializers, utils
@@ -226,7 +226,7 @@ def _plot_feature_maps(args):
     model = load_model(args.model)
     pixels = recipes.read_image(args.image, tuple(model.input_shape)[1:3])
     out = args.out or "feature-maps.png"
-    plot.feature_maps(model, pixels, layer=args.layer, path=out)
+    plot.feature_maps(model, recipes.image_input(model, pixels), layer=args.layer, path=out)
     return out
 
 
@@ -331,7 +331,7 @@ def build_parser():
 
     p = commands.add_parser("evaluate", help="loss, accuracy and per-class table of a model",
                             description="Evaluate a saved model on a data set's test split.")
-    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
     p.add_argument("--dataset", help="data set (default: the one the model was trained on)")
     p.add_argument("--data-path", help="folder holding the data set's files")
     p.add_argument("--threads", type=int, help="BLAS threads")
@@ -341,9 +341,12 @@ def build_parser():
                             description="Classify PNG/JPEG files: each is made grayscale, "
                                         "resized to the model's input and inverted when its "
                                         "background is light; prints the top classes.")
-    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
+    p.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="name the classes as this data set does (default: the names saved "
+                        "with the model; a Keras file has none, so numbers)")
     p.set_defaults(run=_predict)
 
     plot_parser = commands.add_parser("plot", help="draw a picture and save it as a PNG",
@@ -394,7 +397,7 @@ def build_parser():
                                         "its data set. Without: the book's weight-"
                                         "initialization experiment, random inputs through "
                                         "--layers fresh Dense layers (no bias).")
-    p.add_argument("model", nargs="?", help="a model.safetensors file (optional)")
+    p.add_argument("model", nargs="?", help="a model file: .safetensors, .keras or .h5 (optional)")
     p.add_argument("--dataset", help="with MODEL: data set (default: the model's)")
     p.add_argument("--data-path", help="folder holding the data set's files")
     p.add_argument("--samples", type=int, default=1000, help="inputs (default: %(default)s)")
@@ -413,7 +416,7 @@ def build_parser():
 
     p = pictures.add_parser("weights", help="histograms of a saved model's weights per layer",
                             description="Draw a histogram of each Dense/Conv2D kernel.")
-    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
     p.add_argument("--out", help="PNG file (default: weights.png)")
     p.set_defaults(run=_plot_weights)
 
@@ -433,7 +436,7 @@ def build_parser():
 
     p = pictures.add_parser("filters", help="a CNN's first-layer kernels as images",
                             description="Draw the kernels of a saved CNN's Conv2D layer.")
-    p.add_argument("model", help="a model.safetensors file with a Conv2D layer")
+    p.add_argument("model", help="a model file (.safetensors, .keras or .h5) with a Conv2D layer")
     p.add_argument("--layer", help="Conv2D layer name (default: the first)")
     p.add_argument("--out", help="PNG file (default: filters.png)")
     p.set_defaults(run=_plot_filters)
@@ -441,7 +444,7 @@ def build_parser():
     p = pictures.add_parser("feature-maps", help="what a CNN's Conv2D layer sees in an image",
                             description="Draw a Conv2D layer's output channels for one image "
                                         "file (read as `glassnet predict` reads it).")
-    p.add_argument("model", help="a model.safetensors file with a Conv2D layer")
+    p.add_argument("model", help="a model file (.safetensors, .keras or .h5) with a Conv2D layer")
     p.add_argument("image", help="a PNG or JPEG file")
     p.add_argument("--layer", help="Conv2D layer name (default: the first)")
     p.add_argument("--out", help="PNG file (default: feature-maps.png)")

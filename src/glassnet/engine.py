@@ -884,7 +884,10 @@ class Engine:
         self.stop_training = False
         generator = utils.rng()
         self._grads[...] = 0
+        self._initial_epoch = None
         callback_list.on_train_begin()
+        if self._initial_epoch is not None:  # BackupAndRestore found a backup to resume from
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)

@@ -374,7 +374,7 @@ def evaluate(model_path, dataset=None, data_path=None, batch_size=1000, log=prin
     class_names = model.metadata.get("class_names") or class_names
     if not model.compiled:
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    x_test = _match_input(model, x_test, dataset)
+    x_test = image_input(model, _match_input(model, x_test, dataset))
     predicted = model.predict(x_test, batch_size=batch_size, verbose=0).argmax(axis=1)
     result = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0)
     loss = result[0] if isinstance(result, list) else result
@@ -391,6 +391,25 @@ def evaluate(model_path, dataset=None, data_path=None, batch_size=1000, log=prin
                      "precision": precision})
         log(f"{name:<14} {int(truth.sum()):>8} {recall:>8.3f} {precision:>10.3f}")
     return {"loss": float(loss), "accuracy": accuracy, "classes": rows}
+
+
+def takes_raw_pixels(model):
+    """Whether ``model`` takes pixels 0-255 as they are: glassnet's recipes
+    put Rescaling(1/255) in the model and say so in its metadata. A model
+    Keras trained (the textbooks' way) takes ``x / 255`` instead."""
+    if getattr(model, "metadata", {}).get("input", "").startswith("uint8"):
+        return True
+    first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
+    return type(first).__name__ == "Rescaling"
+
+
+def image_input(model, x):
+    """Images as ``model`` takes them: uint8 as they are, or scaled to [0, 1]
+    for a model without its own Rescaling layer."""
+    x = np.asarray(x)
+    if x.dtype == np.uint8 and not takes_raw_pixels(model):
+        return x.astype(np.float32) / 255
+    return x
 
 
 def _match_input(model, x, dataset):
@@ -424,9 +443,10 @@ def read_image(path, size):
     return pixels
 
 
-def predict(model_path, image_paths, top=3, log=print, error_log=None):
+def predict(model_path, image_paths, top=3, log=print, error_log=None, dataset=None):
     """Top classes for each image file; unreadable files are reported and
-    skipped. Returns (results, failures)."""
+    skipped. Class names come from the model's metadata, else from
+    ``dataset``, else are numbers. Returns (results, failures)."""
     from glassnet.models import load_model
 
     error_log = error_log or (lambda text: print(text, file=sys.stderr))
@@ -439,9 +459,12 @@ def predict(model_path, image_paths, top=3, log=print, error_log=None):
         if side * side != shape[0]:
             raise ValueError(f"{model_path}: its input shape {shape} is not an image")
         size = (side, side)
-    names = model.metadata.get("class_names") or [str(i) for i in range(model.output_shape[-1])]
-    raw = model.metadata.get("input", "").startswith("uint8") or \
-        type(model.layers[0]).__name__ == "Rescaling"
+    names = model.metadata.get("class_names") or (
+        datasets.class_names(dataset) if dataset else None) or \
+        [str(i) for i in range(model.output_shape[-1])]
+    if len(names) != model.output_shape[-1]:
+        raise ValueError(f"{model_path}: the model has {model.output_shape[-1]} outputs; "
+                         f"{dataset} has {len(names)} classes")
     results, failures = [], []
     for path in image_paths:
         try:
@@ -450,8 +473,7 @@ def predict(model_path, image_paths, top=3, log=print, error_log=None):
             error_log(f"glassnet: error: {error}")
             failures.append(str(path))
             continue
-        x = pixels.reshape((1,) + shape)
-        x = x if raw else x.astype(np.float32) / 255
+        x = image_input(model, pixels.reshape((1,) + shape))
         probabilities = model.predict(x, verbose=0)[0]
         best = np.argsort(probabilities)[::-1][:top]
         ranked = [(names[k], float(probabilities[k])) for k in best]

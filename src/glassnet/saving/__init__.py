@@ -208,7 +208,9 @@ def read_zip(path):
 
 
 def _h5_errors():
-    return (OSError, RuntimeError, KeyError, TypeError)
+    """What h5py raises on a corrupt file once it is open."""
+    return (OSError, RuntimeError, KeyError, TypeError, OverflowError, AttributeError,
+            IndexError, MemoryError, UnicodeError)
 
 
 def load_model(path, compile=True, safe_mode=True):

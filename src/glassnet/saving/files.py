@@ -119,6 +119,44 @@ def read_zip(path, limits):
     return members
 
 
+def check_global_heaps(data, path):
+    """Walk every global heap collection ("GCOL": where HDF5 keeps
+    variable-length strings, as Keras's names and configs) and refuse one
+    whose objects do not add up to its size. The HDF5 library itself can
+    loop forever on such a heap, so it is checked before h5py opens the
+    file."""
+    import struct
+
+    start = data.find(b"GCOL")
+    while start != -1:
+        if start + 16 <= len(data) and data[start + 4] == 1:  # version 1: a real heap
+            (size,) = struct.unpack_from("<Q", data, start + 8)
+            end = start + size
+            if size < 4096 or end > len(data):
+                raise FileFormatError(f"{path!r}: a global heap at byte {start} claims "
+                                      f"{size} bytes, past the end of the file (corrupt or "
+                                      f"truncated?)")
+            at = start + 16
+            while at + 16 <= end:
+                index, _, _, length = struct.unpack_from("<HHIQ", data, at)
+                span = 16 + ((length + 7) // 8) * 8
+                if index == 0:  # the free space: exactly the rest of the collection
+                    if length != end - at:
+                        raise FileFormatError(f"{path!r}: the global heap at byte {start} is "
+                                              f"corrupt (its objects and free space do not "
+                                              f"add up to its size)")
+                    at = end
+                    break
+                if at + span > end:
+                    raise FileFormatError(f"{path!r}: the global heap at byte {start} is "
+                                          f"corrupt (object {index} overruns it)")
+                at += span
+            if not 0 <= end - at < 16:  # a full heap may end in a few spare bytes
+                raise FileFormatError(f"{path!r}: the global heap at byte {start} is corrupt "
+                                      f"(its objects do not add up to its size)")
+        start = data.find(b"GCOL", start + 4)
+
+
 def open_h5(source, path):
     """An h5py File for reading ``source`` (a path or bytes), refusing files
     that are not HDF5. ``path`` names the file in errors."""
@@ -128,13 +166,17 @@ def open_h5(source, path):
         if isinstance(source, (bytes, bytearray)):
             if not bytes(source[:8]) == HDF5_MAGIC:
                 raise FileFormatError(f"{path!r}: the weights are not an HDF5 file")
+            check_global_heaps(source, path)
             return h5py.File(io.BytesIO(source), "r")
-        return h5py.File(source, "r")
+        with open(source, "rb") as f:
+            data = f.read()
+        check_global_heaps(data, path)
+        return h5py.File(io.BytesIO(data), "r")
     except FileFormatError:
         raise
-    except (OSError, ValueError, RuntimeError, KeyError) as error:
+    except Exception as error:  # h5py raises OSError, but also OverflowError, KeyError, ...
         raise FileFormatError(f"{path!r} is not a readable HDF5 file (corrupt or truncated?): "
-                              f"{error}") from None
+                              f"{type(error).__name__}: {error}") from None
 
 
 def _check_link(group, key, path):
@@ -236,6 +278,10 @@ def h5_text(value, path, what):
             except UnicodeDecodeError:
                 raise FileFormatError(f"{path!r}: {what} is not UTF-8 text") from None
         if isinstance(item, (str, np.str_)):
+            try:  # h5py hands undecodable bytes back as surrogates
+                str(item).encode("utf-8")
+            except UnicodeEncodeError:
+                raise FileFormatError(f"{path!r}: {what} is not UTF-8 text") from None
             return str(item)
         raise FileFormatError(f"{path!r}: {what} holds {type(item).__name__}, not text")
 

@@ -200,7 +200,10 @@ def _plain(value, path, where):
 def _dtype(value, path, where):
     if isinstance(value, dict):  # Keras 3's DTypePolicy / FloatDTypePolicy
         _check_origin(value, path, where)
-        value = (value.get("config") or {}).get("name")
+        config = value.get("config")
+        value = config.get("name") if isinstance(config, dict) else None
+        if value is None:
+            _refuse(path, where, "its dtype policy names no dtype")
     if value is None:
         return None
     if not isinstance(value, str):
@@ -323,16 +326,20 @@ def model_from_keras(serialized, path):
                              f"subclassed model is code; glassnet never runs code from a "
                              f"file)")
     known = set(layers_module._BUILTIN)
-    config = _model_config_from_keras(class_name, serialized["config"], path, known)
     cls = Sequential if class_name == "Sequential" else Model
     try:
+        config = _model_config_from_keras(class_name, serialized["config"], path, known)
         return cls.from_config(config)
     except FileFormatError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, LookupError, AttributeError,
-            NotImplementedError, MemoryError, OverflowError) as error:
+    except _MALFORMED as error:
         raise FileFormatError(f"{path!r}: cannot rebuild the model from its description: "
                               f"{type(error).__name__}: {error}") from None
+
+
+# what a malformed description can make Python raise while it is read and built
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, LookupError, AttributeError,
+              NotImplementedError, MemoryError, OverflowError, RecursionError)
 
 
 def _metric_names(value, path):
@@ -358,6 +365,16 @@ def _metric_names(value, path):
 def compile_from_keras(config, path, legacy=False):
     """``model.compile`` arguments from Keras's compile_config (or the
     legacy ``training_config``); None when the file has none."""
+    try:
+        return _compile_from_keras(config, path, legacy)
+    except FileFormatError:
+        raise
+    except _MALFORMED as error:
+        raise FileFormatError(f"{path!r}: cannot read the compile state: "
+                              f"{type(error).__name__}: {error}") from None
+
+
+def _compile_from_keras(config, path, legacy):
     from glassnet import losses, optimizers
 
     if not config:
