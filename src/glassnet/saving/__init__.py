@@ -207,12 +207,6 @@ def read_zip(path):
     return read(path, _LIMITS)
 
 
-def _h5_errors():
-    """What h5py raises on a corrupt file once it is open."""
-    return (OSError, RuntimeError, KeyError, TypeError, OverflowError, AttributeError,
-            IndexError, MemoryError, UnicodeError)
-
-
 def load_model(path, compile=True, safe_mode=True):
     """The model in ``path`` (``.keras``, ``.h5`` or ``.safetensors``, told
     apart by content), with its weights and, with ``compile``, its loss,
@@ -232,36 +226,25 @@ def load_model(path, compile=True, safe_mode=True):
         compile_config = config.get("compile_config")
         model = keras_config.model_from_keras(config, path)
         f = files.open_h5(weights, path)
-        try:
-            with f:
-                keras_weights.read_weights(model, f, path)
-                arrays = keras_weights.read_optimizer_arrays(f, path) if compile else None
-        except _h5_errors() as error:
-            raise FileFormatError(f"{path!r}: cannot read its weights: {type(error).__name__}: "
-                                  f"{error}") from None
+        keras_weights.read_weights(model, f, path)
+        arrays = keras_weights.read_optimizer_arrays(f, path) if compile else None
         if compile:
             _restore_compile(model, keras_config.compile_from_keras(compile_config, path),
                              arrays, path)
         return model
     f = files.open_h5(path, path)
-    try:
-        with f:
-            if "model_config" not in f.attrs:
-                raise FileFormatError(f"{path!r} is an HDF5 file without a model_config: a "
-                                      f"weights file? Build the model and call load_weights")
-            config = _json(files.h5_text(f.attrs["model_config"], path, "model_config"), path,
-                           "model_config")
-            training = None
-            if "training_config" in f.attrs:
-                training = _json(files.h5_text(f.attrs["training_config"], path,
-                                               "training_config"), path, "training_config")
-            model = keras_config.model_from_keras(config, path)
-            keras_weights.read_legacy_weights(files.h5_group(f, "model_weights", path), model,
-                                              path)
-            arrays = keras_weights.legacy_optimizer_arrays(f, path) if compile else None
-    except _h5_errors() as error:
-        raise FileFormatError(f"{path!r}: cannot read it: {type(error).__name__}: "
-                              f"{error}") from None
+    if "model_config" not in f.attrs:
+        raise FileFormatError(f"{path!r} is an HDF5 file without a model_config: a weights "
+                              f"file? Build the model and call load_weights")
+    config = _json(files.h5_text(f.attrs["model_config"], path, "model_config"), path,
+                   "model_config")
+    training = None
+    if "training_config" in f.attrs:
+        training = _json(files.h5_text(f.attrs["training_config"], path, "training_config"),
+                         path, "training_config")
+    model = keras_config.model_from_keras(config, path)
+    keras_weights.read_legacy_weights(files.h5_group(f, "model_weights", path), model, path)
+    arrays = keras_weights.legacy_optimizer_arrays(f, path) if compile else None
     if compile:
         _restore_compile(model, keras_config.compile_from_keras(training, path, legacy=True),
                          arrays, path)
@@ -302,18 +285,13 @@ def load_weights(model, path, skip_mismatch=False):
     else:
         source = path
     f = files.open_h5(source, path)
-    try:
-        with f:
-            if "layers" in f:
-                keras_weights.read_weights(model, f, path)
-                arrays = keras_weights.read_optimizer_arrays(f, path)
-                if arrays and getattr(model, "compiled", False):
-                    keras_weights.restore_optimizer(model, arrays, path)
-            elif "model_weights" in f:
-                keras_weights.read_legacy_weights(files.h5_group(f, "model_weights", path),
-                                                  model, path)
-            else:
-                keras_weights.read_legacy_weights(f, model, path)
-    except _h5_errors() as error:
-        raise FileFormatError(f"{path!r}: cannot read its weights: {type(error).__name__}: "
-                              f"{error}") from None
+    if "layers" in f:
+        keras_weights.read_weights(model, f, path)
+        arrays = keras_weights.read_optimizer_arrays(f, path)
+        if arrays and getattr(model, "compiled", False):
+            keras_weights.restore_optimizer(model, arrays, path)
+    elif "model_weights" in f:
+        keras_weights.read_legacy_weights(files.h5_group(f, "model_weights", path), model,
+                                          path)
+    else:
+        keras_weights.read_legacy_weights(f, model, path)

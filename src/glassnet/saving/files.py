@@ -7,19 +7,20 @@ A file from elsewhere can be truncated, corrupt or hostile. So:
   and at most a set size, counted while reading, not taken from its header
   (no zip bombs);
 * an HDF5 file may hold only groups and plain numeric datasets: external
-  links, soft links to elsewhere, external storage and virtual datasets are
-  refused, and so are object (pickled) dtypes;
+  links, soft links, external storage and virtual datasets are refused, and
+  so are object dtypes; the HDF5 library reads it in a child process, which
+  may crash or hang on a corrupt file without taking this one along
+  (:mod:`glassnet.saving.h5_reader`);
 * every failure is a ValueError that names the file and what was wrong.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 
-__all__ = ["atomic_write", "sniff", "FileFormatError", "read_zip", "open_h5", "h5_arrays",
-           "h5_text"]
+__all__ = ["atomic_write", "sniff", "FileFormatError", "read_zip", "check_global_heaps",
+           "open_h5", "h5_group", "h5_array", "h5_arrays", "h5_text"]
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -158,118 +159,59 @@ def check_global_heaps(data, path):
 
 
 def open_h5(source, path):
-    """An h5py File for reading ``source`` (a path or bytes), refusing files
-    that are not HDF5. ``path`` names the file in errors."""
-    import h5py
+    """A read-only snapshot of the HDF5 file ``source`` (a path or bytes),
+    taken at arm's length from the HDF5 library (see
+    :mod:`glassnet.saving.h5_reader`); ``path`` names the file in errors."""
+    from glassnet.saving.h5_reader import read_h5
 
-    try:
-        if isinstance(source, (bytes, bytearray)):
-            if not bytes(source[:8]) == HDF5_MAGIC:
-                raise FileFormatError(f"{path!r}: the weights are not an HDF5 file")
-            check_global_heaps(source, path)
-            return h5py.File(io.BytesIO(source), "r")
-        with open(source, "rb") as f:
-            data = f.read()
-        check_global_heaps(data, path)
-        return h5py.File(io.BytesIO(data), "r")
-    except FileFormatError:
-        raise
-    except Exception as error:  # h5py raises OSError, but also OverflowError, KeyError, ...
-        raise FileFormatError(f"{path!r} is not a readable HDF5 file (corrupt or truncated?): "
-                              f"{type(error).__name__}: {error}") from None
-
-
-def _check_link(group, key, path):
-    import h5py
-
-    link = group.get(key, getlink=True)
-    if isinstance(link, h5py.ExternalLink):
-        raise FileFormatError(f"{path!r}: {group.name}/{key} is an external link to "
-                              f"{link.filename!r}; links out of the file are refused")
-    if isinstance(link, h5py.SoftLink):
-        raise FileFormatError(f"{path!r}: {group.name}/{key} is a soft link; a weights file "
-                              f"has none")
+    return read_h5(source, path)
 
 
 def h5_group(parent, key, path):
-    """``parent[key]`` as a group, with each step checked: a ValueError naming
-    the file when it is missing, a link, or not a group."""
-    import h5py
+    """``parent[key]`` as a group, or a ValueError naming the file when it is
+    missing or not a group."""
+    from glassnet.saving.h5_reader import Group
 
-    node = parent
-    for part in [p for p in key.split("/") if p]:
-        if not isinstance(node, h5py.Group) or part not in node:
-            raise FileFormatError(f"{path!r} has no group {node.name.rstrip('/')}/{part}")
-        _check_link(node, part, path)
-        try:
-            node = node[part]
-        except (KeyError, OSError, ValueError, RuntimeError) as error:
-            raise FileFormatError(f"{path!r}: cannot read {key!r}: {error}") from None
-    if not isinstance(node, h5py.Group):
+    node = parent._find(key) if isinstance(parent, Group) else None
+    if node is None:
+        raise FileFormatError(f"{path!r} has no group {parent.name.rstrip('/')}/{key}")
+    if not isinstance(node, Group):
         raise FileFormatError(f"{path!r}: {node.name} is not a group")
     return node
 
 
 def h5_array(group, key, path):
-    """The dataset ``group[key]`` as a NumPy array: a plain numeric dataset
-    stored inside the file, or a ValueError naming the file."""
-    import h5py
-    import numpy as np
+    """The dataset ``group[key]`` as a NumPy array, or a ValueError naming
+    the file."""
+    from glassnet.saving.h5_reader import Dataset
 
-    node = group
-    parts = [p for p in key.split("/") if p]
-    for i, part in enumerate(parts):
-        if not isinstance(node, h5py.Group) or part not in node:
-            raise FileFormatError(f"{path!r} has no dataset {group.name.rstrip('/')}/{key}")
-        _check_link(node, part, path)
-        try:
-            node = node[part]
-        except (KeyError, OSError, ValueError, RuntimeError) as error:
-            raise FileFormatError(f"{path!r}: cannot read {key!r}: {error}") from None
-    if not isinstance(node, h5py.Dataset):
+    node = group._find(key)
+    if node is None:
+        raise FileFormatError(f"{path!r} has no dataset {group.name.rstrip('/')}/{key}")
+    if not isinstance(node, Dataset):
         raise FileFormatError(f"{path!r}: {node.name} is not a dataset")
-    try:
-        if node.is_virtual:
-            raise FileFormatError(f"{path!r}: {node.name} is a virtual dataset (it reads other "
-                                  f"files); refused")
-        if node.external:
-            raise FileFormatError(f"{path!r}: {node.name} keeps its data in external files; "
-                                  f"refused")
-        if node.dtype.kind not in "fiub" or node.dtype.fields is not None:
-            raise FileFormatError(f"{path!r}: {node.name} has dtype {node.dtype}; weights are "
-                                  f"numbers")
-        value = np.asarray(node[()])
-    except FileFormatError:
-        raise
-    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as error:
-        raise FileFormatError(f"{path!r}: cannot read the dataset {node.name} (corrupt?): "
-                              f"{error}") from None
-    return value
+    return node.value
 
 
 def h5_arrays(group, path):
     """The datasets named "0", "1", ... in ``group``, in order (Keras's
     ``vars`` groups)."""
-    import h5py
-
-    keys = list(group.keys())
-    for key in keys:
-        _check_link(group, key, path)
+    keys = group.keys()
     if sorted(keys, key=lambda k: (len(k), k)) != [str(i) for i in range(len(keys))]:
         raise FileFormatError(f"{path!r}: {group.name} holds {sorted(keys)[:5]}; expected "
                               f"datasets named 0, 1, ...")
-    values = []
-    for i in range(len(keys)):
-        if not isinstance(group[str(i)], h5py.Dataset):
-            raise FileFormatError(f"{path!r}: {group.name}/{i} is not a dataset")
-        values.append(h5_array(group, str(i), path))
-    return values
+    return [h5_array(group, str(i), path) for i in range(len(keys))]
 
 
 def h5_text(value, path, what):
     """An HDF5 attribute (bytes, str, or an array of them) as str / list of
     str."""
     import numpy as np
+
+    from glassnet.saving.h5_reader import BadAttribute
+
+    if isinstance(value, BadAttribute):
+        raise FileFormatError(f"{path!r}: {what} {value.reason}")
 
     def one(item):
         if isinstance(item, bytes):

@@ -175,9 +175,9 @@ def _slot_groups(optimizer):
 
 def optimizer_arrays(model, legacy_names=False):
     """(arrays, name) of the model's optimizer in Keras 3's order: iteration,
-    learning rate (unless a schedule), then the slots. An optimizer that has
-    not stepped yet gets its initial slots. With ``legacy_names`` also the
-    names a legacy .h5 file lists."""
+    learning rate (unless a schedule), then the slots; an optimizer that has
+    not stepped yet has no slots (as in Keras). With ``legacy_names``, the
+    names a legacy .h5 file lists instead of the optimizer's name."""
     optimizer = model.optimizer
     model._pack()
     params, layout = model._params, model._layout
@@ -188,17 +188,14 @@ def optimizer_arrays(model, legacy_names=False):
         values.append(np.array(float(optimizer.learning_rate), dtype=np.float32))
         names.append(f"{optimizer.name}/learning_rate")
     keras_names = {"m": "momentum", "v": "velocity", "v_hat": "velocity_hat"}
+    if optimizer._scratch is None or optimizer._scratch.shape != params.shape:
+        # not stepped yet: as Keras, only the step count and rate (its slots do not exist)
+        return (values, names) if legacy_names else (values, optimizer.name)
     for group in _slot_groups(optimizer):
         for variable in keras_trainable_order(model):
             offset, size = offsets[id(variable)]
             for slot in group:
-                state = optimizer._state.get(slot) if optimizer._scratch is not None and \
-                    optimizer._scratch.shape == params.shape else None
-                if state is None:
-                    state = optimizer._initial_state(slot, params[offset:offset + size])
-                    part = state
-                else:
-                    part = state[offset:offset + size]
+                part = optimizer._state[slot][offset:offset + size]
                 values.append(np.array(part, dtype=params.dtype).reshape(variable.shape))
                 names.append(f"{optimizer.name}/{variable.path.replace('/', '_')}_"
                              f"{keras_names.get(slot, slot)}")
