@@ -257,3 +257,24 @@ def test_cli_predicts_and_plots_with_a_keras_cnn(fashion_mnist, tmp_path, capsys
         assert cli.main(["plot", picture, path, *extra, "--out", str(out)]) == 0
         with Image.open(out) as drawn:
             assert drawn.size[0] > 300
+
+
+def test_glassnet_train_writes_tensorboard_logs(tmp_path):
+    """`glassnet train --tensorboard LOGDIR`: what the run's metrics.json
+    holds, TensorBoard reads back, with the sigmoid lesson's fading gradients."""
+    from test_plot_cli import run_cli
+
+    logs = tmp_path / "logs"
+    result = run_cli("train", "--dataset", "moons", "--hidden", "16,16,16", "--activation",
+                     "sigmoid", "--epochs", "3", "--batch-size", "32", "--out",
+                     str(tmp_path / "run"), "--tensorboard", str(logs), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    history = json.loads((tmp_path / "run" / "metrics.json").read_text())["history"]
+    train = read_events(logs / "train")
+    np.testing.assert_allclose([e.value for e in train.Scalars("epoch_loss")],
+                               history["loss"], rtol=1e-6)
+    np.testing.assert_allclose([e.value for e in read_events(logs / "validation").Scalars(
+        "epoch_accuracy")], history["val_accuracy"], rtol=1e-6)
+    norms = [train.Scalars(f"gradient_norm/{name}")[-1].value
+             for name in ("dense", "dense_1", "dense_2", "dense_3")]
+    assert norms[0] < norms[-1]  # the first sigmoid layer gets the smallest gradient

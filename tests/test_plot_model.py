@@ -54,3 +54,36 @@ def test_plot_model_sequential_left_to_right_and_errors(tmp_path):
     assert old.read_bytes() == b"old picture" and not list(tmp_path.glob("*.partial"))
     with pytest.raises(ValueError, match="built model"):
         keras.utils.plot_model(keras.Sequential([layers.Dense(2)]))
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_skip_connections_go_round_the_boxes(rankdir):
+    """A residual edge (and an input merged late) would run straight through
+    the boxes between; it is drawn in a lane beside them instead."""
+    from matplotlib.patches import FancyBboxPatch
+
+    from glassnet import plot
+
+    inputs = keras.Input((6,), name="rx")
+    side = keras.Input((2,), name="rside")
+    d1 = layers.Dense(6, name="rd1")(inputs)
+    h = layers.Dense(6, name="rd2")(d1)
+    h = layers.Add(name="radd")([inputs, h])
+    h = layers.Concatenate(name="rcat")([layers.Dense(3, name="rd3")(h), side, d1])
+    model = keras.Model([inputs, side], layers.Dense(1, name="rout")(h))
+    figure = plot.model_graph(model, rankdir=rankdir)
+    ax = figure.axes[0]
+    boxes = [p.get_bbox() for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 8
+    routed = ax.lines  # straight edges are arrows; routed ones are polylines
+    assert len(routed) == 2  # rx -> radd past rd1 and rd2; rd1 -> rcat past rd2, radd, rd3
+    for line in routed:
+        xs, ys = line.get_xdata(), line.get_ydata()
+        for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+            for t in np.linspace(0.02, 0.98, 25):  # no point of a segment inside a box
+                x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+                assert not any(b.x0 + 0.01 < x < b.x1 - 0.01 and b.y0 + 0.01 < y < b.y1 - 0.01
+                               for b in boxes), (x, y)
+    lanes = {round(float(max(line.get_xdata() if rankdir == "TB" else -line.get_ydata())), 2)
+             for line in routed}
+    assert len(lanes) == 2  # two lanes, not one line drawn over the other

@@ -88,7 +88,8 @@ def _train(args):
 
     _apply_threads(args)
     recipes.train(_config(args), out=args.out, verbose=0 if args.quiet else 1,
-                  log=(lambda *a: None) if args.quiet else print, inspect=args.inspect)
+                  log=(lambda *a: None) if args.quiet else print, inspect=args.inspect,
+                  tensorboard=args.tensorboard)
 
 
 def _compare(args):
@@ -310,6 +311,10 @@ def build_parser():
     p.add_argument("--inspect", action="store_true",
                    help="also record per-layer gradient norms and activation statistics "
                         "(gradient_flow.png, activations.png, 'inspect' in metrics.json)")
+    p.add_argument("--tensorboard", metavar="LOGDIR",
+                   help="write TensorBoard event files to LOGDIR: loss, metrics, learning "
+                        "rate, weight histograms and gradient norms per epoch (needs "
+                        "tensorboardX: pip install 'glassnet[tensorboard]')")
     _add_training_options(p, epochs=15, cnn_epochs=20)
     p.set_defaults(run=_train)
 

@@ -638,8 +638,50 @@ def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_laye
             return a * gap_across, -d * gap_along
         return d * (box_w + 0.6), -a * (box_h + 0.35)
 
+    # an edge that skips ranks (a residual connection, a late merge) would run through
+    # the boxes between; it goes round them instead, in a lane beside them
+    tb = rankdir == "TB"
+    half_across, half_along = (box_w / 2, box_h / 2) if tb else (box_h / 2, box_w / 2)
+
+    def across_along(layer):  # (across the ranks, along them downstream), inches
+        x, y = center(layer)
+        return (x, -y) if tb else (-y, x)
+
+    routes, lane_used = {}, {}
+    for a, b in edges:
+        (ca, la), (cb, lb) = across_along(a), across_along(b)
+        between = [layer for layer in boxes if rank.get(a, 0) < rank.get(layer, 0)
+                   < rank.get(b, 0)]
+        blocked = []
+        for layer in between:
+            c, l = across_along(layer)
+            t = (l - la) / (lb - la) if lb != la else 0
+            if abs(ca + t * (cb - ca) - c) < half_across + 0.1:
+                blocked.append(c)
+        if not blocked:
+            continue
+        extent = [across_along(layer)[0] for layer in between]
+        lane = max(extent) + half_across + 0.25
+        span = (la, lb)
+        while any(abs(lane - used) < 0.2 and span[0] < end and start < span[1]
+                  for used, (start, end) in lane_used.items()):
+            lane += 0.25  # another skip edge runs here at the same height: the next lane
+        lane_used[lane] = span
+        gap = (gap_along if tb else box_w + 0.6) - 2 * half_along
+        routes[(id(a), id(b))] = [(ca, la + half_along), (ca, la + half_along + gap / 3),
+                                  (lane, la + half_along + gap / 3),
+                                  (lane, lb - half_along - gap / 3),
+                                  (cb, lb - half_along - gap / 3), (cb, lb - half_along)]
+
+    def to_xy(point):
+        c, l = point
+        return (c, -l) if tb else (l, -c)
+
     xs = [center(layer)[0] for layer in boxes]
     ys = [center(layer)[1] for layer in boxes]
+    for route in routes.values():
+        xs += [to_xy(p)[0] for p in route]
+        ys += [to_xy(p)[1] for p in route]
     left, bottom = min(xs) - box_w / 2 - 0.2, min(ys) - box_h / 2 - 0.2
     size = (max(xs) - min(xs) + box_w + 0.4, max(ys) - min(ys) + box_h + 0.4)
     fig = plt.figure(figsize=size)
@@ -659,6 +701,15 @@ def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_laye
             ax.text(x, top - 0.2 * k, line, ha="center", va="center", fontsize=8.5,
                     family="monospace")
     for a, b in edges:
+        route = routes.get((id(a), id(b)))
+        if route is not None:
+            points = [to_xy(p) for p in route]
+            ax.plot([p[0] for p in points[:-1]], [p[1] for p in points[:-1]],
+                    color="#444444", lw=1.1, solid_joinstyle="round")
+            ax.annotate("", xy=points[-1], xytext=points[-2],
+                        arrowprops={"arrowstyle": "-|>", "color": "#444444", "lw": 1.1,
+                                    "shrinkA": 0, "shrinkB": 0})
+            continue
         (xa, ya), (xb, yb) = center(a), center(b)
         if rankdir == "TB":
             start, end = (xa, ya - box_h / 2), (xb, yb + box_h / 2)

@@ -222,22 +222,31 @@ def _write_json(path, data):
     atomic_write(path, write)
 
 
-def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False):
+def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
+          tensorboard=None):
     """Train with ``config``, evaluate on the test set, and write the run
     folder. Returns the metrics dict that metrics.json holds. With
     ``inspect``, an inspect.Recorder also records per-layer gradient norms and
     activation statistics every 10 steps (saved under "inspect" in
     metrics.json) and the run folder gets gradient_flow.png and
-    activations.png."""
+    activations.png. With ``tensorboard`` (a folder), a TensorBoard callback
+    writes event files there, with weight histograms and gradient norms per
+    epoch (``tensorboard --logdir FOLDER`` shows them)."""
     data = load_data(config.dataset, config.limit, config.data_path)
     (x_train, _), (x_test, y_test), class_names = data
+    callbacks = []
     recorder = None
     if inspect:
         from glassnet.inspect import Recorder
 
         recorder = Recorder(every=10)
+        callbacks.append(recorder)
+    if tensorboard:
+        from glassnet.callbacks import TensorBoard
+
+        callbacks.append(TensorBoard(tensorboard, histogram_freq=1))
     model, history, seconds, interrupted = _fit(config, data, verbose,
-                                                callbacks=[recorder] if recorder else None)
+                                                callbacks=callbacks or None)
     epochs_run = len(history.epoch)
     run_dir = _new_run_dir(out)
     probabilities = model.predict(x_test, batch_size=1000, verbose=0)
