@@ -278,3 +278,25 @@ def test_glassnet_train_writes_tensorboard_logs(tmp_path):
     norms = [train.Scalars(f"gradient_norm/{name}")[-1].value
              for name in ("dense", "dense_1", "dense_2", "dense_3")]
     assert norms[0] < norms[-1]  # the first sigmoid layer gets the smallest gradient
+
+
+def test_the_readme_files_example_runs(fashion_mnist, tmp_path, monkeypatch, capsys):
+    """README's "Files" example, as written: a CNN Keras saved, trained on for
+    an epoch in glassnet from Keras's optimizer state, saved back."""
+    import pathlib
+    import re
+    import shutil
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+                if "best-cnn-model-2.keras" in block)
+    shutil.copy(os.path.join(DATA, "fashion", "best-cnn-model.keras"), tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (x_train, y_train), _ = fashion_mnist
+    namespace = {"train_scaled": x_train[:2000, :, :, None] / 255.0,
+                 "train_target": y_train[:2000]}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert "conv2d (Conv2D)" in capsys.readouterr().out
+    again = keras.models.load_model(tmp_path / "best-cnn-model-2.keras")
+    before = keras.models.load_model(tmp_path / "best-cnn-model.keras")
+    assert again.optimizer.iterations == before.optimizer.iterations + 63  # 2,000 / 32
