@@ -500,7 +500,8 @@ def real_keras():
 
 
 # Keras 3 with NumPy 2 warns inside its own code (Variable.__array__)
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 @pytest.mark.parametrize("name", ["m.keras", "m.h5"])
 def test_real_keras_loads_glassnet_models(tmp_path, name):
     real = real_keras()
@@ -514,7 +515,8 @@ def test_real_keras_loads_glassnet_models(tmp_path, name):
         assert int(theirs.optimizer.iterations.numpy()) == 10
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 def test_real_keras_load_weights_reads_glassnet_weights(tmp_path):
     real = real_keras()
     model, x, _ = two_branch_model()

@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 keras = pytest.importorskip("keras")
+# Keras 3 under NumPy 2 warns inside its own Variable.numpy(); not glassnet's to fix
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
 import glassnet as gn  # noqa: E402
 from glassnet import layers as G  # noqa: E402
