@@ -349,6 +349,14 @@ class EarlyStopping(_Monitor):
             self.model.set_weights(self.best_weights)
 
 
+def _check_frequency(owner, argument, value):
+    """``"epoch"`` or a positive number of batches."""
+    if value != "epoch" and (isinstance(value, bool) or not isinstance(
+            value, (int, np.integer)) or value < 1):
+        raise ValueError(f"{owner}: unrecognized {argument}={value!r}; expected 'epoch' or a "
+                         f"positive number of batches")
+
+
 class ModelCheckpoint(_Monitor):
     """Save the model (or, with ``save_weights_only``, its weights) during
     ``fit``, as Keras 3 does.
@@ -369,10 +377,7 @@ class ModelCheckpoint(_Monitor):
         super().__init__(monitor, mode, 0, initial_value_threshold, "ModelCheckpoint")
         from glassnet import saving
 
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
-                save_freq, (int, np.integer)) or save_freq < 1):
-            raise ValueError(f"ModelCheckpoint: unrecognized save_freq={save_freq!r}; expected "
-                             f"'epoch' or a positive number of batches")
+        _check_frequency("ModelCheckpoint", "save_freq", save_freq)
         self.filepath = os.fspath(filepath)
         kind = "weights" if save_weights_only else "model"
         try:  # a name that cannot be saved fails now, not after the first epoch
@@ -478,10 +483,7 @@ class BackupAndRestore(Callback):
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir must be a folder name; received "
                              f"{backup_dir!r}")
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(
-                save_freq, (int, np.integer)) or save_freq < 1):
-            raise ValueError(f"BackupAndRestore: unrecognized save_freq={save_freq!r}; expected "
-                             f"'epoch' or a positive number of batches")
+        _check_frequency("BackupAndRestore", "save_freq", save_freq)
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
         self.double_checkpoint = bool(double_checkpoint)
@@ -604,10 +606,7 @@ class TensorBoard(Callback):
                              f"{histogram_freq!r}")
         if update_freq == "batch":
             update_freq = 1
-        if update_freq != "epoch" and (isinstance(update_freq, bool) or not isinstance(
-                update_freq, int) or update_freq < 1):
-            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive "
-                             f"number of batches; received {update_freq!r}")
+        _check_frequency("TensorBoard", "update_freq", update_freq)
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.write_graph = bool(write_graph)

@@ -563,3 +563,13 @@ def get(identifier):
 
 def serialize(loss):
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def map_per_output(loss, function):
+    """``function`` applied to each loss of a compile's ``loss`` argument:
+    one loss, a list (one per output) or a dict (output name -> loss)."""
+    if isinstance(loss, (list, tuple)):
+        return [function(spec) for spec in loss]
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return {name: function(spec) for name, spec in loss.items()}
+    return function(loss)

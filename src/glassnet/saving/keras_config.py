@@ -127,13 +127,9 @@ def compile_to_keras(model, legacy=False):
             return _keras_object(spec["class_name"], spec["config"], "keras.losses", legacy)
         return spec
 
-    loss = config["loss"]
-    if isinstance(loss, list):
-        loss = [loss_object(s) for s in loss]
-    elif isinstance(loss, dict) and "class_name" not in loss:
-        loss = {k: loss_object(v) for k, v in loss.items()}
-    else:
-        loss = loss_object(loss)
+    from glassnet.losses import map_per_output
+
+    loss = map_per_output(config["loss"], loss_object)
     optimizer = config["optimizer"]
     opt_config = dict(optimizer["config"])
     rate = opt_config.get("learning_rate")
@@ -419,13 +415,7 @@ def _compile_from_keras(config, path, legacy):
             raise FileFormatError(f"{path!r}: cannot rebuild the loss {spec!r:.60}: "
                                   f"{error}") from None
 
-    loss = config.get("loss")
-    if isinstance(loss, list):
-        loss = [loss_spec(s) for s in loss]
-    elif isinstance(loss, dict) and "class_name" not in loss:
-        loss = {k: loss_spec(v) for k, v in loss.items()}
-    else:
-        loss = loss_spec(loss)
+    loss = losses.map_per_output(config.get("loss"), loss_spec)
     metrics = _metric_names(config.get("metrics"), path)
     if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
         metrics = metrics[0]  # tf.keras 2: one list per output

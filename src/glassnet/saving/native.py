@@ -149,14 +149,8 @@ def load_model(path, compile=True):
     model.metadata = metadata["user_metadata"]
     config = metadata.get("compile_config")
     if compile and config:
-        loss = config["loss"]
-        resolve = (lambda spec: None if spec is None else losses.get(spec))
-        if isinstance(loss, list):
-            loss = [resolve(spec) for spec in loss]
-        elif isinstance(loss, dict) and "class_name" not in loss:
-            loss = {k: resolve(v) for k, v in loss.items()}
-        else:
-            loss = resolve(loss)
+        loss = losses.map_per_output(config["loss"],
+                                     lambda spec: None if spec is None else losses.get(spec))
         model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss,
                       loss_weights=config.get("loss_weights"),
                       metrics=config.get("metrics") or None)
