@@ -53,8 +53,8 @@ def saved_layer_names(base):
             if layer["class_name"] != "InputLayer"]
 
 
-def test_the_corpus_covers_four_keras_versions():
-    assert {"3.3.3", "3.8.0", "3.15.1", "tf-keras-2.15.0"} <= set(VERSIONS)
+def test_the_corpus_covers_five_keras_versions():
+    assert {"3.3.3", "3.8.0", "3.15.1", "tf-keras-2.13.1", "tf-keras-2.15.0"} <= set(VERSIONS)
     for version in VERSIONS:
         for model in MODELS:
             for extension in (".keras", ".h5", ".weights.h5", ".npz"):
@@ -136,7 +136,9 @@ def test_load_weights_reads_keras_weights_files(version, model_name):
 def two_branch_model():
     gn.utils.set_random_seed(5)
     a, b = keras.Input((6,), name="a"), keras.Input((3, 3, 1), name="b")
-    h1 = keras.layers.Dense(8, activation="relu")(a)
+    inner = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(8, activation="relu")], name="inner")
+    h1 = inner(a)  # a Sequential nested in the functional model
     h2 = keras.layers.Flatten()(keras.layers.BatchNormalization()(
         keras.layers.Conv2D(2, 2, activation="relu")(b)))
     h = keras.layers.Concatenate()([h1, h2])
@@ -201,7 +203,7 @@ def test_the_keras_zip_has_keras_layout(tmp_path):
     assert config["compile_config"]["optimizer"]["class_name"] == "Adam"
     assert metadata["keras_version"].startswith("3.")
     with h5py.File(io.BytesIO(weights)) as f:
-        assert f["layers/dense/vars/0"].shape == (6, 8)
+        assert f["layers/sequential/layers/dense/vars/0"].shape == (6, 8)  # the nested model
         assert f["layers/batch_normalization/vars"].attrs["name"].startswith(
             "batch_normalization")
         assert len(f["layers/batch_normalization/vars"]) == 4  # gamma, beta, mean, variance

@@ -285,7 +285,7 @@ def load_weights(model, path, skip_mismatch=False):
     else:
         source = path
     f = files.open_h5(source, path)
-    if "layers" in f:
+    if "layers" in f or "_layer_checkpoint_dependencies" in f:
         keras_weights.read_weights(model, f, path)
         arrays = keras_weights.read_optimizer_arrays(f, path)
         if arrays and getattr(model, "compiled", False):

@@ -122,27 +122,60 @@ def _check_and_assign(pairs, path):
         variable.assign(value.astype(variable.dtype, copy=False))
 
 
-def read_weights(model, f, path):
-    """Load Keras 3 weights from the open File ``f`` into ``model``."""
-    pairs = []
-    for group_path, layer in weight_paths(model):
+_CONTAINERS = ("layers", "_layer_checkpoint_dependencies")  # Keras 3; tf.keras 2.13
+
+
+def _saved_layer_groups(group, path):
+    """{snake-case class: [child group, ...] in the order Keras numbered them}
+    under ``group``'s layer container. Keras 3 numbers dense, dense_1,
+    dense_2; tf.keras 2.13 counted some classes twice (dense, dense_2,
+    dense_4), so the order, not the number, says which layer is which."""
+    container = next((c for c in _CONTAINERS if c in group), None)
+    if container is None:
+        return {}, None
+    node = h5_group(group, container, path)
+    found = {}
+    for key in node.keys():
+        match = re.fullmatch(r"(.*?)(?:_(\d+))?", key)
+        found.setdefault(match.group(1), []).append((int(match.group(2) or 0), key))
+    return {base: [node[key] for _, key in sorted(items)] for base, items in found.items()}, \
+        f"{group.name.rstrip('/')}/{container}"
+
+
+def _collect(model, group, path, pairs):
+    saved, where = _saved_layer_groups(group, path)
+    seen = {}
+    for layer in model.layers:
+        base = _snake(_keras_class(layer))
+        index = seen[base] = seen.get(base, -1) + 1
+        candidates = saved.get(base, [])
         mine = _own_weights(layer)
-        if not mine and _is_model(layer):
+        if index >= len(candidates):
+            if mine or (_is_model(layer) and layer.weights):
+                raise ValueError(f"{path!r} does not fit this model: it has no weights for "
+                                 f"layer {layer.name!r} ({type(layer).__name__}) under "
+                                 f"{where or group.name} (saved from another architecture?)")
+            continue  # a layer without weights may have no group
+        child = candidates[index]
+        if _is_model(layer):
+            _collect(layer, child, path, pairs)
             continue
-        if group_path not in f and not mine:
-            continue  # a layer without weights may have no group (older Keras)
-        try:
-            group = h5_group(f, f"{group_path}/vars", path)
-        except FileFormatError:
-            raise ValueError(f"{path!r} does not fit this model: it has no weights for layer "
-                             f"{layer.name!r} ({type(layer).__name__}) at {group_path} (saved "
-                             f"from another architecture?)") from None
-        values = h5_arrays(group, path)
+        if not mine and "vars" not in child:
+            continue
+        values = h5_arrays(h5_group(child, "vars", path), path)
         if len(values) != len(mine):
             raise ValueError(f"{path!r} does not fit this model: layer {layer.name!r} "
                              f"({type(layer).__name__}) has {len(mine)} weights; the file "
-                             f"holds {len(values)} at {group_path}")
+                             f"holds {len(values)} at {child.name}")
         pairs.extend((v, value, layer, i) for i, (v, value) in enumerate(zip(mine, values)))
+
+
+def read_weights(model, f, path):
+    """Load Keras 3 weights (also tf.keras 2.13-2.15's ``.keras`` layout)
+    from the snapshot ``f`` into ``model``; nothing changes unless every
+    weight fits."""
+    pairs = []
+    _collect(model, f, path, pairs)
     _check_and_assign(pairs, path)
 
 

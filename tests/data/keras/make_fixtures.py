@@ -7,7 +7,7 @@ committed), once per Keras version:
     KERAS_BACKEND=jax /tmp/k315/bin/python tests/data/keras/make_fixtures.py
     # older Keras 3:  keras==3.3.3 jax==0.4.28 jaxlib==0.4.28 "numpy<2" h5py
     #                 keras==3.8.0 jax==0.4.38 jaxlib==0.4.38 h5py
-    # tf.keras 2.15:  tensorflow-cpu==2.15.1 "numpy<2" h5py
+    # tf.keras 2.15:  tensorflow-cpu==2.15.1 "numpy<2" h5py   (2.13: tensorflow-cpu==2.13.1)
 
 It writes tests/data/keras/<keras version>/<model>.{keras,h5,weights.h5}
 and <model>.npz: the inputs, what Keras predicted, and for the models trained
