@@ -43,8 +43,6 @@ def test_plot_model_sequential_left_to_right_and_errors(tmp_path):
     with Image.open(tmp_path / "seq.png") as picture:
         width, height = picture.size
     assert width > 2 * height  # drawn left to right
-    with pytest.raises(NotImplementedError, match="expand_nested"):
-        keras.utils.plot_model(seq, expand_nested=True)
     with pytest.raises(ValueError, match="rankdir must be 'TB' or 'LR'"):
         keras.utils.plot_model(seq, to_file=tmp_path / "x.png", rankdir="BT")
     old = tmp_path / "keep.png"
@@ -87,3 +85,29 @@ def test_skip_connections_go_round_the_boxes(rankdir):
     lanes = {round(float(max(line.get_xdata() if rankdir == "TB" else -line.get_ydata())), 2)
              for line in routed}
     assert len(lanes) == 2  # two lanes, not one line drawn over the other
+
+
+def test_expand_nested_draws_the_inner_layers_in_place(tmp_path):
+    inner = keras.Sequential([keras.Input((4,)), layers.Dense(3, name="n1"),
+                              layers.Dense(2, name="n2")], name="block")
+    x = keras.Input((4,), name="nx")
+    y = layers.Dense(1, name="nout")(layers.Concatenate(name="ncat")([inner(x), x]))
+    model = keras.Model(x, y)
+    boxes, edges, _ = _graph_boxes(model, False, False, True, False, False)
+    assert [b[0] for b in boxes.values()] == ["nx (InputLayer)", "block (Sequential)",
+                                              "ncat (Concatenate)", "nout (Dense)"]
+    boxes, edges, rank = _graph_boxes(model, True, False, True, False, False,
+                                      expand_nested=True)
+    names = {layer.name: lines for layer, lines in boxes.items()}
+    assert [lines[0] for lines in boxes.values()] == [
+        "nx (InputLayer)", "block/n1 (Dense)", "block/n2 (Dense)", "ncat (Concatenate)",
+        "nout (Dense)"]
+    assert names["n1"][1:] == ["input: (None, 4)", "output: (None, 3)"]
+    pairs = {(a.name, b.name) for a, b in edges}
+    assert pairs == {("nx", "n1"), ("n1", "n2"), ("n2", "ncat"), ("nx", "ncat"),
+                     ("ncat", "nout")}
+    assert {layer.name: depth for layer, depth in rank.items()} == {
+        "nx": 0, "n1": 1, "n2": 2, "ncat": 3, "nout": 4}
+    shown = keras.utils.plot_model(model, to_file=tmp_path / "nested.png", expand_nested=True,
+                                   show_layer_names=True, dpi=60)
+    assert shown.filename == str(tmp_path / "nested.png")

@@ -552,24 +552,56 @@ def weights(model, bins=40, path=None):
 
 
 # ---------------------------------------------------------------- the graph of a model
-def _graph_boxes(model, show_shapes, show_dtype, show_layer_names, show_layer_activations,
-                 show_trainable):
-    """(boxes {layer: text lines}, edges [(from, to)], rank {layer: depth})."""
-    layers = list(model.layers)
-    inputs = [t._keras_history.operation for t in model.inputs]
-    for layer in reversed(inputs):  # a Sequential model's InputLayer is not in its layers
-        if layer not in layers:
-            layers.insert(0, layer)
-    own = set(model._nodes)
-    edges = []
+def _graph_operations(model, expand_nested, env=None, prefix=""):
+    """[(layer, parents, node, prefix)] in execution order, and {id(tensor):
+    layer that made it}. With ``expand_nested``, a nested model's own layers
+    take its place, fed by what fed it (``env``: its input tensors -> the
+    outer layers behind them)."""
+    from glassnet.layers import InputLayer
+
+    env = env or {}
+    found, made = [], dict(env)
+
+    def source(tensor):
+        return made.get(id(tensor), tensor._keras_history.operation)
+
     for node in model._nodes:
-        for tensor in node.input_tensors:
-            edges.append((tensor._keras_history.operation, node.operation))
+        layer = node.operation
+        if isinstance(layer, InputLayer) and id(node.outputs[0]) in env:
+            continue  # an inner input: the outer layer that feeds it stands in for it
+        parents = [source(t) for t in node.input_tensors]
+        if expand_nested and hasattr(layer, "_nodes") and node.input_tensors:
+            inner_env = {id(t): p for t, p in zip(layer.inputs, parents)}
+            inner, inner_made = _graph_operations(layer, True, inner_env,
+                                                  f"{prefix}{layer.name}/")
+            found.extend(inner)
+            for outer, own in zip(node.outputs, layer.outputs):
+                made[id(outer)] = inner_made.get(id(own), own._keras_history.operation)
+            continue
+        found.append((layer, parents, node, prefix))
+        for tensor in node.outputs:
+            made[id(tensor)] = layer
+    return found, made
+
+
+def _graph_boxes(model, show_shapes, show_dtype, show_layer_names, show_layer_activations,
+                 show_trainable, expand_nested=False):
+    """(boxes {layer: text lines}, edges [(from, to)], rank {layer: depth})."""
+    operations, _ = _graph_operations(model, expand_nested)
+    inputs = [t._keras_history.operation for t in model.inputs]
+    layers, nodes, prefixes = [], {}, {}
+    for layer in inputs:  # a Sequential model's InputLayer is not in its layers
+        if layer not in nodes:
+            layers.append(layer)
+            nodes[layer], prefixes[layer] = layer._inbound_nodes[0], ""
+    for layer, _, node, prefix in operations:
+        if layer not in nodes:
+            layers.append(layer)
+            nodes[layer], prefixes[layer] = node, prefix
+    edges = [(parent, layer) for layer, parents, _, _ in operations for parent in parents]
     rank = {layer: 0 for layer in inputs}
-    for node in model._nodes:  # in execution order: parents come first
-        parents = [t._keras_history.operation for t in node.input_tensors]
-        rank[node.operation] = max([rank.get(node.operation, 0)] +
-                                   [rank.get(p, 0) + 1 for p in parents])
+    for layer, parents, _, _ in operations:  # in execution order: parents come first
+        rank[layer] = max([rank.get(layer, 0)] + [rank.get(p, 0) + 1 for p in parents])
     for layer in inputs:  # an input sits just above the first layer that reads it
         children = [rank[b] for a, b in edges if a is layer]
         if children:
@@ -577,14 +609,15 @@ def _graph_boxes(model, show_shapes, show_dtype, show_layer_names, show_layer_ac
     boxes = {}
     for layer in layers:
         kind = type(layer).__name__
-        lines = [f"{layer.name} ({kind})" if show_layer_names else kind]
+        name = prefixes[layer] + layer.name
+        lines = [f"{name} ({kind})" if show_layer_names else
+                 (f"{prefixes[layer]}{kind}" if prefixes[layer] else kind)]
         activation = getattr(getattr(layer, "activation", None), "name", None)
         if show_layer_activations and activation is not None and kind not in (
                 "Activation", "Softmax", "ReLU"):
             lines.append(f"activation: {activation}")
-        nodes = [n for n in layer._inbound_nodes if n in own or n.is_input]
-        if show_shapes and nodes:
-            node = nodes[0]
+        node = nodes[layer]
+        if show_shapes:
             shapes_in = [str(tuple(t.shape)) for t in node.input_tensors] or \
                 [str(tuple(t.shape)) for t in node.outputs]
             shapes_out = [str(tuple(t.shape)) for t in node.outputs]
@@ -599,18 +632,22 @@ def _graph_boxes(model, show_shapes, show_dtype, show_layer_names, show_layer_ac
 
 
 def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_layer_names=False,
-                rankdir="TB", show_layer_activations=False, show_trainable=False):
+                rankdir="TB", show_layer_activations=False, show_trainable=False,
+                expand_nested=False):
     """The model as a graph: a box per layer, an arrow per connection, ranked
     from the inputs (top, or left with ``rankdir="LR"``) to the outputs, so
-    branches sit side by side and merges below them. Drawn with matplotlib
-    alone (no Graphviz needed). Returns the Figure; ``path=`` saves a PNG."""
+    branches sit side by side and merges below them; an edge that skips
+    ranks runs in a lane beside the boxes. With ``expand_nested``, a nested
+    model is drawn as its own layers (named ``inner/dense``). Drawn with
+    matplotlib alone (no Graphviz needed). Returns the Figure; ``path=``
+    saves a PNG."""
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"rankdir must be 'TB' or 'LR'; received {rankdir!r}")
     if not getattr(model, "built", False):
         raise ValueError("plot_model needs a built model: give it an Input((...)) or call it "
                          "on data first")
     boxes, edges, rank = _graph_boxes(model, show_shapes, show_dtype, show_layer_names,
-                                      show_layer_activations, show_trainable)
+                                      show_layer_activations, show_trainable, expand_nested)
     ranks = {}
     for layer in boxes:
         ranks.setdefault(rank.get(layer, 0), []).append(layer)

@@ -54,9 +54,6 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     from glassnet import plot
     from glassnet.saving.files import atomic_write
 
-    if expand_nested:
-        raise NotImplementedError("plot_model: expand_nested=True is not implemented in "
-                                  "glassnet (nested models are drawn as one box)")
     for argument in ("layer_range", "show_layer_activations_in_nested"):
         if kwargs.pop(argument, None) is not None:
             raise NotImplementedError(f"plot_model: {argument} is not implemented in glassnet")
@@ -65,7 +62,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     figure = plot.model_graph(model, show_shapes=show_shapes, show_dtype=show_dtype,
                               show_layer_names=show_layer_names, rankdir=rankdir,
                               show_layer_activations=show_layer_activations,
-                              show_trainable=show_trainable)
+                              show_trainable=show_trainable, expand_nested=expand_nested)
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1].lstrip(".").lower() or "png"
     atomic_write(to_file, lambda temp: figure.savefig(temp, dpi=dpi, format=extension,
