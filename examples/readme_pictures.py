@@ -9,6 +9,9 @@
    gradient hundreds of times smaller than its last: vanishing gradients.
 2. decision_boundary.png: a 2-16-16-3 tanh network trained on the spiral
    toy data set, its decision regions with the training points on top.
+3. plot_model.png: keras.utils.plot_model of a functional model with two
+   inputs, a residual block and two heads, after a round trip through a
+   .keras file (what a Keras user sees of a model glassnet saved).
 """
 
 import os
@@ -50,10 +53,33 @@ def decision_boundary(path):
     gn.plot.decision_boundary(model, x, y, path=path)
 
 
+def plot_model(path):
+    import tempfile
+
+    from glassnet import keras
+
+    layers = keras.layers
+    image, meta = keras.Input((28, 28, 1), name="image"), keras.Input((4,), name="meta")
+    x = layers.Conv2D(8, 3, activation="relu", padding="same")(image)
+    x = layers.MaxPooling2D()(layers.BatchNormalization()(x))
+    x = layers.Activation("relu")(layers.Add()([x, layers.Conv2D(8, 3, padding="same")(x)]))
+    x = layers.GlobalAveragePooling2D()(x)
+    h = layers.Concatenate()([x, layers.Dense(8, activation="relu")(meta)])
+    outputs = [layers.Dense(10, activation="softmax", name="cls")(layers.Dropout(0.3)(h)),
+               layers.Dense(1, name="reg")(h)]
+    with tempfile.TemporaryDirectory() as folder:
+        saved = os.path.join(folder, "two_heads.keras")
+        keras.Model([image, meta], outputs, name="two_heads").save(saved)
+        model = keras.models.load_model(saved, compile=False)
+    keras.utils.plot_model(model, to_file=path, show_shapes=True, show_layer_names=True,
+                           show_layer_activations=True, dpi=80)
+
+
 def main(out="docs/images"):
     os.makedirs(out, exist_ok=True)
     for name, draw in (("gradient_flow.png", gradient_flow),
-                       ("decision_boundary.png", decision_boundary)):
+                       ("decision_boundary.png", decision_boundary),
+                       ("plot_model.png", plot_model)):
         draw(os.path.join(out, name))
         print("wrote", os.path.join(out, name))
 

@@ -529,3 +529,17 @@ def test_real_keras_load_weights_reads_glassnet_weights(tmp_path):
     fresh.load_weights(tmp_path / "w.weights.h5")
     for mine, other in zip(outputs(model, x), fresh.predict(x, verbose=0)):
         np.testing.assert_allclose(np.asarray(other), mine, atol=1e-5, rtol=0)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    model, *_ = two_branch_model()
+    mask = os.umask(0o022)
+    try:
+        for name in ("m.keras", "m.h5", "m.safetensors"):
+            model.save(tmp_path / name)
+            assert (os.stat(tmp_path / name).st_mode & 0o777) == 0o644, name
+        os.chmod(tmp_path / "m.keras", 0o600)  # a file the user made private stays private
+        model.save(tmp_path / "m.keras")
+        assert (os.stat(tmp_path / "m.keras").st_mode & 0o777) == 0o600
+    finally:
+        os.umask(mask)

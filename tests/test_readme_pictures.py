@@ -5,6 +5,7 @@ import pathlib
 import runpy
 
 import pytest
+from PIL import Image
 
 from test_plot_cli import assert_real_png
 
@@ -26,6 +27,8 @@ def test_readme_pictures_script(tmp_path, fashion_mnist, capsys, monkeypatch):
     script["main"](str(tmp_path))
     assert_real_png(tmp_path / "gradient_flow.png")
     assert_real_png(tmp_path / "decision_boundary.png")
+    with Image.open(tmp_path / "plot_model.png") as drawn:  # the graph, one box per layer
+        assert drawn.width > 600 and drawn.height > 1000
     last = {name: list(r.epochs[-1]["gradient_norm"].values()) for name, r in recorded.items()}
     assert last["sigmoid"][-1] / last["sigmoid"][0] > 100      # measured 325
     assert 0.1 < last["relu"][-1] / last["relu"][0] < 10       # measured 0.47
@@ -37,5 +40,5 @@ def test_readme_pictures_script(tmp_path, fashion_mnist, capsys, monkeypatch):
 
 def test_committed_pictures_exist():
     images = SCRIPT.parent.parent / "docs" / "images"
-    for name in ("gradient_flow.png", "decision_boundary.png"):
+    for name in ("gradient_flow.png", "decision_boundary.png", "plot_model.png"):
         assert_real_png(images / name)

@@ -50,6 +50,15 @@ def atomic_write(path, write):
     os.close(handle)
     try:
         write(temp)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        # (the old file's, or 0666 less the umask)
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask
+        os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         if os.path.exists(temp):
