@@ -543,3 +543,16 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
         assert (os.stat(tmp_path / "m.keras").st_mode & 0o777) == 0o600
     finally:
         os.umask(mask)
+
+
+def test_keras_saving_namespace_and_save_format(tmp_path):
+    model, x, _ = two_branch_model()
+    keras.saving.save_model(model, tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(outputs(loaded, x)[0], outputs(model, x)[0], atol=1e-6)
+    model.save(tmp_path / "m.h5", save_format="h5")  # tf.keras 2's spelling, consistent
+    assert keras.models.load_model(tmp_path / "m.h5").optimizer.iterations == 10
+    with pytest.raises(ValueError, match="save_format='h5' does not match"):
+        model.save(tmp_path / "m.keras", save_format="h5")
+    with pytest.raises(NotImplementedError, match="SavedModel"):
+        model.save(tmp_path / "m_dir", save_format="tf")

@@ -504,7 +504,7 @@ class Model(Engine, Layer):
                 "loss_weights": self._compile_args[1],
                 "metrics": _serializable_metrics(metrics)}
 
-    def save(self, path, overwrite=True, include_optimizer=True):
+    def save(self, path, overwrite=True, include_optimizer=True, save_format=None):
         """Save architecture, weights, compile settings and optimizer state;
         the extension decides the format, as in Keras: ``.keras`` (Keras 3's
         zip, which real Keras opens), ``.h5`` (Keras's legacy HDF5) or
@@ -512,6 +512,15 @@ class Model(Engine, Layer):
         renamed."""
         from glassnet import saving
 
+        if save_format is not None:  # tf.keras 2's argument; the extension says it in Keras 3
+            wanted = {"h5": ".h5", "keras": ".keras", "keras_v3": ".keras"}.get(save_format)
+            if save_format == "tf":
+                raise NotImplementedError("save_format='tf' (TensorFlow's SavedModel) is not a "
+                                          "format glassnet writes; save as .keras or .h5")
+            if wanted is None or not str(path).lower().endswith(wanted):
+                raise ValueError(f"save: save_format={save_format!r} does not match "
+                                 f"{str(path)!r}; the extension chooses the format (.keras, "
+                                 f".h5, .safetensors)")
         saving.save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, path, overwrite=True):
