@@ -331,10 +331,11 @@ def test_truncated_and_corrupt_files_name_the_file(tmp_path, extension):
     source = os.path.join(DATA, "3.15.1", "cnn" + extension)
     data = pathlib.Path(source).read_bytes()
     model = keras.models.load_model(os.path.join(DATA, "3.15.1", "cnn.keras"), compile=False)
+    assert issubclass(FileFormatError, ValueError)
     for cut in (10, len(data) // 3, len(data) - 100):
         path = tmp_path / f"cut{cut}{extension}"
         path.write_bytes(data[:cut])
-        with pytest.raises(ValueError, match=str(path.name)):
+        with pytest.raises(FileFormatError, match=str(path.name)):
             if extension == ".weights.h5":
                 model.load_weights(path)
             else:

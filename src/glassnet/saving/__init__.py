@@ -186,7 +186,9 @@ def _kind(path):
 
 
 def _read_keras_zip(path):
-    members = read_zip(path)
+    from glassnet.saving.files import read_zip
+
+    members = read_zip(path, _LIMITS)
     for name in ("config.json", "model.weights.h5"):
         if name not in members:
             raise FileFormatError(f"{path!r} is a zip without {name}: not a .keras model "
@@ -199,12 +201,6 @@ def _read_keras_zip(path):
     if not isinstance(config, dict):
         raise FileFormatError(f"{path!r}: config.json is not a Keras model description")
     return config, members["model.weights.h5"]
-
-
-def read_zip(path):
-    from glassnet.saving.files import read_zip as read
-
-    return read(path, _LIMITS)
 
 
 def load_model(path, compile=True, safe_mode=True):
