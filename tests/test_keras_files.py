@@ -557,3 +557,36 @@ def test_keras_saving_namespace_and_save_format(tmp_path):
         model.save(tmp_path / "m.keras", save_format="h5")
     with pytest.raises(NotImplementedError, match="SavedModel"):
         model.save(tmp_path / "m_dir", save_format="tf")
+
+
+def test_files_that_crash_or_hang_the_hdf5_library_are_value_errors(tmp_path, monkeypatch):
+    """Found by the fuzz test: one makes h5py segfault, one makes it loop."""
+    import signal
+    import time
+
+    from glassnet.saving import h5_reader
+
+    corrupt = os.path.join(DATA, "corrupt")
+    start = time.monotonic()
+    with pytest.raises(FileFormatError, match=r"crashed reading it \(signal 11\)"):
+        keras.models.load_model(os.path.join(corrupt, "crashes-hdf5.h5"))
+    with pytest.raises(FileFormatError, match="global heap .* is corrupt"):
+        keras.models.load_model(os.path.join(corrupt, "hangs-hdf5.h5"))
+    assert time.monotonic() - start < 5
+
+    def hang(data, path):
+        time.sleep(60)
+
+    monkeypatch.setattr(h5_reader, "_walk_bytes", hang)  # runs in the child
+    monkeypatch.setattr(h5_reader, "CHILD_SECONDS", 1)
+    start = time.monotonic()
+    with pytest.raises(FileFormatError, match="did not finish"):
+        keras.models.load_model(os.path.join(DATA, "3.15.1", "mlp.h5"))
+    assert time.monotonic() - start < 5
+
+    def crash(data, path):
+        os.kill(os.getpid(), signal.SIGABRT)
+
+    monkeypatch.setattr(h5_reader, "_walk_bytes", crash)
+    with pytest.raises(FileFormatError, match=r"signal 6"):
+        keras.models.load_model(os.path.join(DATA, "3.15.1", "mlp.h5"))

@@ -89,7 +89,8 @@ def read_zip(path, limits):
 
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            zipfile.LargeZipFile, OverflowError) as error:  # "zip file version 25.5" ...
         raise FileFormatError(f"{path!r} is not a readable zip file (corrupt or truncated?): "
                               f"{error}") from None
     members = {}

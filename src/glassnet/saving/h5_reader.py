@@ -31,6 +31,7 @@ from glassnet.saving.files import FileFormatError, check_global_heaps
 __all__ = ["read_h5", "Group", "Dataset"]
 
 MAX_BYTES = 4 << 30
+CHILD_SECONDS = 10  # how long the child may take, plus a second per 20 MB of file
 
 
 class Dataset:
@@ -271,7 +272,7 @@ def _in_child(data, path):
             os._exit(code)
     os.close(write_end)
     chunks = []
-    deadline = time.monotonic() + 30 + len(data) / 50e6
+    deadline = time.monotonic() + CHILD_SECONDS + len(data) / 20e6  # 4 MB: 0.05 s needed
     try:
         while True:
             left = deadline - time.monotonic()
