@@ -40,5 +40,9 @@ def test_readme_pictures_script(tmp_path, fashion_mnist, capsys, monkeypatch):
 
 def test_committed_pictures_exist():
     images = SCRIPT.parent.parent / "docs" / "images"
-    for name in ("gradient_flow.png", "decision_boundary.png", "plot_model.png"):
+    for name in ("gradient_flow.png", "decision_boundary.png"):
         assert_real_png(images / name)
+    with Image.open(images / "plot_model.png") as drawn:  # plot_model's own size: 80 dpi
+        drawn.verify()
+    with Image.open(images / "plot_model.png") as drawn:
+        assert drawn.width > 600 and drawn.height > 1000
