@@ -256,8 +256,12 @@ def _in_child(data, path):
     import warnings
 
     read_end, write_end = os.pipe()
-    with warnings.catch_warnings():  # Python 3.12+ warns when a threaded process forks
+    # Python 3.12+ (DeprecationWarning) and JAX (RuntimeWarning, from its at-fork hook) warn
+    # that a threaded process forks: the child runs only h5py and NumPy code, then _exit()s
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
+                                category=RuntimeWarning)
         pid = os.fork()
     if pid == 0:  # the child: walk, write, and leave without running any cleanup
         code = 1
