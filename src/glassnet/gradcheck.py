@@ -119,6 +119,7 @@ def check_gradients(model_or_layer, x, y=None, h=1e-4, seed=0):
     Returns ``{"<layer>/<weight>": error, ..., "input": error}``, each the
     :func:`relative_error` of one parameter tensor (below ~1e-6 means
     backward is right); with several inputs, ``"input_0"``, ``"input_1"``, ...
+    An integer input (token ids for an Embedding) has no gradient and no entry.
 
     For a model (compiled), the loss is its own loss on (x, y), in training
     mode, regularization included. For a layer, the loss is Σ output · y,
@@ -132,20 +133,25 @@ def check_gradients(model_or_layer, x, y=None, h=1e-4, seed=0):
         raise ValueError("check_gradients(model, x, y) needs a compiled model (it uses its "
                          "loss)")
     clone = _float64_copy(model_or_layer)
+    given = x if isinstance(x, (list, tuple)) else [x]
+    ids = [np.asarray(v).dtype.kind in "iu" for v in given]  # token ids: no gradient
     x = _as_inputs(x)
     saved_generator = utils.rng()
     try:
+        skip = {i for i, integer in enumerate(ids) if integer}
         if is_model:
-            return _check_model(clone, x, y, h, seed)
-        return _check_layer(clone, model_or_layer, x, y, h, seed)
+            return _check_model(clone, x, y, h, seed, skip)
+        return _check_layer(clone, model_or_layer, x, y, h, seed, skip)
     finally:
         utils._generator = saved_generator
 
 
-def _input_results(results, analytic, loss, x, h):
+def _input_results(results, analytic, loss, x, h, skip=()):
     xs = x if isinstance(x, list) else [x]
     grads = analytic if isinstance(analytic, list) else [analytic]
     for i, (value, grad) in enumerate(zip(xs, grads)):
+        if i in skip:  # token ids (Embedding's input): integers have no gradient
+            continue
 
         def loss_of(v, i=i):
             inputs = list(xs)
@@ -156,7 +162,7 @@ def _input_results(results, analytic, loss, x, h):
         results[key] = relative_error(grad, numerical_gradient(loss_of, value.copy(), h))
 
 
-def _check_model(model, x, y, h, seed):
+def _check_model(model, x, y, h, seed, skip=()):
     data = model._data(x, y, None, None, "check_gradients")
     model.input_gradient_wanted = True
     model._prepare()
@@ -171,7 +177,7 @@ def _check_model(model, x, y, h, seed):
     reset()
     model._gradient_step(xs, ys, None)
     results = {}
-    _input_results(results, model.input_gradient, loss, xs if len(xs) > 1 else xs[0], h)
+    _input_results(results, model.input_gradient, loss, xs if len(xs) > 1 else xs[0], h, skip)
     from glassnet.saving.native import weight_keys
 
     path = dict(zip(map(id, model.weights), weight_keys(model)))
@@ -183,7 +189,7 @@ def _check_model(model, x, y, h, seed):
     return results
 
 
-def _check_layer(layer, original, x, upstream, h, seed):
+def _check_layer(layer, original, x, upstream, h, seed, skip=()):
     from glassnet.layers.base import _batch_shape
 
     layer._maybe_build(_batch_shape(x))
@@ -212,5 +218,5 @@ def _check_layer(layer, original, x, upstream, h, seed):
         analytic = variable.grad.copy()
         numeric = numerical_gradient(lambda _: loss(x), variable.value, h)
         results[f"{layer.name}/{variable.name}"] = relative_error(analytic, numeric)
-    _input_results(results, grad_x, loss, x, h)
+    _input_results(results, grad_x, loss, x, h, skip)
     return results

@@ -238,8 +238,10 @@ _BY_NAME = {
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "variance_scaling": VarianceScaling,
+    "uniform": RandomUniform, "normal": RandomNormal,  # Keras's short names (Embedding's default)
 }
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
+_BY_CLASS.update({"RandomUniform": RandomUniform, "RandomNormal": RandomNormal})
 
 
 def get(identifier):

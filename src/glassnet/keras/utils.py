@@ -1,7 +1,9 @@
-"""keras.utils: to_categorical, normalize, set_random_seed."""
+"""keras.utils: to_categorical, normalize, set_random_seed, pad_sequences,
+plot_model."""
 
 import numpy as np
 
+from glassnet.sequences import pad_sequences
 from glassnet.utils import set_random_seed
 
 
@@ -74,4 +76,4 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     return Image(filename=to_file) if extension in ("png", "jpg", "jpeg") else figure
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model"]
+__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "pad_sequences"]

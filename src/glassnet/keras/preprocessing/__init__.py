@@ -1,3 +1,6 @@
-"""keras.preprocessing (glassnet has none of its image or text pipelines yet)."""
+"""keras.preprocessing: ``sequence.pad_sequences`` (glassnet has no image or
+text pipelines here yet)."""
 
-__all__ = []
+from glassnet.keras.preprocessing import sequence
+
+__all__ = ["sequence"]
