@@ -198,6 +198,31 @@ class RandomUniform(Initializer):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
+class Orthogonal(Initializer):
+    """A random orthogonal matrix (rows or columns orthonormal), times
+    ``gain``: Keras's default for recurrent kernels, so that repeated
+    multiplication by it neither grows nor shrinks a state at first.
+    From the QR decomposition of a normal matrix, signs fixed by R's diagonal
+    (as Keras). Shapes of more than 2 axes are flattened to (rows, last)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = float(gain), seed
+
+    def sample(self, shape, generator):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal needs a shape of at least 2 axes; received {shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = generator.normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
 class Constant(Initializer):
     """Every value equal to ``value``."""
 
@@ -238,6 +263,7 @@ _BY_NAME = {
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "variance_scaling": VarianceScaling,
+    "orthogonal": Orthogonal,
     "uniform": RandomUniform, "normal": RandomNormal,  # Keras's short names (Embedding's default)
 }
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}

@@ -4,7 +4,8 @@ Activation, Dropout, Flatten, Reshape, Rescaling, Identity), ``activation``
 Maximum, Minimum, Concatenate), ``conv`` (Conv2D, Conv1D), ``pooling``
 (max/average, 2-D and 1-D, and the global ones), ``reshaping``
 (ZeroPadding2D, UpSampling2D), ``normalization`` (BatchNormalization,
-LayerNormalization), ``embedding`` (Embedding). ``Layer`` is the base class; ``serialize`` /
+LayerNormalization), ``embedding`` (Embedding), ``recurrent`` (SimpleRNN, LSTM,
+GRU). ``Layer`` is the base class; ``serialize`` /
 ``deserialize`` turn a layer into a config dict and back. Keras's aliases
 (``MaxPool2D``, ``Convolution2D``, ...) name the same classes."""
 
@@ -14,6 +15,7 @@ from glassnet.layers.conv import Conv1D, Conv2D
 from glassnet.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input,
                                   InputLayer, Rescaling, Reshape)
 from glassnet.layers.embedding import Embedding
+from glassnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from glassnet.layers.merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, maximum, minimum,
                                    multiply, subtract)
@@ -29,7 +31,7 @@ _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, 
            Concatenate, Conv2D, Conv1D, MaxPooling2D, AveragePooling2D, MaxPooling1D,
            AveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
            GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
-           BatchNormalization, LayerNormalization, Embedding)
+           BatchNormalization, LayerNormalization, Embedding, SimpleRNN, LSTM, GRU)
 
 # Keras's other names for the same layers
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,

@@ -89,12 +89,20 @@ def keras_trainable_order(model):
 
 
 # ------------------------------------------------------------ model weights
+def _in_cell(layer):
+    """Keras keeps a recurrent layer's weights in its cell (``lstm/cell/vars``)."""
+    return hasattr(layer, "recurrent_kernel")
+
+
 def write_weights(model, f, optimizer_values=None):
     """Write ``model``'s weights into the open h5py File ``f`` in Keras 3's
     layout (and the optimizer's variables, when given)."""
     for path, layer in weight_paths(model):
         group = f.create_group(f"{path}/vars")
         group.attrs["name"] = layer.name
+        if _in_cell(layer):
+            group = f.create_group(f"{path}/cell/vars")
+            group.attrs["name"] = f"{_snake(type(layer).__name__)}_cell"
         for i, variable in enumerate(_own_weights(layer)):
             group.create_dataset(str(i), data=np.asarray(variable.numpy()))
     f.create_group("vars").attrs["name"] = model.name
@@ -162,7 +170,8 @@ def _collect(model, group, path, pairs):
             continue
         if not mine and "vars" not in child:
             continue
-        values = h5_arrays(h5_group(child, "vars", path), path)
+        values = h5_arrays(h5_group(child, "cell/vars" if _in_cell(layer) else "vars", path),
+                           path)
         if len(values) != len(mine):
             raise ValueError(f"{path!r} does not fit this model: layer {layer.name!r} "
                              f"({type(layer).__name__}) has {len(mine)} weights; the file "
