@@ -20,7 +20,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
                [0, 2, 3],
                [4, 5, 6]], dtype=int32)
         >>> pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2, padding="post")
-        array([[0, 1],
+        array([[1, 0],
                [2, 3],
                [5, 6]], dtype=int32)
         >>> pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2, truncating="post", value=-1)
