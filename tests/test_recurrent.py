@@ -9,6 +9,7 @@ import pytest
 import glassnet as gn
 from glassnet import keras
 from glassnet.gradcheck import check_gradients
+from keras_twins import assert_same_step
 
 RNG = np.random.default_rng(21)
 LAYERS = ["SimpleRNN", "LSTM", "GRU"]
@@ -199,13 +200,7 @@ def test_same_as_keras_outputs_and_training_step(name, options, tmp_path):
         return model
 
     theirs, ours = build(real), build(keras)
-    ours.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
-                               atol=1e-5)
-    theirs.train_on_batch(x, y)
-    ours.train_on_batch(x, y)
-    for mine, other in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, other, atol=1e-5)
+    assert_same_step(theirs, ours, x, y, atol=1e-5)
     theirs.save(tmp_path / "k.keras")
     ours.save(tmp_path / "g.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "k.keras").predict(

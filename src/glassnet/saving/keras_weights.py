@@ -77,15 +77,10 @@ def _own_weights(layer):
 def keras_trainable_order(model):
     """The model's trainable Variables in Keras's order (the optimizer's
     slots follow it)."""
-    order, seen = [], set()
-    for _, layer in weight_paths(model):
-        if _is_model(layer):
-            continue
-        for v in layer.trainable_weights:
-            if id(v) not in seen:
-                seen.add(id(v))
-                order.append(v)
-    return order
+    from glassnet.models import _dedup
+
+    return _dedup(v for _, layer in weight_paths(model) if not _is_model(layer)
+                  for v in layer.trainable_weights)
 
 
 # ------------------------------------------------------------ model weights
