@@ -38,14 +38,6 @@ class Dataset:
     def __init__(self, name, value):
         self.name, self.value = name, value
 
-    @property
-    def shape(self):
-        return self.value.shape
-
-    @property
-    def dtype(self):
-        return self.value.dtype
-
 
 class Group:
     def __init__(self, name, attrs):

@@ -210,15 +210,24 @@ def _slot_groups(optimizer):
                               f"layout is not implemented")
 
 
+def _slot_order(model, groups):
+    """(slot, variable, slice of the packed vector) in the order Keras keeps
+    the optimizer's slot variables (packs the model's weights first)."""
+    model._pack()
+    spans = {id(v): slice(offset, offset + size)
+             for (v, _), (offset, size) in zip(model._packed, model._layout)}
+    order = keras_trainable_order(model)
+    return [(slot, v, spans[id(v)]) for group in groups for v in order for slot in group]
+
+
 def optimizer_arrays(model, legacy_names=False):
     """(arrays, name) of the model's optimizer in Keras 3's order: iteration,
     learning rate (unless a schedule), then the slots; an optimizer that has
     not stepped yet has no slots (as in Keras). With ``legacy_names``, the
     names a legacy .h5 file lists instead of the optimizer's name."""
     optimizer = model.optimizer
-    model._pack()
-    params, layout = model._params, model._layout
-    offsets = {id(v): span for (v, _), span in zip(model._packed, layout)}
+    slots = _slot_order(model, _slot_groups(optimizer))
+    params = model._params
     values = [np.array(optimizer.iterations, dtype=np.int64)]
     names = [f"{optimizer.name}/iteration"]
     if isinstance(optimizer._learning_rate, Variable):  # a schedule has no variable
@@ -228,14 +237,10 @@ def optimizer_arrays(model, legacy_names=False):
     if optimizer._scratch is None or optimizer._scratch.shape != params.shape:
         # not stepped yet: as Keras, only the step count and rate (its slots do not exist)
         return (values, names) if legacy_names else (values, optimizer.name)
-    for group in _slot_groups(optimizer):
-        for variable in keras_trainable_order(model):
-            offset, size = offsets[id(variable)]
-            for slot in group:
-                part = optimizer._state[slot][offset:offset + size]
-                values.append(np.array(part, dtype=params.dtype).reshape(variable.shape))
-                names.append(f"{optimizer.name}/{variable.path.replace('/', '_')}_"
-                             f"{keras_names.get(slot, slot)}")
+    for slot, variable, span in slots:
+        values.append(np.array(optimizer._state[slot][span]).reshape(variable.shape))
+        names.append(f"{optimizer.name}/{variable.path.replace('/', '_')}_"
+                     f"{keras_names.get(slot, slot)}")
     return (values, names) if legacy_names else (values, optimizer.name)
 
 
@@ -252,8 +257,8 @@ def restore_optimizer(model, arrays, path):
         warnings.warn(f"{path!r}: the state of {type(optimizer).__name__} is not restored; "
                       f"it starts fresh", RuntimeWarning, stacklevel=3)
         return
-    order = keras_trainable_order(model)
-    slots = sum(len(g) for g in groups) * len(order)
+    order = _slot_order(model, groups)
+    slots = len(order)
     arrays = list(arrays)
     if len(arrays) == slots + 2:
         head, rest = arrays[:2], arrays[2:]
@@ -274,25 +279,17 @@ def restore_optimizer(model, arrays, path):
         rate = float(np.asarray(head[1]).reshape(-1)[0])
         if np.isfinite(rate) and rate >= 0:
             optimizer.learning_rate = rate
-    model._pack()
     params = model._params
-    offsets = {id(v): span for (v, _), span in zip(model._packed, model._layout)}
     optimizer._layout = model._layout
     state = {"iterations": np.array(int(iteration.reshape(-1)[0]))}
     if rest is not None:
         flat = {slot: np.empty_like(params) for group in groups for slot in group}
-        k = 0
-        for group in groups:
-            for variable in order:
-                offset, size = offsets[id(variable)]
-                for slot in group:
-                    value = rest[k]
-                    k += 1
-                    if tuple(value.shape) != tuple(variable.shape):
-                        raise ValueError(f"{path!r}: the optimizer's {slot} for "
-                                         f"{variable.path} has shape {tuple(value.shape)}; "
-                                         f"the weight has {tuple(variable.shape)}")
-                    flat[slot][offset:offset + size] = value.reshape(-1)
+        for (slot, variable, span), value in zip(order, rest):
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(f"{path!r}: the optimizer's {slot} for {variable.path} has "
+                                 f"shape {tuple(value.shape)}; the weight has "
+                                 f"{tuple(variable.shape)}")
+            flat[slot][span] = value.reshape(-1)
         state.update(flat)
     optimizer.load_variables(state, params)
 
