@@ -145,8 +145,8 @@ def test_embedding_trains_saves_and_checks_its_input(tmp_path):
         model.predict(np.array([[1, -1, 2, 3, 4, 5]]), verbose=0)
     with pytest.raises(ValueError, match="integer token ids"):
         embedding.forward(np.array([[0.5, 1.0, 2.0, 3.0, 4.0, 5.0]]))
-    with pytest.raises(NotImplementedError, match="mask_zero"):
-        keras.layers.Embedding(10, 4, mask_zero=True)
+    np.testing.assert_array_equal(keras.layers.Embedding(10, 4, mask_zero=True).compute_mask(
+        np.array([[0, 3, 0]])), [[False, True, False]])
     with pytest.raises(ValueError, match="input_dim must be a positive integer"):
         keras.layers.Embedding(0, 4)
     with pytest.raises(NotImplementedError, match="embeddings_constraint"):

@@ -71,6 +71,7 @@ class Step:
         self.output_shapes = output_shapes
         self.shared = False
         self.training = None  # set: the node was called with training= (Keras's fixed mode)
+        self.mask_in, self.mask_out, self.takes_mask = False, [False], False
         # the layer's forward without the wrapper that builds it and checks shapes on
         # each call: the graph was built, and its shapes checked, when it was made
         wrapped = getattr(runner.forward, "__wrapped__", None)
@@ -369,8 +370,13 @@ class Engine:
                             [t.shape for t in node.outputs])
                 step.shared = calls[layer] > 1
                 step.training = node.training
+                step.mask_in = node.input_masked
+                step.mask_out = [t._keras_masked for t in node.outputs]
+                step.takes_mask = bool(node.input_masked) and layer.uses_mask()
             steps.append(step)
         self._steps = steps
+        self._masked = any(any(graph.flatten(step.mask_in)) or any(step.mask_out)
+                           for step in steps)
         return steps
 
     def _plan(self, input_grad):
@@ -422,9 +428,12 @@ class Engine:
 
     # ------------------------------------------------------------ running
     def _run_forward(self, flat_inputs, training):
+        steps = self._plan_steps()
+        if self._masked:
+            return self._run_forward_masked(flat_inputs, training)
         values = {id(t): x for t, x in zip(self.inputs, flat_inputs)}
         states = self._states
-        for step in self._plan_steps():
+        for step in steps:
             mode = training if step.training is None else step.training
             if step.single_input:
                 out = step.forward(values[step.inputs[0]], mode)
@@ -437,6 +446,38 @@ class Engine:
                 values[step.outputs[0]] = out
             if step.shared and training:
                 states[(id(step), step.outputs[0])] = step.layer._call_state()
+        return [values[id(t)] for t in self.outputs]
+
+    def _run_forward_masked(self, flat_inputs, training):
+        """``_run_forward`` where masks flow: each step's output mask comes from
+        its layer's ``compute_mask`` (Keras's rule: from the first input's
+        mask), and the layers that read masks get theirs as ``mask=``.
+        ``self.output_masks`` holds the outputs' masks (None where none)."""
+        values = {id(t): x for t, x in zip(self.inputs, flat_inputs)}
+        masks = {}
+        states = self._states
+        for step in self._plan_steps():
+            mode = training if step.training is None else step.training
+            x = values[step.inputs[0]] if step.single_input else \
+                [values[i] for i in step.inputs]
+            mask = masks.get(step.inputs[0]) if step.single_input else \
+                [masks.get(i) for i in step.inputs]
+            if step.takes_mask:
+                out = step.forward(x, mode, mask=mask)
+            else:
+                out = step.forward(x, mode)
+            outs = graph.flatten(out) if step.multi_output else [out]
+            for i, value in zip(step.outputs, outs):
+                values[i] = value
+            if any(step.mask_out):
+                out_masks = step.layer.compute_mask(x, mask)
+                out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
+                for i, m, flag in zip(step.outputs, out_masks, step.mask_out):
+                    if flag and m is not None:
+                        masks[i] = m
+            if step.shared and training:
+                states[(id(step), step.outputs[0])] = step.layer._call_state()
+        self.output_masks = [masks.get(id(t)) for t in self.outputs]
         return [values[id(t)] for t in self.outputs]
 
     def _run_backward(self, output_grads, z_grads, input_grad):
@@ -515,8 +556,11 @@ class Engine:
         fused_steps = self._fused
         total, values, grads, z_grads = 0.0, {}, {}, {}
         output_ids = [id(t) for t in self.outputs]
+        masks = self.output_masks if self._masked else None
         for index, name, loss, weight in compiled.entries:
             y, w = ys[index], None if weights is None else weights[index]
+            if masks is not None and masks[index] is not None:
+                w = _mask_weights(masks[index], w, loss.reduction)
             step = fused_steps.get(index)
             if step is not None:
                 logits = self._logits[id(loss)]
@@ -1065,6 +1109,22 @@ class Engine:
         self._build_from(x)
         return self.predict(x, batch_size=len(self._predict_inputs(x, "predict_on_batch")[0]),
                             verbose=0)
+
+
+def _mask_weights(mask, sample_weight, reduction):
+    """An output's mask folded into the sample weights, as Keras does: for a
+    mean, real steps weigh total / valid and padded ones 0, so the loss is
+    the mean over the real steps; for a sum, the mask itself."""
+    m = np.asarray(mask, dtype=np.float64)
+    if reduction in ("sum_over_batch_size", "mean"):
+        valid = m.sum()
+        m = m * (m.size / valid) if valid else np.zeros_like(m)
+    if sample_weight is None:
+        return m
+    w = np.asarray(sample_weight, dtype=np.float64)
+    while w.ndim < m.ndim:
+        w = w[..., None]
+    return w * m
 
 
 def _input_dtype(tensor, float_dtype):

@@ -32,7 +32,10 @@ History = collections.namedtuple("History", ["operation", "node_index", "tensor_
 
 
 class KerasTensor:
-    """A symbolic tensor: ``shape`` (with None for the batch), ``dtype``, ``name``."""
+    """A symbolic tensor: ``shape`` (with None for the batch), ``dtype``, ``name``;
+    ``_keras_masked`` says whether its values will come with a mask."""
+
+    _keras_masked = False
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = tuple(shape)
@@ -66,6 +69,7 @@ class Node:
         self.operation = operation
         self.arguments = arguments
         self.training = None  # layer(x, training=False) at graph time fixes the mode
+        self.input_masked = False  # whether the (first) input comes with a mask
         self.input_tensors = flatten(arguments)
         self.outputs = list(outputs)
         self.is_input = not self.input_tensors

@@ -1,5 +1,5 @@
 """Layers, one module per family: ``core`` (InputLayer/Input, Dense,
-Activation, Dropout, Flatten, Reshape, Rescaling, Identity), ``activation``
+Activation, Dropout, Flatten, Reshape, Rescaling, Identity, Masking), ``activation``
 (Softmax, ReLU, LeakyReLU, ELU), ``merge`` (Add, Subtract, Multiply, Average,
 Maximum, Minimum, Concatenate), ``conv`` (Conv2D, Conv1D), ``pooling``
 (max/average, 2-D and 1-D, and the global ones), ``reshaping``
@@ -13,7 +13,7 @@ from glassnet.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer
 from glassnet.layers.conv import Conv1D, Conv2D
 from glassnet.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input,
-                                  InputLayer, Rescaling, Reshape)
+                                  InputLayer, Masking, Rescaling, Reshape)
 from glassnet.layers.embedding import Embedding
 from glassnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from glassnet.layers.merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply,
@@ -31,7 +31,7 @@ _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, 
            Concatenate, Conv2D, Conv1D, MaxPooling2D, AveragePooling2D, MaxPooling1D,
            AveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
            GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
-           BatchNormalization, LayerNormalization, Embedding, SimpleRNN, LSTM, GRU)
+           BatchNormalization, LayerNormalization, Embedding, Masking, SimpleRNN, LSTM, GRU)
 
 # Keras's other names for the same layers
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,

@@ -16,6 +16,8 @@ __all__ = ["Softmax", "ReLU", "LeakyReLU", "ELU"]
 class Softmax(Layer):
     """a = softmax(x) along ``axis`` (the last by default)."""
 
+    supports_masking = True  # the mask passes on unchanged, as in Keras
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
@@ -52,6 +54,8 @@ class Softmax(Layer):
 
 class _Elementwise(Layer):
     """a = f(x; arguments), ∂L/∂x = ∂L/∂a · f'(x)."""
+
+    supports_masking = True  # the mask passes on unchanged, as in Keras
 
     def forward(self, x, training=False):
         self.z = x

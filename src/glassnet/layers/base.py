@@ -283,14 +283,25 @@ class Layer:
                             f"them for merge layers); received {len(args)} positional "
                             f"arguments")
         training = kwargs.pop("training", None)
-        if kwargs.pop("mask", None) is not None:
-            raise NotImplementedError(f"Layer {self.name!r}: masks (mask=...) are not "
-                                      f"implemented in glassnet yet")
+        mask = kwargs.pop("mask", None)
         if kwargs:
             raise UnknownArgumentError(f"Layer {self.name!r}: unexpected call arguments "
                                        f"{sorted(kwargs)}; a layer takes its input and "
                                        f"training=")
         inputs = args[0]
+        if mask is not None:
+            if graph.is_symbolic(inputs) or graph.is_symbolic(mask):
+                raise NotImplementedError(
+                    f"Layer {self.name!r}: mask= on symbolic tensors is not implemented in "
+                    f"glassnet; masks come from Embedding(mask_zero=True) or Masking")
+            if not self.uses_mask():
+                raise TypeError(f"Layer {self.name!r} ({type(self).__name__}) takes no mask "
+                                f"argument; the layers that use one: SimpleRNN, LSTM, GRU, "
+                                f"Bidirectional, TimeDistributed, GlobalAveragePooling1D")
+            x = np.asarray(inputs)
+            self._maybe_build(_batch_shape(x.astype(self.dtype, copy=False)
+                                           if x.dtype.kind in "biuf" else x))
+            return self.forward(x, training=bool(training), mask=np.asarray(mask))
         if graph.is_symbolic(inputs):
             outputs = self._symbolic_call(inputs)
             if training is not None:  # base(x, training=False): this call always infers
@@ -326,8 +337,47 @@ class Layer:
                        for i, s in enumerate(output_shape)]
         else:
             outputs = [graph.KerasTensor(output_shape, dtype, name=self.name)]
-        graph.Node(self, inputs, outputs)
+        node = graph.Node(self, inputs, outputs)
+        self._propagate_mask(node, flat, outputs)
         return outputs if len(outputs) > 1 else outputs[0]
+
+    # ------------------------------------------------------------ masks
+    supports_masking = False  # Keras's flag: the layer passes a mask on (or uses it)
+
+    @classmethod
+    def uses_mask(cls):
+        """Whether ``forward`` takes ``mask=``: the layers that read the mask."""
+        return "mask" in _inspect.signature(cls.forward).parameters
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output, given its input and the input's
+        mask ((batch, steps) booleans, True = a real step), as in Keras: the
+        same mask where the layer supports masking, else none."""
+        return mask if self.supports_masking else None
+
+    def _output_masked(self, masked):
+        """Whether the output will carry a mask, given whether the (first)
+        input does: the graph's version of ``compute_mask``."""
+        if isinstance(masked, list):  # a merge: Keras combines the masks if all have one
+            return all(masked) and self.supports_masking
+        return bool(masked) and self.supports_masking
+
+    def _propagate_mask(self, node, flat, outputs):
+        """Mark the node's outputs that carry a mask (symbolic: no values)."""
+        first = getattr(flat[0], "_keras_masked", False)
+        masked = [getattr(t, "_keras_masked", False) for t in flat] if len(flat) > 1 else first
+        node.input_masked = masked
+        out = self._output_masked(masked)  # may refuse a mask it cannot handle
+        if any(graph.flatten(masked)) and not self.supports_masking:
+            import warnings
+            warnings.warn(f"Layer {self.name!r} (of type {type(self).__name__}) was passed an "
+                          f"input with a mask attached to it. However, this layer does not "
+                          f"support masking and will therefore destroy the mask information. "
+                          f"Downstream layers will not see the mask.", UserWarning,
+                          stacklevel=4)
+        out = out if isinstance(out, list) else [out] * len(outputs)
+        for tensor, flag in zip(outputs, out):
+            tensor._keras_masked = bool(flag)
 
     def call(self, inputs, training=None):
         """Keras's name for the computation; glassnet layers define ``forward``."""
@@ -397,12 +447,12 @@ class Layer:
 
 def _building(forward):
     @functools.wraps(forward)
-    def building_forward(self, x, training=False):
+    def building_forward(self, x, training=False, **kwargs):
         if not self.built:
             self._build_from_data(x)
         elif getattr(x, "shape", None) is not None and x.shape[1:] != self._sample_shape:
             self._check_shape(_batch_shape(x))
-        return forward(self, x, training)
+        return forward(self, x, training, **kwargs)
 
     building_forward._builds = True
     return building_forward

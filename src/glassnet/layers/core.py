@@ -10,7 +10,7 @@ import numpy as np
 from glassnet import activations, graph, utils
 from glassnet.layers.base import ActivatedLayer, Layer, _shape, not_implemented
 
-__all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
+__all__ = ["Masking", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Rescaling", "Identity"]
 
 
@@ -104,6 +104,8 @@ class Dense(ActivatedLayer):
     relu'(a), so backward needs only a, and a step saves one array and one pass.
     """
 
+    supports_masking = True  # the mask passes on unchanged, as in Keras
+
     def __init__(self, units, activation=None, **kwargs):
         # use_bias, the initializers and regularizers: ActivatedLayer's, Keras's defaults
         super().__init__(activation=activation, **kwargs)
@@ -149,6 +151,8 @@ class Activation(Layer):
     """Applies an activation function: ``Activation("relu")``. Backward:
     ∂L/∂x = ∂L/∂a · f'(x) (softmax: its Jacobian applied to ∂L/∂a)."""
 
+    supports_masking = True  # the mask passes on unchanged, as in Keras
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -176,6 +180,8 @@ class Dropout(Layer):
         mask = (u >= rate) / (1 - rate),  u ~ Uniform[0, 1)
         a = x · mask,   ∂L/∂x = ∂L/∂a · mask
     """
+
+    supports_masking = True  # the mask passes on unchanged, as in Keras
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -274,6 +280,8 @@ class Rescaling(Layer):
     images: the data set stays uint8 in memory and each batch is converted
     once. Backward: ∂L/∂x = ∂L/∂a · scale."""
 
+    supports_masking = True  # the mask passes on unchanged, as in Keras
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = float(scale)
@@ -292,8 +300,47 @@ class Rescaling(Layer):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
 
 
+class Masking(Layer):
+    """Marks the steps whose features all equal ``mask_value`` as padding,
+    as in Keras: the output carries the mask m_t = any(x_t != mask_value)
+    for the layers after it, and masked steps become 0:
+
+        a_t = m_t · x_t,   ∂L/∂x_t = m_t · ∂L/∂a_t
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.number)):
+            raise ValueError(f"Masking {self.name!r}: mask_value must be a number; received "
+                             f"{mask_value!r}")
+        self.mask_value = float(mask_value)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
+
+    def _output_masked(self, masked):
+        return True
+
+    def forward(self, x, training=False):
+        self.keep = np.any(x != self.mask_value, axis=-1, keepdims=True)
+        return np.where(self.keep, x, 0).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        return grad * self.keep
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
 class Identity(Layer):
     """a = x; ∂L/∂x = ∂L/∂a."""
+
+    supports_masking = True  # the mask passes on unchanged, as in Keras
 
     def forward(self, x, training=False):
         return x

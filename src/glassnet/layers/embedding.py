@@ -25,8 +25,9 @@ class Embedding(Layer):
     themselves have no gradient (``backward`` returns zeros of their shape).
 
     ``input_length`` (tf.keras 2's argument) sets the input shape, as it did
-    there. ``mask_zero=True`` (id 0 as padding that later layers skip) waits
-    for masks to flow through the graph and raises NotImplementedError.
+    there. ``mask_zero=True``: id 0 is padding; the output carries the mask
+    x != 0, which the layers after it (SimpleRNN, LSTM, GRU,
+    GlobalAveragePooling1D, ...) use to skip the padded steps, as in Keras.
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -45,13 +46,10 @@ class Embedding(Layer):
         not_implemented(owner, "embeddings_constraint", embeddings_constraint)
         not_implemented(owner, "lora_rank", lora_rank)
         not_implemented(owner, "quantization_config", quantization_config)
-        if mask_zero:
-            raise NotImplementedError(f"{owner}: mask_zero=True is not implemented in glassnet "
-                                      f"yet (masks do not flow through the graph yet)")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
         self.ids = None
         # the table does not depend on the input's shape: made now, as Keras's build(None)
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
@@ -66,6 +64,13 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
+
+    def compute_mask(self, inputs, mask=None):
+        """With ``mask_zero``: True where the id is not 0 (a real token)."""
+        return np.asarray(inputs) != 0 if self.mask_zero else None
+
+    def _output_masked(self, masked):
+        return self.mask_zero
 
     def _indices(self, x):
         x = np.asarray(x)
@@ -93,8 +98,10 @@ class Embedding(Layer):
 
     def _backward(self, grad, input_grad=True):
         gradient = self.grad_embeddings
-        gradient[...] = 0
-        np.add.at(gradient, self.ids.reshape(-1), grad.reshape(-1, self.output_dim))
+        ids = self.ids.reshape(-1)
+        g = grad.reshape(-1, self.output_dim)
+        for j in range(self.output_dim):  # Σ per id, one column at a time (faster than np.add.at)
+            gradient[:, j] = np.bincount(ids, weights=g[:, j], minlength=self.input_dim)
         self.add_regularization_gradients()
         if not input_grad:
             return None

@@ -35,6 +35,14 @@ def _unbroadcast(grad, shape):
 
 class _Merge(Layer):
     exact_count = None  # Subtract: 2
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: a step is real if it is real in any input; no mask
+        unless every input has one."""
+        if mask is None or not isinstance(mask, list) or any(m is None for m in mask):
+            return None
+        return np.logical_or.reduce([np.asarray(m, dtype=bool) for m in mask])
 
     def _check_list(self, input_shape):
         name = f"{type(self).__name__} {self.name!r}"
@@ -152,6 +160,13 @@ class Concatenate(_Merge):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
+
+    def _output_masked(self, masked):
+        if any(masked if isinstance(masked, list) else [masked]):
+            raise NotImplementedError(f"Concatenate {self.name!r}: concatenating masked "
+                                      f"tensors (Keras joins their masks) is not implemented "
+                                      f"in glassnet")
+        return False
 
     def compute_output_shape(self, input_shape):
         self._check_list(input_shape)

@@ -96,6 +96,13 @@ class _Normalization(Layer):
 
 
 class BatchNormalization(_Normalization):
+    def _output_masked(self, masked):
+        if masked:
+            raise NotImplementedError(f"BatchNormalization {self.name!r}: a masked input "
+                                      f"(Keras takes its statistics over the real steps "
+                                      f"only) is not implemented in glassnet")
+        return False
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
@@ -173,6 +180,8 @@ class LayerNormalization(_Normalization):
                          beta_regularizer, gamma_regularizer, beta_constraint,
                          gamma_constraint, **kwargs)
         not_implemented(f"LayerNormalization {self.name!r}", "rms_scaling", rms_scaling, False)
+
+    supports_masking = True  # per sample: the mask passes on unchanged, as in Keras
 
     def forward(self, x, training=False):
         mean = x.mean(axis=-1, keepdims=True)

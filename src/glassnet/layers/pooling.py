@@ -336,9 +336,40 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(GlobalAveragePooling2D):
-    """(n, steps, c) -> (n, c): the mean over the steps."""
+    """(n, steps, c) -> (n, c): the mean over the steps. With a mask (from
+    ``Embedding(mask_zero=True)`` or ``Masking``), the mean over the real
+    steps only, as in Keras: out = Σ_t m_t x_t / Σ_t m_t, and ∂L/∂x_t =
+    m_t ∂L/∂out / Σ_t m_t. The output has no mask."""
 
     rank = 3
+    supports_masking = True
+
+    def forward(self, x, training=False, mask=None):
+        if mask is None:
+            self.weights_t = None
+            return super().forward(x, training)
+        mask = np.asarray(mask)
+        if mask.shape != x.shape[:2]:
+            raise ValueError(f"GlobalAveragePooling1D {self.name!r}: the mask must have shape "
+                             f"(batch, steps) = {x.shape[:2]} to fit the input of shape "
+                             f"{x.shape}; received a mask of shape {mask.shape}")
+        self.x_shape = x.shape
+        m = mask.astype(x.dtype)[:, :, None]
+        with np.errstate(divide="ignore", invalid="ignore"):  # an all-masked row: 0/0, as Keras
+            self.weights_t = m / m.sum(axis=1, keepdims=True)
+        out = (x * self.weights_t).sum(axis=1, keepdims=self.keepdims)
+        return out
+
+    def backward(self, grad):
+        if self.weights_t is None:
+            return super().backward(grad)
+        return self._expand(grad) * self.weights_t
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def _output_masked(self, masked):
+        return False
 
 
 class GlobalMaxPooling1D(GlobalMaxPooling2D):

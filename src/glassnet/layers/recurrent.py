@@ -16,8 +16,19 @@ of the last), ``return_state`` (also the final states), ``go_backwards``
 (read the sequence from its end; the outputs come in that order too),
 ``dropout`` and ``recurrent_dropout`` (one mask per sequence on x_t and on
 h_{t-1}, the same at every step), ``stateful`` (the final states of a batch
-are the initial states of the next; ``reset_states()``). Masks are not
-implemented yet.
+are the initial states of the next; ``reset_states()``).
+
+Masks (from ``Embedding(mask_zero=True)`` or ``Masking``, or ``mask=`` given
+to the call): a masked step leaves the states as they were, so padding
+changes nothing, wherever it sits,
+
+    h_t = m_t · step(x_t, h_{t-1}) + (1 - m_t) · h_{t-1}       (m_t = 1 unmasked, 0 masked)
+
+and backward splits ∂L/∂h_t the same way: m_t · ∂L/∂h_t into the step, the
+rest straight to h_{t-1}. A masked step outputs the last unmasked output
+(zeros before the first one), or zeros with ``zero_output_for_mask``, as in
+Keras. Internally the steps are time-major, (T, N, ·), so each step reads
+contiguous memory.
 """
 
 from __future__ import annotations
@@ -30,13 +41,36 @@ from glassnet.layers.base import Layer, not_implemented
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
 
-def _sigmoid_grad(a):
-    return a * (1 - a)
+def _activate(activation, z, out):
+    """out = activation(z); tanh and sigmoid in place (σ(z) = (1 + tanh(z/2)) / 2,
+    one ufunc pass with no temporary), any other activation through its function."""
+    name = activation.name
+    if name == "tanh":
+        np.tanh(z, out=out)
+    elif name == "sigmoid":
+        np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+    else:
+        out[...] = activation(z)
+    return out
+
+
+def _slope(activation, z, a):
+    """activation'(z) elementwise, from its output a where that is enough:
+    tanh' = 1 - a², σ' = a(1 - a)."""
+    if activation.name == "tanh":
+        return 1 - a * a
+    if activation.name == "sigmoid":
+        return a * (1 - a)
+    return activation.backward(z, np.ones_like(a), a)
 
 
 class _Recurrent(Layer):
     GATES = 1          # kernel columns per unit: SimpleRNN 1, GRU 3, LSTM 4
     STATES = 1         # h (and c for LSTM)
+    supports_masking = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -137,25 +171,70 @@ class _Recurrent(Layer):
             return [s.copy() for s in self.states]
         return [np.zeros((n, self.units), dtype=self.dtype) for _ in range(self.STATES)]
 
-    def forward(self, x, training=False):
-        x = np.asarray(x, dtype=self.dtype)
+    def compute_mask(self, inputs, mask=None):
+        """The mask goes on with the sequence (``return_sequences``); a last
+        state or a returned state has none."""
+        if mask is None or not self.return_sequences:
+            return None if not self.return_state else [None] * (1 + self.STATES)
+        return mask if not self.return_state else [mask] + [None] * self.STATES
+
+    def _output_masked(self, masked):
+        out = bool(masked) and self.return_sequences
+        return [out] + [False] * self.STATES if self.return_state else out
+
+    def _step_mask(self, mask, n, steps):
+        """The mask as (T, N, 1) floats 1/0, in the order the steps run."""
+        mask = np.asarray(mask)
+        if mask.shape != (n, steps):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the mask must have shape "
+                             f"(batch, steps) = {(n, steps)} to fit the input of shape "
+                             f"{(n, steps, self.xin.shape[-1])}; received a mask of shape "
+                             f"{mask.shape}")
+        m = mask.astype(bool).T
         if self.go_backwards:
-            x = x[:, ::-1]
+            m = m[::-1]
+        return np.ascontiguousarray(m, dtype=self.dtype)[:, :, None]
+
+    def forward(self, x, training=False, mask=None):
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r} takes sequences of shape "
+                             f"(batch, steps, features); received {x.shape}")
         n, steps, d = x.shape
         self.x_mask, self.h_mask = self._masks(n, d, training)
-        xin = x * self.x_mask[:, None, :] if self.x_mask is not None else x
-        self.xin = xin
-        xw = xin @ self.kernel.value                   # (N, T, G·units): every step at once
-        if self.use_bias:
-            xw += self._input_bias()
+        xt = x.transpose(1, 0, 2)[::-1] if self.go_backwards else x.transpose(1, 0, 2)
+        xin = np.multiply(xt, self.x_mask) if self.x_mask is not None else \
+            np.ascontiguousarray(xt)
+        self.xin = xin                                 # (T, N, D): time-major from here on
+        self.m = None if mask is None else self._step_mask(mask, n, steps)
+        zs = (xin.reshape(-1, d) @ self.kernel.value).reshape(steps, n, -1)
+        if self.use_bias:                              # x_t @ kernel + bias, every step at once
+            zs += self._input_bias()
+        self.hs = np.empty((steps + 1, n, self.units), dtype=self.dtype)  # carried h_0..h_T
         states = self._initial(n)
-        outputs = self._steps(xw, states)              # (N, T, units) and the final states
+        self.hs[0] = states[0]
+        self._steps(zs, states)
+        self.steps_run = steps
         final = self._final
         if self.stateful:
             self.states = [s.copy() for s in final]
-        out = outputs if self.return_sequences else final[0]
-        self.steps_run = steps
+        weights = self._output_weights()               # which steps' outputs count
+        if self.return_sequences:
+            seq = self.hs[1:] if weights is None else self.hs[1:] * weights
+            out = np.ascontiguousarray(seq.transpose(1, 0, 2))
+        else:
+            out = final[0] if weights is None else final[0] * weights[-1]
         return [out] + list(final) if self.return_state else out
+
+    def _output_weights(self):
+        """With a mask, a masked step outputs the last unmasked step's output
+        (zeros before the first one), as Keras: h_t · seen_t, where seen_t is
+        1 once any step up to t was unmasked; ``zero_output_for_mask``: h_t · m_t."""
+        if self.m is None:
+            return None
+        if self.zero_output_for_mask:
+            return self.m
+        return np.maximum.accumulate(self.m, axis=0)
 
     def _input_bias(self):
         return self.bias.value
@@ -165,30 +244,66 @@ class _Recurrent(Layer):
 
     def _backward(self, grad, input_grad=True):
         grads = grad if isinstance(grad, list) else [grad]
-        n, steps = self.xin.shape[0], self.xin.shape[1]
+        steps, n, d = self.xin.shape
+        weights = self._output_weights()
         d_out = grads[0]
-        d_seq = d_out if self.return_sequences else None
+        d_seq = None
         d_final = [np.zeros((n, self.units), dtype=self.dtype) for _ in range(self.STATES)]
-        if not self.return_sequences:
-            d_final[0] = d_final[0] + d_out
+        if self.return_sequences:
+            d_seq = d_out.transpose(1, 0, 2)
+            d_seq = d_seq * weights if weights is not None else d_seq
+        else:
+            d_final[0] += d_out if weights is None else d_out * weights[-1]
         for i, g in enumerate(grads[1:]):
-            d_final[i] = d_final[i] + g
-        d_xw = self._steps_backward(d_seq, d_final)    # ∂L/∂(x @ kernel + bias), every step
-        flat = self.xin.reshape(-1, self.xin.shape[-1])
-        d2 = d_xw.reshape(-1, d_xw.shape[-1])
-        np.matmul(flat.T, d2, out=self.grad_kernel)
+            if g is not None:
+                d_final[i] += g
+        d_zs = self._steps_backward(d_seq, d_final)    # ∂L/∂(x_t @ kernel + bias), (T, N, G)
+        columns = d_zs.shape[-1]
+        d2 = d_zs.reshape(-1, columns)
+        np.matmul(self.xin.reshape(-1, d).T, d2, out=self.grad_kernel)
         if self.use_bias:
             self._input_bias_grad(d2)
         self.add_regularization_gradients()
         if not input_grad:
             return None
-        dx = d_xw @ self.kernel.value.T
+        dx = (d2 @ self.kernel.value.T).reshape(steps, n, d)
         if self.x_mask is not None:
-            dx *= self.x_mask[:, None, :]
-        return dx[:, ::-1] if self.go_backwards else dx
+            dx *= self.x_mask
+        if self.go_backwards:
+            dx = dx[::-1]
+        return np.ascontiguousarray(dx.transpose(1, 0, 2))
 
     def _input_bias_grad(self, d2):
         np.sum(d2, axis=0, out=self.grad_bias)
+
+    def _recurrent_grad(self, d_rec):
+        """grad_recurrent_kernel = Σ_t h_{t-1}ᵀ @ ∂L/∂(recurrent part at t): one
+        product over all steps at once."""
+        h_in = self.hs[:-1] if self.h_mask is None else self.hs[:-1] * self.h_mask
+        np.matmul(h_in.reshape(-1, self.units).T, d_rec.reshape(-1, d_rec.shape[-1]),
+                  out=self.grad_recurrent_kernel)
+
+    def _carry(self, t, new, old, out):
+        """out = new where step t is unmasked, else old (the state carried on)."""
+        np.subtract(new, old, out=out)
+        out *= self.m[t]
+        out += old
+        return out
+
+    def _split(self, t, g):
+        """∂L/∂(carried state at t) → (part to the step's new value, part
+        carried straight to step t - 1)."""
+        if self.m is None:
+            return g, None
+        m = self.m[t]
+        return g * m, g - g * m
+
+    @property
+    def step_gradients(self):
+        """∂L/∂h_t for every step t of the last backward, (N, T, units), in
+        the order the steps ran (reversed with ``go_backwards``)."""
+        grads = getattr(self, "_step_gradients", None)
+        return None if grads is None else grads.transpose(1, 0, 2)
 
     def _recurrent_in(self, h):
         return h * self.h_mask if self.h_mask is not None else h
@@ -236,38 +351,40 @@ class SimpleRNN(_Recurrent):
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, **kwargs)
 
-    def _steps(self, xw, states):
-        h = states[0]
-        n, steps, _ = xw.shape
-        u = self.recurrent_kernel.value
-        self.zs = np.empty((n, steps, self.units), dtype=self.dtype)
-        self.hs = np.empty((n, steps + 1, self.units), dtype=self.dtype)
-        self.hs[:, 0] = h
+    def _steps(self, zs, states):
+        steps, n, units = zs.shape
+        h, u = states[0], self.recurrent_kernel.value
+        masked = self.m is not None
+        hn = np.empty_like(zs) if masked else self.hs[1:]   # each step's new h
+        rec = np.empty((n, units), dtype=self.dtype)
         for t in range(steps):
-            z = xw[:, t] + self._recurrent_in(h) @ u
-            h = self.activation(z)
-            self.zs[:, t], self.hs[:, t + 1] = z, h
-        self._final = [h]
-        return self.hs[:, 1:]
+            np.matmul(self._recurrent_in(h), u, out=rec)
+            zs[t] += rec                                      # z_t
+            _activate(self.activation, zs[t], hn[t])
+            h = self._carry(t, hn[t], h, self.hs[t + 1]) if masked else hn[t]
+        self.zs, self.hn = zs, hn
+        self._final = [h.copy()]
 
     def _steps_backward(self, d_seq, d_final):
-        n, steps = self.zs.shape[:2]
+        steps, n, units = self.zs.shape
         u = self.recurrent_kernel.value
-        d_xw = np.empty_like(self.zs)
-        self.grad_recurrent_kernel[...] = 0
-        g_next = d_final[0]
-        self.step_gradients = np.empty((n, steps, self.units), dtype=self.dtype)
+        slope = _slope(self.activation, self.zs, self.hn)    # tanh'(z_t), every step
+        d_zs = np.empty_like(self.zs)
+        self._step_gradients = sg = np.empty_like(self.zs)
+        g = d_final[0]
         for t in range(steps - 1, -1, -1):
-            g = g_next if d_seq is None else g_next + d_seq[:, t]
-            self.step_gradients[:, t] = g
-            dz = self.activation.backward(self.zs[:, t], g, self.hs[:, t + 1])
-            d_xw[:, t] = dz
-            h_in = self._recurrent_in(self.hs[:, t])
-            self.grad_recurrent_kernel += h_in.T @ dz
-            g_next = dz @ u.T
+            if d_seq is not None:
+                g = g + d_seq[t]
+            sg[t] = g
+            g, g_old = self._split(t, g)
+            np.multiply(g, slope[t], out=d_zs[t])             # ∂L/∂z_t
+            g = d_zs[t] @ u.T                                 # g_{t-1}
             if self.h_mask is not None:
-                g_next *= self.h_mask
-        return d_xw
+                g *= self.h_mask
+            if g_old is not None:
+                g += g_old
+        self._recurrent_grad(d_zs)
+        return d_zs
 
 
 class LSTM(_Recurrent):
@@ -311,60 +428,87 @@ class LSTM(_Recurrent):
                                np.ones((u,), dtype=dtype),
                                self.bias_initializer((2 * u,), dtype=dtype)])
 
-    def _steps(self, xw, states):
+    def _steps(self, zs, states):
         h, c = states
-        n, steps, _ = xw.shape
+        steps, n, _ = zs.shape
         u, k = self.units, self.recurrent_kernel.value
-        self.gates = np.empty((n, steps, 4 * u), dtype=self.dtype)  # i, f, g, o after σ/tanh
-        self.cs = np.empty((n, steps + 1, u), dtype=self.dtype)
-        self.hs = np.empty((n, steps + 1, u), dtype=self.dtype)
-        self.tcs = np.empty((n, steps, u), dtype=self.dtype)
-        self.zs = np.empty((n, steps, 4 * u), dtype=self.dtype)
-        self.cs[:, 0], self.hs[:, 0] = c, h
         act, rec = self.activation, self.recurrent_activation
+        masked = self.m is not None
+        self.acts = acts = np.empty_like(zs)           # i, f, g, o after σ / tanh
+        self.cs = np.empty((steps + 1, n, u), dtype=self.dtype)   # carried c_0..c_T
+        self.cs[0] = c
+        cn = np.empty((steps, n, u), dtype=self.dtype) if masked else self.cs[1:]
+        hn = np.empty((steps, n, u), dtype=self.dtype) if masked else self.hs[1:]
+        self.tcs = np.empty((steps, n, u), dtype=self.dtype)      # tanh(c_t)
+        r = np.empty((n, 4 * u), dtype=self.dtype)
+        ig = np.empty((n, u), dtype=self.dtype)
+        fast = act.name == "tanh" and rec.name == "sigmoid"
+        scale = np.full(4 * u, 0.5, dtype=self.dtype)   # per column: σ for i, f, o; tanh for g
+        scale[2 * u:3 * u] = 1
+        offset = np.where(scale == 1, 0, 0.5).astype(self.dtype)
         for t in range(steps):
-            z = xw[:, t] + self._recurrent_in(h) @ k
-            i, f, o = rec(z[:, :u]), rec(z[:, u:2 * u]), rec(z[:, 3 * u:])
-            g = act(z[:, 2 * u:3 * u])
-            c = f * c + i * g
-            tc = act(c)
-            h = o * tc
-            self.zs[:, t] = z
-            self.gates[:, t] = np.concatenate([i, f, g, o], axis=1)
-            self.cs[:, t + 1], self.hs[:, t + 1], self.tcs[:, t] = c, h, tc
-        self._final = [h, c]
-        return self.hs[:, 1:]
+            z, a = zs[t], acts[t]
+            np.matmul(self._recurrent_in(h), k, out=r)
+            z += r
+            if fast:  # all four gates in one tanh: σ(z) = tanh(z/2)/2 + 1/2
+                np.multiply(z, scale, out=a)
+                np.tanh(a, out=a)
+                a *= scale
+                a += offset
+            else:
+                _activate(rec, z[:, :2 * u], a[:, :2 * u])           # i, f
+                _activate(act, z[:, 2 * u:3 * u], a[:, 2 * u:3 * u]) # g
+                _activate(rec, z[:, 3 * u:], a[:, 3 * u:])           # o
+            np.multiply(a[:, u:2 * u], c, out=cn[t])                 # c_t = f·c_{t-1} + i·g
+            np.multiply(a[:, :u], a[:, 2 * u:3 * u], out=ig)
+            cn[t] += ig
+            _activate(act, cn[t], self.tcs[t])
+            np.multiply(a[:, 3 * u:], self.tcs[t], out=hn[t])        # h_t = o·tanh(c_t)
+            if masked:
+                c = self._carry(t, cn[t], c, self.cs[t + 1])
+                h = self._carry(t, hn[t], h, self.hs[t + 1])
+            else:
+                c, h = cn[t], hn[t]
+        self.zs, self.cn = zs, cn
+        self._final = [h.copy(), c.copy()]
 
     def _steps_backward(self, d_seq, d_final):
-        n, steps = self.zs.shape[:2]
+        steps, n, _ = self.zs.shape
         u, k = self.units, self.recurrent_kernel.value
         act, rec = self.activation, self.recurrent_activation
-        d_xw = np.empty_like(self.zs)
-        self.grad_recurrent_kernel[...] = 0
+        acts, zs = self.acts, self.zs
+        slope = np.empty_like(acts)                    # σ' / tanh' of every gate, every step
+        slope[..., :2 * u] = _slope(rec, zs[..., :2 * u], acts[..., :2 * u])
+        slope[..., 2 * u:3 * u] = _slope(act, zs[..., 2 * u:3 * u], acts[..., 2 * u:3 * u])
+        slope[..., 3 * u:] = _slope(rec, zs[..., 3 * u:], acts[..., 3 * u:])
+        o_slope = acts[..., 3 * u:] * _slope(act, self.cn, self.tcs)   # o · tanh'(c_t)
+        d_zs = np.empty_like(zs)
+        self._step_gradients = sg = np.empty((steps, n, u), dtype=self.dtype)
         g_h, g_c = d_final
-        self.step_gradients = np.empty((n, steps, u), dtype=self.dtype)
+        d_c = np.empty((n, u), dtype=self.dtype)
         for t in range(steps - 1, -1, -1):
             if d_seq is not None:
-                g_h = g_h + d_seq[:, t]
-            self.step_gradients[:, t] = g_h
-            z, gates = self.zs[:, t], self.gates[:, t]
-            i, f, g, o = gates[:, :u], gates[:, u:2 * u], gates[:, 2 * u:3 * u], \
-                gates[:, 3 * u:]
-            c, c_prev, tc = self.cs[:, t + 1], self.cs[:, t], self.tcs[:, t]
-            d_o = g_h * tc
-            d_c = act.backward(c, g_h * o, tc) + g_c
-            d_i, d_g, d_f = d_c * g, d_c * i, d_c * c_prev
-            g_c = d_c * f
-            dz = np.concatenate([rec.backward(z[:, :u], d_i, i),
-                                 rec.backward(z[:, u:2 * u], d_f, f),
-                                 act.backward(z[:, 2 * u:3 * u], d_g, g),
-                                 rec.backward(z[:, 3 * u:], d_o, o)], axis=1)
-            d_xw[:, t] = dz
-            self.grad_recurrent_kernel += self._recurrent_in(self.hs[:, t]).T @ dz
+                g_h = g_h + d_seq[t]
+            sg[t] = g_h
+            g_h, h_old = self._split(t, g_h)
+            g_c, c_old = self._split(t, g_c)
+            a, dz = acts[t], d_zs[t]
+            np.multiply(g_h, o_slope[t], out=d_c)                    # ∂L/∂c_t
+            d_c += g_c
+            np.multiply(d_c, a[:, 2 * u:3 * u], out=dz[:, :u])       # ∂L/∂i = ∂L/∂c_t · g
+            np.multiply(d_c, self.cs[t], out=dz[:, u:2 * u])         # ∂L/∂f = ∂L/∂c_t · c_{t-1}
+            np.multiply(d_c, a[:, :u], out=dz[:, 2 * u:3 * u])       # ∂L/∂g = ∂L/∂c_t · i
+            np.multiply(g_h, self.tcs[t], out=dz[:, 3 * u:])         # ∂L/∂o = g_h · tanh(c_t)
+            dz *= slope[t]                                           # ∂L/∂z
+            g_c = d_c * a[:, u:2 * u]
             g_h = dz @ k.T
             if self.h_mask is not None:
                 g_h *= self.h_mask
-        return d_xw
+            if h_old is not None:
+                g_h += h_old
+                g_c += c_old
+        self._recurrent_grad(d_zs)
+        return d_zs
 
     def get_config(self):
         return {**super().get_config(),
@@ -416,62 +560,69 @@ class GRU(_Recurrent):
     def _input_bias_grad(self, d2):
         np.sum(d2, axis=0, out=self.grad_bias[0])
 
-    def _steps(self, xw, states):
+    def _steps(self, zs, states):
         h = states[0]
-        n, steps, _ = xw.shape
+        steps, n, _ = zs.shape
         u, k = self.units, self.recurrent_kernel.value
-        b_rec = self.bias.value[1] if self.use_bias else 0
+        b_rec = self.bias.value[1] if self.use_bias else None
         act, rec = self.activation, self.recurrent_activation
-        self.hs = np.empty((n, steps + 1, u), dtype=self.dtype)
-        self.hh = np.empty((n, steps, 3 * u), dtype=self.dtype)   # ĥ
-        self.acts = np.empty((n, steps, 3 * u), dtype=self.dtype)  # z, r, n
-        self.pre = np.empty((n, steps, 3 * u), dtype=self.dtype)   # their inputs
-        self.hs[:, 0] = h
+        masked = self.m is not None
+        hn = np.empty((steps, n, u), dtype=self.dtype) if masked else self.hs[1:]
+        self.hh = np.empty_like(zs)                    # ĥ, every step
+        self.acts = acts = np.empty_like(zs)           # z, r, n
+        tmp = np.empty((n, u), dtype=self.dtype)
         for t in range(steps):
-            hh = self._recurrent_in(h) @ k + b_rec
-            xz = xw[:, t]
-            a_z, a_r = xz[:, :u] + hh[:, :u], xz[:, u:2 * u] + hh[:, u:2 * u]
-            z, r = rec(a_z), rec(a_r)
-            a_n = xz[:, 2 * u:] + r * hh[:, 2 * u:]
-            cand = act(a_n)
-            h = z * h + (1 - z) * cand
-            self.hh[:, t] = hh
-            self.acts[:, t] = np.concatenate([z, r, cand], axis=1)
-            self.pre[:, t] = np.concatenate([a_z, a_r, a_n], axis=1)
-            self.hs[:, t + 1] = h
-        self._final = [h]
-        return self.hs[:, 1:]
+            x, hh, a = zs[t], self.hh[t], acts[t]
+            np.matmul(self._recurrent_in(h), k, out=hh)
+            if b_rec is not None:
+                hh += b_rec
+            x[:, :2 * u] += hh[:, :2 * u]                            # a_z, a_r
+            _activate(rec, x[:, :2 * u], a[:, :2 * u])               # z, r
+            np.multiply(a[:, u:2 * u], hh[:, 2 * u:], out=tmp)
+            x[:, 2 * u:] += tmp                                      # a_n = x̂_h + r·ĥ_h
+            _activate(act, x[:, 2 * u:], a[:, 2 * u:])               # n
+            np.subtract(h, a[:, 2 * u:], out=tmp)                    # h_t = n + z·(h_{t-1} - n)
+            tmp *= a[:, :u]
+            np.add(a[:, 2 * u:], tmp, out=hn[t])
+            h = self._carry(t, hn[t], h, self.hs[t + 1]) if masked else hn[t]
+        self.zs = zs                                   # now a_z, a_r, a_n
+        self._final = [h.copy()]
 
     def _steps_backward(self, d_seq, d_final):
-        n, steps = self.hs.shape[0], self.hs.shape[1] - 1
+        steps, n, _ = self.zs.shape
         u, k = self.units, self.recurrent_kernel.value
         act, rec = self.activation, self.recurrent_activation
-        d_xw = np.empty((n, steps, 3 * u), dtype=self.dtype)
-        self.grad_recurrent_kernel[...] = 0
-        d_brec = np.zeros(3 * u, dtype=self.dtype)
+        acts, zs = self.acts, self.zs
+        slope = np.empty_like(acts)
+        slope[..., :2 * u] = _slope(rec, zs[..., :2 * u], acts[..., :2 * u])
+        slope[..., 2 * u:] = _slope(act, zs[..., 2 * u:], acts[..., 2 * u:])
+        d_zs = np.empty_like(zs)                       # ∂L/∂x̂
+        d_hh = np.empty_like(zs)                       # ∂L/∂ĥ
+        self._step_gradients = sg = np.empty((steps, n, u), dtype=self.dtype)
         g = d_final[0]
-        self.step_gradients = np.empty((n, steps, u), dtype=self.dtype)
         for t in range(steps - 1, -1, -1):
             if d_seq is not None:
-                g = g + d_seq[:, t]
-            self.step_gradients[:, t] = g
-            z, r, cand = self.acts[:, t, :u], self.acts[:, t, u:2 * u], self.acts[:, t, 2 * u:]
-            a_z, a_r, a_n = self.pre[:, t, :u], self.pre[:, t, u:2 * u], self.pre[:, t, 2 * u:]
-            h_prev, hh = self.hs[:, t], self.hh[:, t]
-            d_an = act.backward(a_n, g * (1 - z), cand)
-            d_az = rec.backward(a_z, g * (h_prev - cand), z)
-            d_ar = rec.backward(a_r, d_an * hh[:, 2 * u:], r)
-            d_xw[:, t] = np.concatenate([d_az, d_ar, d_an], axis=1)
-            d_hh = np.concatenate([d_az, d_ar, d_an * r], axis=1)
-            self.grad_recurrent_kernel += self._recurrent_in(h_prev).T @ d_hh
-            d_brec += d_hh.sum(axis=0)
-            back = d_hh @ k.T
+                g = g + d_seq[t]
+            sg[t] = g
+            g, g_old = self._split(t, g)
+            a, s, dx, dh = acts[t], slope[t], d_zs[t], d_hh[t]
+            z, r, cand = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+            np.multiply(g * (1 - z), s[:, 2 * u:], out=dx[:, 2 * u:])            # ∂L/∂a_n
+            np.multiply(g * (self.hs[t] - cand), s[:, :u], out=dx[:, :u])        # ∂L/∂a_z
+            np.multiply(dx[:, 2 * u:] * self.hh[t, :, 2 * u:], s[:, u:2 * u],
+                        out=dx[:, u:2 * u])                                      # ∂L/∂a_r
+            dh[:, :2 * u] = dx[:, :2 * u]
+            np.multiply(dx[:, 2 * u:], r, out=dh[:, 2 * u:])
+            back = dh @ k.T
             if self.h_mask is not None:
                 back *= self.h_mask
-            g = g * z + back
+            g = g * z + back                                                     # g_{t-1}
+            if g_old is not None:
+                g += g_old
+        self._recurrent_grad(d_hh)
         if self.use_bias:
-            self._brec_grad = d_brec
-        return d_xw
+            self._brec_grad = d_hh.reshape(-1, 3 * u).sum(axis=0)
+        return d_zs
 
     def _backward(self, grad, input_grad=True):
         out = super()._backward(grad, input_grad)
