@@ -191,6 +191,7 @@ def _check_model(model, x, y, h, seed, skip=()):
 
 def _check_layer(layer, original, x, upstream, h, seed, skip=()):
     from glassnet.layers.base import _batch_shape
+    from glassnet.saving.native import _weight_key
 
     layer._maybe_build(_batch_shape(x))
     if original.built:
@@ -217,6 +218,7 @@ def _check_layer(layer, original, x, upstream, h, seed, skip=()):
     for variable in layer.trainable_weights:
         analytic = variable.grad.copy()
         numeric = numerical_gradient(lambda _: loss(x), variable.value, h)
-        results[f"{layer.name}/{variable.name}"] = relative_error(analytic, numeric)
+        results[f"{layer.name}/{_weight_key(layer, variable)}"] = relative_error(analytic,
+                                                                                  numeric)
     _input_results(results, grad_x, loss, x, h, skip)
     return results

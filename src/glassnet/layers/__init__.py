@@ -5,7 +5,7 @@ Maximum, Minimum, Concatenate), ``conv`` (Conv2D, Conv1D), ``pooling``
 (max/average, 2-D and 1-D, and the global ones), ``reshaping``
 (ZeroPadding2D, UpSampling2D), ``normalization`` (BatchNormalization,
 LayerNormalization), ``embedding`` (Embedding), ``recurrent`` (SimpleRNN, LSTM,
-GRU). ``Layer`` is the base class; ``serialize`` /
+GRU), ``wrappers`` (Bidirectional, TimeDistributed). ``Layer`` is the base class; ``serialize`` /
 ``deserialize`` turn a layer into a config dict and back. Keras's aliases
 (``MaxPool2D``, ``Convolution2D``, ...) name the same classes."""
 
@@ -25,13 +25,15 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                      MaxPooling2D)
 from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
+from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, Identity,
            Softmax, ReLU, LeakyReLU, ELU, Add, Subtract, Multiply, Average, Maximum, Minimum,
            Concatenate, Conv2D, Conv1D, MaxPooling2D, AveragePooling2D, MaxPooling1D,
            AveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
            GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
-           BatchNormalization, LayerNormalization, Embedding, Masking, SimpleRNN, LSTM, GRU)
+           BatchNormalization, LayerNormalization, Embedding, Masking, SimpleRNN, LSTM, GRU,
+           Bidirectional, TimeDistributed)
 
 # Keras's other names for the same layers
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,

@@ -297,7 +297,7 @@ class Layer:
             if not self.uses_mask():
                 raise TypeError(f"Layer {self.name!r} ({type(self).__name__}) takes no mask "
                                 f"argument; the layers that use one: SimpleRNN, LSTM, GRU, "
-                                f"Bidirectional, TimeDistributed, GlobalAveragePooling1D")
+                                f"Bidirectional, GlobalAveragePooling1D")
             x = np.asarray(inputs)
             self._maybe_build(_batch_shape(x.astype(self.dtype, copy=False)
                                            if x.dtype.kind in "biuf" else x))
@@ -368,7 +368,7 @@ class Layer:
         masked = [getattr(t, "_keras_masked", False) for t in flat] if len(flat) > 1 else first
         node.input_masked = masked
         out = self._output_masked(masked)  # may refuse a mask it cannot handle
-        if any(graph.flatten(masked)) and not self.supports_masking:
+        if any(graph.flatten(masked)) and not self.supports_masking and not self.uses_mask():
             import warnings
             warnings.warn(f"Layer {self.name!r} (of type {type(self).__name__}) was passed an "
                           f"input with a mask attached to it. However, this layer does not "

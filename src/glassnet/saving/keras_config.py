@@ -36,10 +36,15 @@ def _keras_object(class_name, config, module, legacy, registered_name=None):
             "registered_name": registered_name}
 
 
+_INNER_LAYERS = ("layer", "backward_layer")  # a wrapper's layers (Bidirectional, TimeDistributed)
+
+
 def _layer_config_to_keras(config, legacy):
     out = {}
     for key, value in config.items():
-        if isinstance(value, dict) and "class_name" in value:
+        if key in _INNER_LAYERS and isinstance(value, dict) and "class_name" in value:
+            value = _entry_to_keras(value, legacy)
+        elif isinstance(value, dict) and "class_name" in value:
             module = next((m for suffix, m in _MODULES.items() if key.endswith(suffix)),
                           "keras.layers")
             value = _keras_object(value["class_name"], value.get("config", {}), module, legacy)
@@ -258,7 +263,8 @@ def _layer_from_keras(entry, path, known):
         config = {k: v for k, v in config.items() if k != "shared_object_id"}
         if "dtype" in config:
             config["dtype"] = _dtype(config["dtype"], path, where)
-        config = {k: _plain(v, path, where) for k, v in config.items()}
+        config = {k: _layer_from_keras(v, path, known) if k in _INNER_LAYERS and isinstance(
+            v, dict) else _plain(v, path, where) for k, v in config.items()}
         if class_name == "InputLayer" and "batch_input_shape" in config:  # tf.keras 2
             config["batch_shape"] = config.pop("batch_input_shape")
         if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) \

@@ -89,17 +89,37 @@ def _in_cell(layer):
     return hasattr(layer, "recurrent_kernel")
 
 
+def _weight_groups(layer, prefix=""):
+    """[(group under the layer's path, its attrs name, the Variables in it)]:
+    where Keras 3 keeps a layer's weights. A recurrent layer's are in its
+    cell; a wrapper's in its inner layers (``forward_layer/cell/vars``,
+    ``backward_layer/…``, TimeDistributed's ``layer/vars``)."""
+    if hasattr(layer, "forward_layer"):
+        return [(f"{prefix}vars", layer.name, [])] + \
+            _weight_groups(layer.forward_layer, f"{prefix}forward_layer/") + \
+            _weight_groups(layer.backward_layer, f"{prefix}backward_layer/")
+    if hasattr(layer, "_wrapped"):
+        return [(f"{prefix}vars", layer.name, [])] + \
+            _weight_groups(layer.layer, f"{prefix}layer/")
+    if _in_cell(layer):
+        return [(f"{prefix}vars", layer.name, []),
+                (f"{prefix}cell/vars", f"{_snake(type(layer).__name__)}_cell",
+                 list(layer.weights))]
+    return [(f"{prefix}vars", layer.name, _own_weights(layer))]
+
+
 def write_weights(model, f, optimizer_values=None):
     """Write ``model``'s weights into the open h5py File ``f`` in Keras 3's
     layout (and the optimizer's variables, when given)."""
     for path, layer in weight_paths(model):
-        group = f.create_group(f"{path}/vars")
-        group.attrs["name"] = layer.name
-        if _in_cell(layer):
-            group = f.create_group(f"{path}/cell/vars")
-            group.attrs["name"] = f"{_snake(type(layer).__name__)}_cell"
-        for i, variable in enumerate(_own_weights(layer)):
-            group.create_dataset(str(i), data=np.asarray(variable.numpy()))
+        if _is_model(layer):
+            f.create_group(f"{path}/vars").attrs["name"] = layer.name
+            continue
+        for where, name, variables in _weight_groups(layer):
+            group = f.create_group(f"{path}/{where}")
+            group.attrs["name"] = name
+            for i, variable in enumerate(variables):
+                group.create_dataset(str(i), data=np.asarray(variable.numpy()))
     f.create_group("vars").attrs["name"] = model.name
     if optimizer_values is not None:
         values, name = optimizer_values
@@ -165,13 +185,17 @@ def _collect(model, group, path, pairs):
             continue
         if not mine and "vars" not in child:
             continue
-        values = h5_arrays(h5_group(child, "cell/vars" if _in_cell(layer) else "vars", path),
-                           path)
-        if len(values) != len(mine):
-            raise ValueError(f"{path!r} does not fit this model: layer {layer.name!r} "
-                             f"({type(layer).__name__}) has {len(mine)} weights; the file "
-                             f"holds {len(values)} at {child.name}")
-        pairs.extend((v, value, layer, i) for i, (v, value) in enumerate(zip(mine, values)))
+        for where, _, variables in _weight_groups(layer):
+            if not variables:
+                continue
+            values = h5_arrays(h5_group(child, where, path), path)
+            if len(values) != len(variables):
+                raise ValueError(f"{path!r} does not fit this model: layer {layer.name!r} "
+                                 f"({type(layer).__name__}) has {len(variables)} weights "
+                                 f"in {where}; the file holds {len(values)} at "
+                                 f"{child.name}/{where}")
+            pairs.extend((v, value, layer, i) for i, (v, value) in
+                         enumerate(zip(variables, values)))
 
 
 def read_weights(model, f, path):

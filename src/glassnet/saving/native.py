@@ -25,6 +25,11 @@ FORMAT = "glassnet"
 FORMAT_VERSION = "1"
 
 
+def _weight_key(layer, variable):
+    """``kernel``; a wrapper's inner layer's weight: ``forward_lstm/kernel``."""
+    return variable.name if getattr(variable, "_owner", layer) in (layer, None) else variable.path
+
+
 def weight_keys(model, prefix=""):
     """A name per weight, in ``model.weights`` order: the layer path and the
     weight's name (``dense/kernel``; nested models add their names:
@@ -35,7 +40,7 @@ def weight_keys(model, prefix=""):
             inner = weight_keys(layer, f"{prefix}{layer.name}/")
             pairs = zip(layer.weights, inner)
         else:
-            pairs = ((v, f"{prefix}{layer.name}/{v.name}") for v in layer.weights)
+            pairs = ((v, f"{prefix}{layer.name}/{_weight_key(layer, v)}") for v in layer.weights)
         for variable, key in pairs:
             if id(variable) not in seen:
                 seen.add(id(variable))

@@ -1,5 +1,5 @@
-"""keras.datasets: ``fashion_mnist`` and ``mnist`` (``load_data()``, as Keras)."""
+"""keras.datasets: ``fashion_mnist``, ``mnist`` and ``imdb`` (``load_data()``, as Keras)."""
 
-from glassnet.keras.datasets import fashion_mnist, mnist
+from glassnet.keras.datasets import fashion_mnist, imdb, mnist
 
-__all__ = ["fashion_mnist", "mnist"]
+__all__ = ["fashion_mnist", "imdb", "mnist"]

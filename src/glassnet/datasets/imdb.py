@@ -1,0 +1,182 @@
+"""IMDB movie reviews (Maas et al., 2011), as Keras ships them: 25,000
+training and 25,000 test reviews labelled positive (1) or negative (0), each
+a list of word ids ranked by frequency (id i = the i-th most common word).
+
+    >>> from glassnet.keras.datasets import imdb
+    >>> (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=10000)  # doctest: +SKIP
+
+``load_data`` has Keras's arguments and semantics exactly: the same shuffle
+(``np.random.RandomState(seed)``), ``start_char`` at the front, ids shifted by
+``index_from``, reviews of ``maxlen`` or more words dropped, words outside
+[skip_top, num_words) replaced by ``oov_char`` (or removed when it is None).
+The file is Keras's own ``imdb.npz``, found in ``path``, ``$GLASSNET_DATA``
+(or its ``imdb/``), glassnet's cache, Keras's cache (``~/.keras/datasets``),
+or downloaded into glassnet's cache with its SHA-256 checked. Its reviews are
+pickled object arrays; glassnet reads them without unpickling
+(:mod:`glassnet.datasets.npz`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.error
+
+import numpy as np
+
+from glassnet.datasets.npz import load_npz
+from glassnet.datasets.source import DatasetNotFoundError, _download, cache_dir
+
+__all__ = ["load_data", "get_word_index", "ORIGIN", "FILES"]
+
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+# Keras's own checksums: SHA-256 of imdb.npz, MD5 of the word index
+FILES = {"imdb.npz": "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+         "imdb_word_index.json": "bfafd718b763782e994055a2d397834f"}
+
+
+def _places(name, path):
+    if path is not None and (os.sep in str(path) or os.path.exists(path)):
+        yield "path", os.fspath(path)
+        return
+    name = os.fspath(path) if path is not None else name
+    data = os.environ.get("GLASSNET_DATA")
+    if data:
+        yield "$GLASSNET_DATA", os.path.join(data, name)
+        yield "$GLASSNET_DATA", os.path.join(data, "imdb", name)
+    yield "cache", os.path.join(cache_dir(), "imdb", name)
+    keras_home = os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras")
+    yield "Keras's cache", os.path.join(keras_home, "datasets", name)
+
+
+def _find(name, path, download=True):
+    tried = []
+    for label, place in _places(name, path):
+        if os.path.isfile(place):
+            return place
+        tried.append(f"{place} ({label})")
+        if label == "path":
+            raise DatasetNotFoundError(f"IMDB: no file at path={place!r}")
+    target = os.path.join(cache_dir(), "imdb", name)
+    failure = "downloads disabled"
+    if download:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            _fetch(ORIGIN.rstrip("/") + "/" + name, target, FILES[name])
+            return target
+        except (OSError, ValueError, urllib.error.URLError) as error:
+            failure = str(error)
+    raise DatasetNotFoundError(
+        f"IMDB's {name} was not found. Looked in:\n"
+        + "".join(f"  - {t}\n" for t in tried)
+        + f"Downloading {ORIGIN}{name} failed: {failure}\n"
+        f"Put Keras's {name} in one of those places, or pass path=")
+
+
+def _fetch(url, target, checksum):
+    if len(checksum) == 64:
+        _download(url, target, checksum)
+        return
+    partial = target + ".md5.partial"  # the word index: Keras gives its MD5
+    try:
+        _download(url, partial, None)
+        with open(partial, "rb") as f:
+            digest = hashlib.md5(f.read(), usedforsecurity=False).hexdigest()
+        if digest != checksum:
+            raise ValueError(f"{url}: MD5 {digest} does not match the official {checksum}; "
+                             f"discarded")
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def _check_int(value, name, allow_none=True):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"imdb.load_data: {name} must be an integer"
+                         f"{' or None' if allow_none else ''}; received {value!r}")
+
+
+def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113,
+              start_char=1, oov_char=2, index_from=3, **kwargs):
+    """((x_train, y_train), (x_test, y_test)): reviews as 1-D object arrays
+    of lists of word ids, labels as int64 0/1, exactly as Keras returns them."""
+    if kwargs:
+        raise TypeError(f"imdb.load_data: unexpected arguments {sorted(kwargs)}")
+    for name, value in (("num_words", num_words), ("maxlen", maxlen),
+                        ("start_char", start_char), ("oov_char", oov_char)):
+        _check_int(value, name)
+    for name, value in (("skip_top", skip_top), ("seed", seed), ("index_from", index_from)):
+        _check_int(value, name, allow_none=False)
+    file = _find("imdb.npz", None if path == "imdb.npz" else path)
+    arrays = load_npz(file)
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing:
+        raise ValueError(f"{file}: not Keras's imdb.npz (no {', '.join(missing)})")
+    x_train, labels_train = arrays["x_train"], arrays["y_train"]
+    x_test, labels_test = arrays["x_test"], arrays["y_test"]
+
+    rng = np.random.RandomState(seed)  # Keras's shuffle, draw for draw
+    indices = np.arange(len(x_train))
+    rng.shuffle(indices)
+    x_train, labels_train = x_train[indices], labels_train[indices]
+    indices = np.arange(len(x_test))
+    rng.shuffle(indices)
+    x_test, labels_test = x_test[indices], labels_test[indices]
+
+    if start_char is not None:
+        x_train = [[start_char] + [w + index_from for w in x] for x in x_train]
+        x_test = [[start_char] + [w + index_from for w in x] for x in x_test]
+    elif index_from:
+        x_train = [[w + index_from for w in x] for x in x_train]
+        x_test = [[w + index_from for w in x] for x in x_test]
+    else:
+        x_train = [list(x) for x in x_train]
+        x_test = [list(x) for x in x_test]
+
+    if maxlen:  # Keras keeps the reviews shorter than maxlen
+        kept = [(x, y) for x, y in zip(x_train, labels_train) if len(x) < maxlen]
+        x_train, labels_train = [x for x, _ in kept], [y for _, y in kept]
+        kept = [(x, y) for x, y in zip(x_test, labels_test) if len(x) < maxlen]
+        x_test, labels_test = [x for x, _ in kept], [y for _, y in kept]
+        if not x_train or not x_test:
+            raise ValueError(f"After filtering for sequences shorter than maxlen={maxlen}, no "
+                             f"sequence was kept. Increase maxlen.")
+
+    xs = x_train + x_test
+    labels = np.concatenate([np.asarray(labels_train, dtype=arrays["y_train"].dtype),
+                             np.asarray(labels_test, dtype=arrays["y_test"].dtype)])
+    if not num_words:
+        num_words = max(max(x) for x in xs if x)
+    if oov_char is not None:
+        xs = [[w if skip_top <= w < num_words else oov_char for w in x] for x in xs]
+    else:
+        xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
+
+    split = len(x_train)
+    return (_objects(xs[:split]), labels[:split]), (_objects(xs[split:]), labels[split:])
+
+
+def _objects(lists):
+    out = np.empty(len(lists), dtype=object)
+    out[:] = lists
+    return out
+
+
+def get_word_index(path="imdb_word_index.json"):
+    """{word: rank} (1 = the most common word), Keras's ``imdb_word_index.json``.
+    A review's id i is the word of rank i - index_from (3 by default)."""
+    file = _find("imdb_word_index.json", None if path == "imdb_word_index.json" else path)
+    try:
+        with open(file, encoding="utf-8") as f:
+            index = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{file}: not a readable word index ({error})") from None
+    if not isinstance(index, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in index.items()):
+        raise ValueError(f"{file}: a word index maps words to integer ranks")
+    return index
