@@ -25,6 +25,7 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                      MaxPooling2D)
 from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
+from glassnet.layers.text import TextVectorization
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, Identity,
@@ -33,7 +34,7 @@ _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, 
            AveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
            GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
            BatchNormalization, LayerNormalization, Embedding, Masking, SimpleRNN, LSTM, GRU,
-           Bidirectional, TimeDistributed)
+           Bidirectional, TimeDistributed, TextVectorization)
 
 # Keras's other names for the same layers
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,
