@@ -4,10 +4,10 @@ and 2-D toy ones (``toy``) for seeing decision boundaries.
 ``load(name)`` gives ((x_train, y_train), (x_test, y_test)) for any of them.
 """
 
-from glassnet.datasets import fashion_mnist, imdb, mnist, toy
+from glassnet.datasets import fashion_mnist, imdb, mnist, toy, tweets
 from glassnet.datasets.source import DatasetNotFoundError
 
-__all__ = ["fashion_mnist", "imdb", "mnist", "toy", "load", "NAMES", "class_names",
+__all__ = ["fashion_mnist", "imdb", "mnist", "toy", "tweets", "load", "NAMES", "class_names",
            "DatasetNotFoundError"]
 
 IMAGE_SETS = {"fashion-mnist": fashion_mnist, "mnist": mnist}
