@@ -157,3 +157,24 @@ def test_plot_weights_and_its_command(tmp_path):
     assert_real_png(tmp_path / "cw.png", min_height=250)
     with pytest.raises(ValueError, match="Dense or Conv2D"):
         plot.weights(gn.Sequential([Input((3,)), gn.layers.Flatten()]))
+
+
+def test_gradient_through_time_and_hidden_states():
+    """Linear SimpleRNN with recurrent kernel a·I and the loss on the last
+    state: ∂L/∂h_t = aᵀ⁻ᵗ ∂L/∂h_T exactly, so the relative norms are powers of a."""
+    from glassnet import keras
+
+    gn.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 2)),
+                              keras.layers.SimpleRNN(3, activation="linear", use_bias=False),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.layers[0].recurrent_kernel.assign(0.5 * np.eye(3, dtype="float32"))
+    x = np.random.default_rng(0).normal(size=(4, 8, 2)).astype("float32")
+    result = gn.inspect.gradient_through_time(model, x, np.ones((4, 1)))
+    np.testing.assert_allclose(result["relative"], 0.5 ** np.arange(7, -1, -1), rtol=1e-5)
+    assert result["layer"] == model.layers[0].name and result["hidden"].shape == (4, 8, 3)
+    hidden = gn.inspect.hidden_states(model, x)
+    np.testing.assert_allclose(hidden[:, -1], model.layers[0](x), atol=1e-6)
+    with pytest.raises(ValueError, match="is not recurrent"):
+        gn.inspect.hidden_states(model, x, layer=model.layers[1].name)

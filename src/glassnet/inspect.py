@@ -19,7 +19,8 @@ import numpy as np
 
 from glassnet.callbacks import Callback
 
-__all__ = ["layer_outputs", "activation_stats", "gradient_norms", "Recorder"]
+__all__ = ["layer_outputs", "activation_stats", "gradient_norms", "gradient_through_time",
+           "hidden_states", "Recorder"]
 
 
 def _require_built(model):
@@ -91,6 +92,61 @@ def gradient_norms(model, x, y):
     batch = model._batch(data, slice(0, data.n))
     model._gradient_step(batch.xs, batch.ys, None)
     return _norms(model)
+
+
+def _recurrent_layer(model, layer):
+    found = [l for l in model.layers if hasattr(l, "recurrent_kernel") or
+             hasattr(l, "forward_layer")]
+    if layer is None:
+        if not found:
+            raise ValueError(f"Model {model.name!r} has no recurrent layer (SimpleRNN, LSTM, "
+                             f"GRU, Bidirectional)")
+        layer = found[0]
+    elif isinstance(layer, str):
+        layer = model.get_layer(layer)
+    if hasattr(layer, "forward_layer"):
+        layer = layer.forward_layer
+    if not hasattr(layer, "recurrent_kernel"):
+        raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) is not recurrent; the "
+                         f"recurrent layers: {[l.name for l in found]}")
+    return layer
+
+
+def gradient_through_time(model, x, y, layer=None):
+    """How much of the loss's gradient reaches each time step of a recurrent
+    layer: one forward and backward pass on (x, y) (weights unchanged).
+
+    Returns {"layer": name, "norms": (T,) the mean over the batch of
+    ||∂L/∂h_t||, "relative": norms / norms[-1] (the last step = 1),
+    "hidden": (N, T, units) the states h_t}. Steps come in the order the
+    layer read them. For SimpleRNN the relative norms fall geometrically
+    towards the first steps (each step back multiplies by tanh' and the
+    recurrent kernel); LSTM's cell and GRU's update gate let them carry.
+    """
+    _require_built(model)
+    model._require_compiled("gradient_through_time")
+    rnn = _recurrent_layer(model, layer)
+    data = model._data(x, y, None, None, "gradient_through_time")
+    model._prepare()
+    batch = model._batch(data, slice(0, data.n))
+    model._gradient_step(batch.xs, batch.ys, None)
+    grads = rnn.step_gradients
+    if grads is None:
+        raise ValueError(f"Layer {rnn.name!r} got no gradient (is it trainable and on the "
+                         f"loss's path?)")
+    norms = np.linalg.norm(grads.astype(np.float64), axis=-1).mean(axis=0)
+    last = norms[-1] if norms[-1] > 0 else 1.0
+    return {"layer": rnn.name, "norms": norms, "relative": norms / last,
+            "hidden": rnn.hs[1:].transpose(1, 0, 2).copy()}
+
+
+def hidden_states(model, x, layer=None):
+    """(N, T, units): a recurrent layer's state h_t at every step for the
+    batch x (inference; masked steps carry the state on)."""
+    _require_built(model)
+    rnn = _recurrent_layer(model, layer)
+    model.predict(x, verbose=0)
+    return rnn.hs[1:].transpose(1, 0, 2).copy()
 
 
 class Recorder(Callback):
