@@ -14,3 +14,16 @@ def assert_same_step(theirs, ours, x, y, atol):
     ours.train_on_batch(x, y)
     for mine, other in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(mine, other, atol=atol)
+
+
+def assert_files_both_ways(real, theirs, ours, x, folder, atol=1e-5):
+    """Keras reads glassnet's .keras file and glassnet reads Keras's: the same
+    predictions as the writer's."""
+    from glassnet import keras
+
+    theirs.save(folder / "k.keras")
+    ours.save(folder / "g.keras")
+    np.testing.assert_allclose(keras.models.load_model(folder / "k.keras").predict(
+        x, verbose=0), theirs.predict(x, verbose=0), atol=atol)
+    np.testing.assert_allclose(real.models.load_model(folder / "g.keras").predict(
+        x, verbose=0), ours.predict(x, verbose=0), atol=atol)

@@ -9,7 +9,7 @@ import pytest
 import glassnet as gn
 from glassnet import keras
 from glassnet.gradcheck import check_gradients
-from keras_twins import assert_same_step
+from keras_twins import assert_files_both_ways, assert_same_step
 
 RNG = np.random.default_rng(21)
 LAYERS = ["SimpleRNN", "LSTM", "GRU"]
@@ -20,8 +20,12 @@ LAYERS = ["SimpleRNN", "LSTM", "GRU"]
                                      {"go_backwards": True, "return_sequences": True},
                                      {"activation": "relu"}, {"use_bias": False}])
 def test_backpropagation_through_time_matches_numerical_gradients(name, options):
+    # fixed data: with relu, no pre-activation may lie within h of the kink at 0, where the
+    # numerical gradient is undefined (seed 0 puts one there for GRU; the module's shared RNG
+    # made this test depend on the order tests ran in)
+    gn.utils.set_random_seed(1)
     layer = getattr(keras.layers, name)(3, **options)
-    x = RNG.normal(size=(4, 6, 2))
+    x = np.random.default_rng(1).normal(size=(4, 6, 2))
     errors = check_gradients(layer, x)
     assert len(errors) == 4 - ("use_bias" in options)
     assert max(errors.values()) < 1e-6, errors
@@ -201,9 +205,4 @@ def test_same_as_keras_outputs_and_training_step(name, options, tmp_path):
 
     theirs, ours = build(real), build(keras)
     assert_same_step(theirs, ours, x, y, atol=1e-5)
-    theirs.save(tmp_path / "k.keras")
-    ours.save(tmp_path / "g.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "k.keras").predict(
-        x, verbose=0), theirs.predict(x, verbose=0), atol=1e-5)
-    np.testing.assert_allclose(real.models.load_model(tmp_path / "g.keras").predict(
-        x, verbose=0), ours.predict(x, verbose=0), atol=1e-5)
+    assert_files_both_ways(real, theirs, ours, x, tmp_path)

@@ -8,7 +8,7 @@ import pytest
 import glassnet as gn
 from glassnet import keras
 from glassnet.gradcheck import check_gradients
-from keras_twins import assert_same_step
+from keras_twins import assert_files_both_ways, assert_same_step
 
 RNG = np.random.default_rng(8)
 LAYERS = ["SimpleRNN", "LSTM", "GRU"]
@@ -169,9 +169,4 @@ def test_same_as_keras(name, tmp_path):
 
     theirs, ours = build(real), build(keras)
     assert_same_step(theirs, ours, x, y, atol=1e-5)
-    theirs.save(tmp_path / "k.keras")
-    ours.save(tmp_path / "g.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "k.keras").predict(
-        x, verbose=0), theirs.predict(x, verbose=0), atol=1e-5)
-    np.testing.assert_allclose(real.models.load_model(tmp_path / "g.keras").predict(
-        x, verbose=0), ours.predict(x, verbose=0), atol=1e-5)
+    assert_files_both_ways(real, theirs, ours, x, tmp_path)

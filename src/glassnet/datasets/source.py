@@ -191,17 +191,21 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _download(url, final, sha256, timeout=30):
+def _download(url, final, sha256, timeout=30, algorithm="sha256"):
+    """Fetch ``url`` into ``final`` through ``final.partial``, renamed only
+    when its checksum (SHA-256, or ``algorithm`` such as Keras's MD5 of the
+    IMDB word index) is the official one."""
     partial = final + ".partial"
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, \
                 open(partial, "wb") as out:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 digest.update(chunk)
                 out.write(chunk)
-        if sha256 is not None and digest.hexdigest() != sha256:  # None: the caller checks
-            raise ValueError(f"{url}: SHA-256 {digest.hexdigest()} does not match the "
+        if digest.hexdigest() != sha256:
+            name = "SHA-256" if algorithm == "sha256" else algorithm.upper()
+            raise ValueError(f"{url}: {name} {digest.hexdigest()} does not match the "
                              f"official {sha256}; discarded")
         os.replace(partial, final)
     finally:
