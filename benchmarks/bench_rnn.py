@@ -9,6 +9,8 @@ Workloads (issue 12's targets):
 - the textbook's configuration: Embedding(500, 16) → LSTM(8) → Dense(1, sigmoid), 20,000
   sequences of 100, batch 64, RMSprop: seconds per epoch (on --textbook-sequences of them,
   scaled to 20,000);
+- accuracy like for like: LSTM(32) on glassnet.datasets.tweets (3 classes), the same
+  vectorized data, initial weights and batches, 3 epochs; test accuracy of each;
 - peak memory (ru_maxrss) of a process that trains one epoch of the LSTM(64) workload on
   4,096 sequences (64 steps), for each library.
 
@@ -153,6 +155,60 @@ def run_textbook(threads, sequences, rounds):
             "pytorch_s": scale * statistics.median(other)}
 
 
+def run_accuracy(epochs):
+    """Like for like on real text: the tweets, the same vectorized data, the same
+    initial weights, the same batches in the same order; test accuracy of each."""
+    import numpy as np
+    import torch
+
+    import glassnet as gn
+    from glassnet import keras
+    from glassnet.datasets import tweets
+
+    (x, y), (xt, yt) = tweets.load_data()
+    vectorize = keras.layers.TextVectorization(max_tokens=10000, output_sequence_length=32)
+    vectorize.adapt(x)
+    x, xt = vectorize(x), vectorize(xt)
+    gn.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((32,), dtype="int32"),
+                              keras.layers.Embedding(10000, 32), keras.layers.LSTM(32),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    embedding, rnn, dense = model.layers
+    net = torch.nn.ModuleDict({"embedding": torch.nn.Embedding(10000, 32),
+                               "rnn": torch.nn.LSTM(32, 32, batch_first=True),
+                               "dense": torch.nn.Linear(32, 3)})
+    kernel, recurrent, bias = (w.numpy() for w in rnn.weights)
+    with torch.no_grad():
+        net["embedding"].weight.copy_(torch.tensor(embedding.embeddings.numpy()))
+        net["rnn"].weight_ih_l0.copy_(torch.tensor(kernel.T.copy()))
+        net["rnn"].weight_hh_l0.copy_(torch.tensor(recurrent.T.copy()))
+        net["rnn"].bias_ih_l0.copy_(torch.tensor(bias))
+        net["rnn"].bias_hh_l0.zero_()
+        net["dense"].weight.copy_(torch.tensor(dense.kernel.numpy().T.copy()))
+        net["dense"].bias.copy_(torch.tensor(dense.bias.numpy()))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+
+    def forward(batch):
+        out, _ = net["rnn"](net["embedding"](batch))
+        return net["dense"](out[:, -1])
+
+    rng = np.random.default_rng(0)
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), 64):
+            index = order[i:i + 64]
+            model.train_on_batch(x[index], y[index])
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(forward(xs[index]), ys[index]).backward()
+            opt.step()
+    ours = float((model.predict(xt, verbose=0).argmax(1) == yt).mean())
+    with torch.no_grad():
+        theirs = float((forward(torch.from_numpy(xt)).argmax(1).numpy() == yt).mean())
+    return {"glassnet": ours, "pytorch": theirs, "epochs": epochs}
+
+
 def run_memory(library):
     import numpy as np
 
@@ -195,6 +251,8 @@ def main():
         job = json.loads(args.child)
         if job["what"] == "steps":
             result = run_steps(job["threads"], job["rounds"], job["batches"])
+        elif job["what"] == "accuracy":
+            result = run_accuracy(job["epochs"])
         elif job["what"] == "textbook":
             result = run_textbook(job["threads"], job["sequences"], job["rounds"])
         else:
@@ -216,6 +274,12 @@ def main():
         print(f"{threads} thread(s)  textbook LSTM(8) epoch of 20,000  glassnet "
               f"{textbook['glassnet_s']:5.2f} s  PyTorch {textbook['pytorch_s']:5.2f} s  ratio "
               f"{textbook['glassnet_s'] / textbook['pytorch_s']:.2f}")
+    accuracy = child({"what": "accuracy", "epochs": 3})
+    report["accuracy"] = accuracy
+    print(f"test accuracy on the tweets, LSTM(32), same weights and batches, "
+          f"{accuracy['epochs']} epochs: glassnet {accuracy['glassnet']:.4f}, PyTorch "
+          f"{accuracy['pytorch']:.4f} ({100 * (accuracy['glassnet'] - accuracy['pytorch']):+.2f} "
+          f"points)")
     report["peak_mb"] = {lib: child({"what": "memory", "library": lib})
                          for lib in ("glassnet", "pytorch")}
     print(f"peak memory, one LSTM(64) epoch of 4,096 sequences: glassnet "
