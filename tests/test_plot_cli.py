@@ -142,3 +142,33 @@ def test_cli_help_and_version(tmp_path):
         assert result.returncode == 0 and "usage: glassnet" in result.stdout
     result = run_cli("--version", cwd=tmp_path)
     assert result.stdout.strip() == f"glassnet {gn.__version__}"
+
+
+def test_gradient_through_time_and_hidden_states_pictures(tmp_path):
+    from glassnet import keras
+
+    x = np.random.default_rng(0).integers(1, 50, (16, 12))
+    y = np.random.default_rng(1).integers(0, 2, (16, 1))
+    runs = {}
+    for kind in ("SimpleRNN", "LSTM"):
+        gn.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((12,), dtype="int32"),
+                                  keras.layers.Embedding(50, 4),
+                                  getattr(keras.layers, kind)(5),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile("sgd", "binary_crossentropy")
+        runs[kind] = gn.inspect.gradient_through_time(model, x, y)
+    fig = plot.gradient_through_time(runs, path=tmp_path / "gtt.png")
+    assert_real_png(tmp_path / "gtt.png", min_height=300)
+    lines = curves(fig.axes[0])
+    assert [line.get_label() for line in lines] == ["SimpleRNN", "LSTM"]
+    np.testing.assert_allclose(lines[1].get_ydata(), runs["LSTM"]["relative"])
+    assert lines[0].get_ydata()[-1] == 1.0
+    states = gn.inspect.hidden_states(model, x[:1])[0]
+    fig = plot.hidden_states(states, tokens=list(x[0]), path=tmp_path / "h.png")
+    assert_real_png(tmp_path / "h.png", min_height=150)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), states.T)
+    with pytest.raises(ValueError, match="12 tokens for 3 steps"):
+        plot.hidden_states(states[:3], tokens=list(x[0]))
+    with pytest.raises(ValueError, match="must be what inspect.gradient_through_time"):
+        plot.gradient_through_time({"x": [1, 2]})

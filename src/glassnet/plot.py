@@ -14,7 +14,7 @@ from glassnet.neuron import Neuron
 
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
            "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
-           "compare_inside", "weights", "model_graph",
+           "compare_inside", "weights", "model_graph", "gradient_through_time", "hidden_states",
            "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
@@ -529,6 +529,57 @@ def compare_inside(recorded, path=None, title=None):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title, fontsize=14)
+    return _finish(fig, path)
+
+
+def gradient_through_time(runs, path=None, title=None):
+    """How much gradient reaches each time step, one line per run: ``runs``
+    maps a label ("SimpleRNN", "LSTM", ...) to what
+    :func:`glassnet.inspect.gradient_through_time` returned. The y axis is
+    ||∂L/∂h_t|| relative to the last step, on a log scale, so a gradient that
+    fades geometrically is a straight line down towards the first steps."""
+    if not runs:
+        raise ValueError("plot.gradient_through_time needs at least one run")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
+    for label, run in runs.items():
+        if not isinstance(run, dict) or "relative" not in run:
+            raise ValueError(f"plot.gradient_through_time: run {label!r} must be what "
+                             f"inspect.gradient_through_time returned")
+        relative = np.maximum(np.asarray(run["relative"], dtype=np.float64), 1e-30)
+        ax.semilogy(np.arange(1, len(relative) + 1), relative, "-", linewidth=2, label=label)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(title or "Gradient reaching each step (relative to the last step)",
+                 fontsize=13)
+    ax.set_xlabel("time step t", fontsize=11)
+    ax.set_ylabel("||∂L/∂h_t|| / ||∂L/∂h_T||", fontsize=11)
+    ax.legend(fontsize=11)
+    return _finish(fig, path)
+
+
+def hidden_states(states, tokens=None, path=None, title=None):
+    """A heat map of a recurrent layer's units (rows) over the time steps
+    (columns) for one text: ``states`` is (T, units), e.g.
+    ``inspect.hidden_states(model, x[:1])[0]``; ``tokens`` labels the steps."""
+    states = np.asarray(states, dtype=np.float64)
+    if states.ndim != 2:
+        raise ValueError(f"plot.hidden_states takes one text's states, shape (steps, units); "
+                         f"received shape {states.shape}")
+    if tokens is not None and len(tokens) != len(states):
+        raise ValueError(f"plot.hidden_states: {len(tokens)} tokens for {len(states)} steps")
+    plt = _pyplot()
+    width = min(16, 3 + 0.35 * len(states))
+    fig, ax = plt.subplots(figsize=(width, 1.5 + 0.18 * states.shape[1]),
+                           layout="constrained")
+    limit = max(float(np.abs(states).max()), 1e-12)
+    image = ax.imshow(states.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                      interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="h_t")
+    if tokens is not None:
+        ax.set_xticks(range(len(tokens)), [str(t) for t in tokens], rotation=60, fontsize=9)
+    ax.set_xlabel("time step", fontsize=11)
+    ax.set_ylabel("unit", fontsize=11)
+    ax.set_title(title or "Hidden state over time", fontsize=13)
     return _finish(fig, path)
 
 
