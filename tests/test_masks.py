@@ -212,3 +212,21 @@ def test_same_as_keras_with_masks(name):
         return model
 
     assert_same_step(build(real), build(keras), x, y, atol=1e-5)
+
+
+def test_ragged_lists_point_to_pad_sequences_and_return_state_in_sequential():
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(9, 2),
+                              keras.layers.LSTM(2), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    reviews = [[1, 2, 3], [4, 5]]
+    with pytest.raises(ValueError, match=r"different lengths.*pad_sequences"):
+        model.fit(reviews, np.ones(2), verbose=0)
+    as_keras_returns = np.empty(2, dtype=object)
+    as_keras_returns[:] = reviews
+    with pytest.raises(ValueError, match=r"different lengths.*pad_sequences"):
+        model.predict(as_keras_returns, verbose=0)
+    padded = keras.utils.pad_sequences(reviews)
+    assert model.predict(padded, verbose=0).shape == (2, 1)
+    with pytest.raises(ValueError, match=r"single output tensor.*functional API.*return_state"):
+        keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_state=True),
+                          keras.layers.Dense(1)])

@@ -722,10 +722,18 @@ class Engine:
         name = tensor.name
         if value is None:
             raise ValueError(f"{what}: no data for input {name!r}")
+        ragged = (f"{what}: input {name!r} holds sequences of different lengths; pad them to "
+                  f"one length first: keras.utils.pad_sequences(x, maxlen=...)")
         try:
             array = np.asarray(value)
         except ValueError as error:
+            if isinstance(value, (list, tuple)) and value and all(
+                    isinstance(v, (list, tuple, np.ndarray)) for v in value):
+                raise ValueError(ragged) from None
             raise ValueError(f"{what}: x is not a rectangular array ({error})") from None
+        if array.dtype.kind == "O" and array.ndim == 1 and len(array) and all(
+                isinstance(v, (list, tuple, np.ndarray)) for v in array[:100]):
+            raise ValueError(ragged)  # what imdb.load_data returns: an object array of lists
         if array.dtype.kind == "O" and array.ndim == 0:
             raise TypeError(f"{what}: input {name!r} must be a NumPy array; received "
                             f"{type(value).__name__} (glassnet takes arrays, not tf.data "

@@ -629,7 +629,15 @@ class Sequential(Model):
             self._layers.insert(0, InputLayer(batch_shape=(None,) + input_shape[1:],
                                               dtype=dtype))
         x = self._layers[0].output
-        for layer in self._layers[1:]:
+        for index, layer in enumerate(self._layers[1:], 1):
+            if isinstance(x, list):  # a layer that returned several tensors, then another
+                previous = self._layers[index - 1]
+                raise ValueError(f"All layers in a Sequential model should have a single output "
+                                 f"tensor. For multi-output layers, use the functional API. "
+                                 f"Layer {previous.name!r} ({type(previous).__name__}) returns "
+                                 f"{len(x)} tensors"
+                                 + (" (return_state=True)" if getattr(previous, "return_state",
+                                                                       False) else ""))
             x = layer(x)
         self._init_graph(self._layers[0].output, x)
 
