@@ -69,12 +69,15 @@ def _config(args):
                        optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
                        epochs=_epochs(args), batch_size=args.batch_size, dropout=args.dropout,
                        validation_split=args.validation_split, limit=args.limit,
-                       seed=args.seed, data_path=args.data_path, model=args.model)
+                       seed=args.seed, data_path=args.data_path, model=args.model,
+                       units=args.units)
 
 
 def _epochs(args):
     if args.epochs is not None:
         return args.epochs
+    if args.model in ("simplernn", "lstm", "gru"):
+        return args.rnn_epochs
     return args.cnn_epochs if args.model == "cnn" else args.mlp_epochs
 
 
@@ -208,7 +211,7 @@ def _plot_layer_activations(args):
 
 # glassnet.datasets.NAMES, listed here so that `glassnet --help` imports no NumPy
 # (tests/test_cli_train.py checks that the two agree)
-DATASETS = ("circles", "fashion-mnist", "mnist", "moons", "spiral", "xor")
+DATASETS = ("circles", "fashion-mnist", "mnist", "moons", "spiral", "tweets", "xor")
 
 
 def _plot_filters(args):
@@ -260,9 +263,13 @@ def _plot_boundary(args):
 
 
 def _add_training_options(p, epochs, cnn_epochs):
-    p.add_argument("--model", default="mlp", choices=["mlp", "cnn"],
+    p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "simplernn", "lstm", "gru"],
                    help="mlp (--hidden sizes) or cnn: Conv2D(32,3) > MaxPooling2D > "
-                        "Conv2D(64,3) > MaxPooling2D > Dense(128) (default: mlp)")
+                        "Conv2D(64,3) > MaxPooling2D > Dense(128) (default: mlp); for text "
+                        "(--dataset tweets) simplernn, lstm or gru: TextVectorization > "
+                        "Embedding(10000, 32, mask_zero) > the recurrent layer (--units)")
+    p.add_argument("--units", type=int, default=32,
+                   help="units of the recurrent layer (default: %(default)s)")
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS,
                    help="data set (default: %(default)s)")
     p.add_argument("--data-path", help="folder holding the data set's files")
@@ -278,8 +285,9 @@ def _add_training_options(p, epochs, cnn_epochs):
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
                    help="learning-rate schedule (default: cosine decay to 0)")
     p.add_argument("--epochs", type=int,
-                   help=f"epochs (default: {epochs}; with --model cnn: {cnn_epochs})")
-    p.set_defaults(mlp_epochs=epochs, cnn_epochs=cnn_epochs)
+                   help=f"epochs (default: {epochs}; with --model cnn: {cnn_epochs}; "
+                        f"simplernn/lstm/gru: 3)")
+    p.set_defaults(mlp_epochs=epochs, cnn_epochs=cnn_epochs, rnn_epochs=3)
     p.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
     p.add_argument("--dropout", type=float, default=0.0,
                    help="dropout after each hidden layer (default: %(default)s)")
@@ -342,12 +350,15 @@ def build_parser():
     p.add_argument("--threads", type=int, help="BLAS threads")
     p.set_defaults(run=_evaluate)
 
-    p = commands.add_parser("predict", help="classify image files with a saved model",
+    p = commands.add_parser("predict", help="classify image files (or sentences) with a saved "
+                                            "model",
                             description="Classify PNG/JPEG files: each is made grayscale, "
                                         "resized to the model's input and inverted when its "
-                                        "background is light; prints the top classes.")
+                                        "background is light; prints the top classes. A text "
+                                        "model (glassnet train --dataset tweets) takes "
+                                        "sentences instead.")
     p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="+", help="image files, or sentences for a text model")
     p.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="name the classes as this data set does (default: the names saved "

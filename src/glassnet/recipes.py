@@ -32,7 +32,9 @@ __all__ = ["TrainConfig", "load_data", "build_model", "make_optimizer", "train",
            "OPTIMIZER_CHOICES"]
 
 OPTIMIZER_CHOICES = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad")
-MODELS = ("mlp", "cnn")
+TEXT_MODELS = ("simplernn", "lstm", "gru")
+MODELS = ("mlp", "cnn") + TEXT_MODELS
+VOCABULARY, SEQUENCE_LENGTH = 10000, 32  # the text recipe's TextVectorization
 _DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01,
                "rmsprop": 1e-3, "adagrad": 0.01}
 
@@ -53,7 +55,8 @@ class TrainConfig:
     limit: int | None = None         # use only the first N training images
     seed: int = 0
     data_path: str | None = None
-    model: str = "mlp"               # "mlp" or "cnn"
+    model: str = "mlp"               # "mlp", "cnn", or for text "simplernn", "lstm", "gru"
+    units: int = 32                  # the recurrent layer's units (text models)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -64,7 +67,7 @@ class TrainConfig:
         checks = [("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 1),
                   ("dropout", 0 <= self.dropout < 1), ("hidden", len(self.hidden) >= 1),
                   ("validation_split", 0 <= self.validation_split < 1),
-                  ("lr", self.lr is None or self.lr > 0)]
+                  ("lr", self.lr is None or self.lr > 0), ("units", self.units >= 1)]
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"{name}={getattr(self, name)!r} is out of range")
@@ -124,6 +127,39 @@ def build_cnn(input_shape, classes, activation="relu", initializer="glorot_unifo
     return Sequential(layers)
 
 
+def build_rnn(kind, classes, units=32, vocabulary=VOCABULARY, length=SEQUENCE_LENGTH):
+    """The text recipe: token ids (length) → Embedding(vocabulary, 32,
+    mask_zero=True) → SimpleRNN / LSTM / GRU(units) → Dense(classes, softmax)."""
+    from glassnet.layers import GRU, LSTM, Embedding, SimpleRNN
+
+    layer = {"simplernn": SimpleRNN, "lstm": LSTM, "gru": GRU}[kind]
+    return Sequential([Input((length,), dtype="int32"),
+                       Embedding(vocabulary, 32, mask_zero=True), layer(units),
+                       Dense(classes, activation="softmax")])
+
+
+def _is_text(x):
+    return np.asarray(x).dtype.kind in "UO"
+
+
+def vectorizer(vocabulary=None, length=SEQUENCE_LENGTH):
+    from glassnet.layers import TextVectorization
+
+    return TextVectorization(max_tokens=VOCABULARY, output_sequence_length=length,
+                             vocabulary=vocabulary)
+
+
+def text_input(model, texts):
+    """Token ids for ``texts`` with the vocabulary saved in a text model's
+    metadata (what ``glassnet train --dataset tweets`` writes)."""
+    metadata = getattr(model, "metadata", {}) or {}
+    if "vocabulary" not in metadata:
+        raise ValueError("this model has no vocabulary in its metadata: it was not trained on "
+                         "text by glassnet train")
+    return vectorizer(metadata["vocabulary"], int(metadata.get("sequence_length",
+                                                               SEQUENCE_LENGTH)))(list(texts))
+
+
 def make_optimizer(name, learning_rate, schedule="constant", steps=1):
     """An optimizer by name; "momentum" and "nesterov" are SGD with 0.9."""
     if name not in OPTIMIZER_CHOICES:
@@ -175,7 +211,20 @@ def _fit(config, data, verbose, callbacks=None):
     (x_train, y_train), _, class_names = data
     utils.set_random_seed(config.seed)
     is_image = x_train.dtype == np.uint8
-    if config.model == "cnn":
+    is_text = _is_text(x_train)
+    if is_text != (config.model in TEXT_MODELS):
+        raise ValueError(f"{config.dataset} is {'text' if is_text else 'not text'}: use "
+                         + (f"--model {'|'.join(TEXT_MODELS)}" if is_text else
+                            "--model mlp or cnn") + f" (received --model {config.model})")
+    metadata = {}
+    if is_text:
+        vectorize = vectorizer()
+        vectorize.adapt(x_train)
+        x_train = vectorize(x_train)
+        model = build_rnn(config.model, len(class_names), config.units)
+        metadata = {"input": "text", "vocabulary": vectorize.get_vocabulary(False),
+                    "sequence_length": SEQUENCE_LENGTH}
+    elif config.model == "cnn":
         model = build_cnn(x_train.shape[1:], len(class_names), config.activation,
                           config.initializer, config.dropout, rescale=is_image)
     else:
@@ -188,7 +237,8 @@ def _fit(config, data, verbose, callbacks=None):
                                  steps),
                   "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.metadata = {"dataset": config.dataset, "class_names": list(class_names),
-                      "input": "uint8 pixels 0-255" if is_image else "float features"}
+                      "input": "uint8 pixels 0-255" if is_image else "float features",
+                      **metadata}
     start = time.perf_counter()
     with _StopOnCtrlC(model) as guard:
         history = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
@@ -249,6 +299,10 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
                                                 callbacks=callbacks or None)
     epochs_run = len(history.epoch)
     run_dir = _new_run_dir(out)
+    is_text = _is_text(x_test)
+    texts = x_test
+    if is_text:
+        x_test = text_input(model, x_test)
     probabilities = model.predict(x_test, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
@@ -287,6 +341,18 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
                         title=f"{len(wrong)} of {len(y_test)} test images misclassified "
                               f"(true → predicted)")
             written.append("mistakes.png")
+        if is_text:
+            from glassnet import inspect as _inspect
+
+            run = _inspect.gradient_through_time(model, x_test[:500], y_test[:500])
+            plot.gradient_through_time({config.model: run}, path=os.path.join(
+                run_dir, "gradient_through_time.png"), title=f"{config.dataset}: gradient "
+                f"reaching each step after training, 500 test texts")
+            plot.hidden_states(_inspect.hidden_states(model, x_test[:1])[0],
+                               tokens=_tokens(model, x_test[0]),
+                               path=os.path.join(run_dir, "hidden_states.png"),
+                               title=f"{texts[0][:80]}")
+            written += ["gradient_through_time.png", "hidden_states.png"]
         if "inspect" in metrics:
             plot.gradient_flow(recorder, path=os.path.join(run_dir, "gradient_flow.png"),
                                title=f"{config.dataset}: gradient norm per layer and epoch")
@@ -302,6 +368,11 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
     log(f"Run folder: {run_dir} ({', '.join(written)})")
     metrics["run_dir"] = run_dir
     return metrics
+
+
+def _tokens(model, ids):
+    vocabulary = ["", "[UNK]"] + list(model.metadata["vocabulary"])
+    return [vocabulary[i] if i else "·" for i in ids]
 
 
 def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False):
@@ -383,7 +454,10 @@ def evaluate(model_path, dataset=None, data_path=None, batch_size=1000, log=prin
     class_names = model.metadata.get("class_names") or class_names
     if not model.compiled:
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    x_test = image_input(model, _match_input(model, x_test, dataset))
+    if _is_text(x_test):
+        x_test = text_input(model, x_test)
+    else:
+        x_test = image_input(model, _match_input(model, x_test, dataset))
     predicted = model.predict(x_test, batch_size=batch_size, verbose=0).argmax(axis=1)
     result = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0)
     loss = result[0] if isinstance(result, list) else result
@@ -452,6 +526,18 @@ def read_image(path, size):
     return pixels
 
 
+def _predict_texts(model, sentences, top, log):
+    names = model.metadata.get("class_names") or [str(i) for i in
+                                                  range(model.output_shape[-1])]
+    probabilities = model.predict(text_input(model, sentences), verbose=0)
+    results = []
+    for sentence, p in zip(sentences, probabilities):
+        ranked = [(names[k], float(p[k])) for k in np.argsort(p)[::-1][:top]]
+        results.append({"text": sentence, "top": ranked})
+        log(f"{sentence!r}: " + ", ".join(f"{name} {q:.3f}" for name, q in ranked))
+    return results
+
+
 def predict(model_path, image_paths, top=3, log=print, error_log=None, dataset=None):
     """Top classes for each image file; unreadable files are reported and
     skipped. Class names come from the model's metadata, else from
@@ -460,6 +546,8 @@ def predict(model_path, image_paths, top=3, log=print, error_log=None, dataset=N
 
     error_log = error_log or (lambda text: print(text, file=sys.stderr))
     model = load_model(model_path)
+    if (model.metadata or {}).get("input") == "text":
+        return _predict_texts(model, image_paths, top, log), []
     shape = tuple(model.input_shape[1:])
     if len(shape) >= 2:
         size = shape[:2]

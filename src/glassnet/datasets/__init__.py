@@ -1,4 +1,5 @@
-"""Data sets: real ones (``fashion_mnist``, ``mnist``), as Keras returns them,
+"""Data sets: real ones (``fashion_mnist``, ``mnist``, ``imdb``), as Keras returns them,
+real text that installs offline (``tweets``),
 and 2-D toy ones (``toy``) for seeing decision boundaries.
 
 ``load(name)`` gives ((x_train, y_train), (x_test, y_test)) for any of them.
@@ -11,7 +12,8 @@ __all__ = ["fashion_mnist", "imdb", "mnist", "toy", "tweets", "load", "NAMES", "
            "DatasetNotFoundError"]
 
 IMAGE_SETS = {"fashion-mnist": fashion_mnist, "mnist": mnist}
-NAMES = sorted(IMAGE_SETS) + sorted(toy.NAMES)
+TEXT_SETS = {"tweets": tweets}
+NAMES = sorted(IMAGE_SETS) + sorted(TEXT_SETS) + sorted(toy.NAMES)
 
 
 def load(name, path=None):
@@ -19,6 +21,8 @@ def load(name, path=None):
     key = name.strip().lower().replace("_", "-")
     if key in IMAGE_SETS:
         return IMAGE_SETS[key].load_data(path)
+    if key in TEXT_SETS:
+        return TEXT_SETS[key].load_data(path)
     if key in toy.NAMES:
         return toy.load(key)
     raise ValueError(f"Unknown data set {name!r}. Valid names: {', '.join(NAMES)}")
@@ -29,6 +33,8 @@ def class_names(name):
     key = name.strip().lower().replace("_", "-")
     if key in IMAGE_SETS:
         return list(IMAGE_SETS[key].CLASS_NAMES)
+    if key in TEXT_SETS:
+        return list(TEXT_SETS[key].CLASS_NAMES)
     if key in toy.NAMES:
         count = 3 if key == "spiral" else 2
         return [f"class {i}" for i in range(count)]

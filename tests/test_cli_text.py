@@ -1,0 +1,62 @@
+"""glassnet train --dataset tweets --model simplernn|lstm|gru: the same run
+folder as for images, and predict / evaluate on sentences."""
+
+import json
+import os
+
+import pytest
+
+from glassnet.datasets import DatasetNotFoundError, tweets
+from test_plot_cli import assert_real_png, run_cli
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    try:
+        tweets.find()
+    except DatasetNotFoundError as error:
+        if os.environ.get("GLASSNET_REQUIRE_DATA") == "1":
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    out = tmp_path_factory.mktemp("text-run")
+    result = run_cli("train", "--dataset", "tweets", "--model", "gru", "--units", "24",
+                     "--out", str(out), cwd=out)
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_train_on_text_writes_the_run_folder(text_run):
+    out, result = text_run
+    assert sorted(os.listdir(out)) == ["confusion.png", "gradient_through_time.png",
+                                       "hidden_states.png", "history.png", "metrics.json",
+                                       "model.safetensors"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "gru" and metrics["config"]["units"] == 24
+    assert metrics["epochs_run"] == 3  # the text models' default
+    assert metrics["train_samples"] == 29758 and metrics["test"]["samples"] == 7439
+    assert 0.68 < metrics["test"]["accuracy"] < 1  # majority class: 0.43
+    for name in ("history.png", "confusion.png", "gradient_through_time.png"):
+        assert_real_png(out / name, width=1200, min_height=300)
+    assert "7,439 tweets test samples" in result.stdout
+
+
+def test_predict_and_evaluate_take_sentences(text_run):
+    out, _ = text_run
+    model = str(out / "model.safetensors")
+    result = run_cli("predict", model, "worst flight ever, they lost my bag and were rude",
+                     "thank you so much, amazing crew and great service", cwd=out)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].split(": ")[1].startswith("negative")
+    assert lines[1].split(": ")[1].startswith("positive")
+    result = run_cli("evaluate", model, cwd=out)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert f"accuracy {metrics['test']['accuracy']:.4f}" in result.stdout.splitlines()[0]
+
+
+def test_text_and_image_models_do_not_mix(tmp_path):
+    result = run_cli("train", "--dataset", "tweets", "--model", "mlp", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "tweets is text: use --model simplernn|lstm|gru" in result.stderr
