@@ -60,3 +60,20 @@ def test_text_and_image_models_do_not_mix(tmp_path):
     result = run_cli("train", "--dataset", "tweets", "--model", "mlp", cwd=tmp_path)
     assert result.returncode != 0
     assert "tweets is text: use --model simplernn|lstm|gru" in result.stderr
+
+
+def test_compare_models_draws_the_gradient_through_time(text_run, tmp_path):
+    result = run_cli("compare", "--dataset", "tweets", "--models", "simplernn,lstm",
+                     "--limit", "4000", "--epochs", "1", "--out", str(tmp_path), "--quiet",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "compare.json").read_text())
+    assert [row["model"] for row in report["results"]] == ["simplernn", "lstm"]
+    assert all(row["epochs_run"] == 1 for row in report["results"])
+    curves = report["gradient_through_time"]
+    assert sorted(curves) == ["lstm", "simplernn"] and all(len(c) == 32 for c in curves.values())
+    assert all(c[-1] == 1.0 for c in curves.values())
+    assert_real_png(tmp_path / "gradient_through_time.png", width=1200, min_height=300)
+    result = run_cli("compare", "--dataset", "tweets", "--models", "lstm,transformer",
+                     "--epochs", "1", cwd=tmp_path)
+    assert result.returncode != 0 and "Unknown model 'transformer'" in result.stderr

@@ -2,6 +2,7 @@
 
     glassnet train [--dataset fashion-mnist] [--hidden 256,128] [--epochs 15] ...
     glassnet compare --activations sigmoid,tanh,relu
+    glassnet compare --dataset tweets --models simplernn,lstm,gru
     glassnet evaluate runs/<run>/model.safetensors
     glassnet predict runs/<run>/model.safetensors shoe.png shirt.jpg
     glassnet plot activations [--names sigmoid,tanh,relu] [--derivatives] [--out FILE]
@@ -101,10 +102,13 @@ def _compare(args):
     _apply_threads(args)
     chosen = [(kind, values) for kind, values in (("activation", args.activations),
                                                   ("optimizer", args.optimizers),
-                                                  ("initializer", args.initializers)) if values]
+                                                  ("initializer", args.initializers),
+                                                  ("model", args.models)) if values]
     if len(chosen) > 1:
-        raise ValueError("compare one thing at a time: --activations, --optimizers or "
-                         "--initializers")
+        raise ValueError("compare one thing at a time: --activations, --optimizers, "
+                         "--initializers or --models")
+    if args.models:
+        args.model = args.models[0]  # the epochs default of that kind of model
     kind, values = chosen[0] if chosen else ("activation", ["sigmoid", "tanh", "relu"])
     recipes.compare(_config(args), kind, values, out=args.out, verbose=0 if args.quiet else 2,
                     inspect=args.inspect, log=(lambda *a: None) if args.quiet else print)
@@ -336,6 +340,9 @@ def build_parser():
     p.add_argument("--optimizers", type=_names, help="e.g. sgd,momentum,adam")
     p.add_argument("--initializers", type=_names, help="e.g. random_normal,glorot_uniform,"
                                                        "he_normal")
+    p.add_argument("--models", type=_names,
+                   help="e.g. simplernn,lstm,gru with --dataset tweets (also writes "
+                        "gradient_through_time.png)")
     p.add_argument("--inspect", action="store_true",
                    help="also record per-layer gradient norms and saturated/dead units "
                         "(inspect.png)")

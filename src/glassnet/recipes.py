@@ -377,23 +377,26 @@ def _tokens(model, ids):
 
 def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False):
     """Train the same network once per value of ``kind`` ("activation",
-    "optimizer" or "initializer"), with the same seed and batches; write
-    compare.json and compare.png; return the rows of the table. With
+    "optimizer", "initializer", or "model": e.g. simplernn, lstm, gru on text),
+    with the same seed and batches; write compare.json and compare.png (on text
+    also gradient_through_time.png: how much gradient reaches each step, per
+    model); return the rows of the table. With
     ``inspect``, also record per-layer activation statistics and gradient norms
     (glassnet.inspect.Recorder) and draw them in inspect.png."""
-    if kind not in ("activation", "optimizer", "initializer"):
-        raise ValueError(f"compare: kind must be activation, optimizer or initializer; "
+    if kind not in ("activation", "optimizer", "initializer", "model"):
+        raise ValueError(f"compare: kind must be activation, optimizer, initializer or model; "
                          f"received {kind!r}")
     values = list(values)
     if len(values) < 1:
         raise ValueError(f"compare needs at least one {kind}")
+    variants = [dataclasses.replace(config, **{kind: value}) for value in values]  # checked now
     data = load_data(config.dataset, config.limit, config.data_path)
     _, (x_test, y_test), _ = data
     from glassnet.inspect import Recorder
 
-    rows, histories, recorded = [], {}, {}
-    for value in values:
-        variant = dataclasses.replace(config, **{kind: value})
+    rows, histories, recorded, through_time = [], {}, {}, {}
+    is_text = _is_text(x_test)
+    for value, variant in zip(values, variants):
         if verbose:
             log(f"--- {kind} = {value} ---")
         recorder = Recorder(every=10) if inspect else None
@@ -401,7 +404,13 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
                                                     callbacks=[recorder] if recorder else None)
         if recorder is not None and recorder.epochs:
             recorded[str(value)] = recorder.epochs
-        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+        x_eval = text_input(model, x_test) if is_text else x_test
+        if is_text:
+            from glassnet import inspect as _inspect
+
+            through_time[str(value)] = _inspect.gradient_through_time(model, x_eval[:500],
+                                                                      y_test[:500])
+        test_loss, test_accuracy = model.evaluate(x_eval, y_test, batch_size=1000, verbose=0)
         rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
                      "val_accuracy": history.history.get("val_accuracy", [None])[-1],
                      "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
@@ -415,12 +424,20 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
               "results": rows, "histories": histories}
     if recorded:
         report["inspect"] = recorded
+    if through_time:
+        report["gradient_through_time"] = {k: [float(v) for v in run["relative"]]
+                                           for k, run in through_time.items()}
     _write_json(os.path.join(run_dir, "compare.json"), report)
     from glassnet import plot
 
     plot.compare(histories, path=os.path.join(run_dir, "compare.png"),
                  title=f"{config.dataset}: {kind}s compared (same seed, same batches)")
     written = ["compare.json", "compare.png"]
+    if through_time:
+        plot.gradient_through_time(through_time, path=os.path.join(
+            run_dir, "gradient_through_time.png"), title=f"{config.dataset}: gradient reaching "
+            f"each step after training, 500 test texts")
+        written.append("gradient_through_time.png")
     if recorded:
         plot.compare_inside(recorded, path=os.path.join(run_dir, "inspect.png"),
                             title=f"{config.dataset}: inside each {kind} (last epoch)")
