@@ -116,6 +116,12 @@ def test_masking_layer_marks_steps_equal_to_the_mask_value():
     out = layer(x)
     np.testing.assert_array_equal(out[0, 1], 0)
     np.testing.assert_array_equal(out[0, 0], x[0, 0])
+    grad = RNG.normal(size=x.shape).astype("float32")  # a = m·x, so ∂L/∂x = m·∂L/∂a
+    expected = grad * layer.compute_mask(x)[..., None]
+    np.testing.assert_array_equal(layer.backward(grad), expected)
+    # away from the mask value the layer is the identity: the numerical check holds there
+    smooth = keras.layers.Masking(mask_value=-1)
+    assert max(check_gradients(smooth, RNG.normal(size=(2, 3, 2))).values()) < 1e-8
     gn.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.Masking(-1),
                               keras.layers.LSTM(2)])

@@ -36,6 +36,12 @@ def test_readme_pictures_script(tmp_path, fashion_mnist, capsys, monkeypatch):
     assert "sigmoid: training accuracy 0.1" in out             # stuck at chance (0.101)
     relu_accuracy = float(out.split("relu: training accuracy ")[1].split()[0])
     assert relu_accuracy > 0.75, out                           # measured 0.804
+    assert_real_png(tmp_path / "gradient_through_time.png", min_height=300)
+    assert_real_png(tmp_path / "hidden_states.png", min_height=300)
+    start = {kind: float(out.split(f"{kind}: gradient at step 1 relative to step 32 ")[1].split()[0])
+             for kind in ("SimpleRNN", "LSTM", "GRU")}
+    assert start["SimpleRNN"] > 0.5, out                       # measured 0.9: it carries
+    assert start["LSTM"] < 0.05 and start["GRU"] < 0.05, out   # measured 0.014, 0.017
 
 
 def test_committed_pictures_exist():
