@@ -233,6 +233,9 @@ def test_ragged_lists_point_to_pad_sequences_and_return_state_in_sequential():
         model.predict(as_keras_returns, verbose=0)
     padded = keras.utils.pad_sequences(reviews)
     assert model.predict(padded, verbose=0).shape == (2, 1)
+    inputs = keras.Input((5, 3))
+    with pytest.raises(NotImplementedError, match="initial_state= is not implemented"):
+        keras.layers.LSTM(4)(inputs, initial_state=[inputs, inputs])
     with pytest.raises(ValueError, match=r"single output tensor.*functional API.*return_state"):
         keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_state=True),
                           keras.layers.Dense(1)])

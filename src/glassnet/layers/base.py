@@ -284,6 +284,11 @@ class Layer:
                             f"arguments")
         training = kwargs.pop("training", None)
         mask = kwargs.pop("mask", None)
+        for argument in ("initial_state", "constants"):  # Keras's RNN call arguments
+            if kwargs.get(argument) is not None:
+                raise NotImplementedError(f"Layer {self.name!r}: the call argument {argument}= "
+                                          f"is not implemented in glassnet")
+            kwargs.pop(argument, None)
         if kwargs:
             raise UnknownArgumentError(f"Layer {self.name!r}: unexpected call arguments "
                                        f"{sorted(kwargs)}; a layer takes its input and "
