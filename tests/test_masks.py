@@ -239,3 +239,24 @@ def test_ragged_lists_point_to_pad_sequences_and_return_state_in_sequential():
     with pytest.raises(ValueError, match=r"single output tensor.*functional API.*return_state"):
         keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_state=True),
                           keras.layers.Dense(1)])
+
+
+@pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+def test_masking_layer_same_as_keras():
+    real = pytest.importorskip("keras")
+    if not real.__version__.startswith("3."):
+        pytest.skip("needs Keras 3")
+    x = RNG.normal(size=(6, 5, 3)).astype("float32")
+    x[:2, :2] = 0.0
+    x[3, 4] = 0.0
+    y = RNG.normal(size=(6, 2)).astype("float32")
+
+    def build(k):
+        k.utils.set_random_seed(2)
+        model = k.Sequential([k.Input((5, 3)), k.layers.Masking(0.0), k.layers.LSTM(4),
+                              k.layers.Dense(2)])
+        model.compile(k.optimizers.SGD(0.1), "mse")
+        return model
+
+    assert_same_step(build(real), build(keras), x, y, atol=1e-5)
