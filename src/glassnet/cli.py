@@ -3,6 +3,7 @@
     glassnet train [--dataset fashion-mnist] [--hidden 256,128] [--epochs 15] ...
     glassnet compare --activations sigmoid,tanh,relu
     glassnet compare --dataset tweets --models simplernn,lstm,gru
+    glassnet export runs/<run>/model.safetensors model.onnx --check
     glassnet evaluate runs/<run>/model.safetensors
     glassnet predict runs/<run>/model.safetensors shoe.png shirt.jpg
     glassnet plot activations [--names sigmoid,tanh,relu] [--derivatives] [--out FILE]
@@ -112,6 +113,13 @@ def _compare(args):
     kind, values = chosen[0] if chosen else ("activation", ["sigmoid", "tanh", "relu"])
     recipes.compare(_config(args), kind, values, out=args.out, verbose=0 if args.quiet else 2,
                     inspect=args.inspect, log=(lambda *a: None) if args.quiet else print)
+
+
+def _export(args):
+    from glassnet import recipes
+
+    recipes.export(args.model, args.out, check=args.check, dataset=args.dataset,
+                   data_path=args.data_path)
 
 
 def _evaluate(args):
@@ -348,6 +356,19 @@ def build_parser():
                         "(inspect.png)")
     _add_training_options(p, epochs=5, cnn_epochs=5)
     p.set_defaults(run=_compare)
+
+    p = commands.add_parser("export", help="write a saved model as ONNX",
+                            description="Write a saved model (.safetensors, .keras or .h5) as "
+                                        "an ONNX file (opset 17, the model's own input layout, "
+                                        "dynamic batch). --check runs it in onnxruntime.")
+    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
+    p.add_argument("out", help="the .onnx file to write")
+    p.add_argument("--check", action="store_true",
+                   help="run the file in onnxruntime on test data; print the largest "
+                        "difference from predict and both timings")
+    p.add_argument("--dataset", help="data for --check (default: the model's)")
+    p.add_argument("--data-path", help="folder holding the data set's files")
+    p.set_defaults(run=_export)
 
     p = commands.add_parser("evaluate", help="loss, accuracy and per-class table of a model",
                             description="Evaluate a saved model on a data set's test split.")

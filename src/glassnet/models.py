@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import inspect as _inspect
+import os
 
 import numpy as np
 
@@ -522,6 +523,28 @@ class Model(Engine, Layer):
                                  f"{str(path)!r}; the extension chooses the format (.keras, "
                                  f".h5, .safetensors)")
         saving.save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def export(self, filepath, format=None, verbose=True, input_signature=None, opset=None,
+               **kwargs):
+        """Keras 3's ``model.export``: ``format="onnx"`` writes an ONNX file
+        (``glassnet.saving.onnx_export``); ``format=None`` takes it from a
+        ``.onnx`` name. Keras's other formats (tf_saved_model, openvino, litert)
+        raise NotImplementedError."""
+        fmt = format or ("onnx" if os.fspath(filepath).endswith(".onnx") else "tf_saved_model")
+        if fmt != "onnx":
+            raise NotImplementedError(f"Model {self.name!r}: export format {fmt!r} is not "
+                                      f"implemented in glassnet; use format='onnx'")
+        for argument, value in (("input_signature", input_signature),):
+            if value is not None:
+                raise NotImplementedError(f"export: {argument} is not implemented in glassnet")
+        if kwargs:
+            raise TypeError(f"export: unexpected arguments {sorted(kwargs)}")
+        from glassnet.saving.onnx_export import OPSET, export_onnx
+
+        path = export_onnx(self, filepath, opset=opset or OPSET)
+        if verbose:
+            print(f"Saved ONNX model (opset {opset or OPSET}) to {path}")
+        return path
 
     def save_weights(self, path, overwrite=True):
         """Save the weights: ``.weights.h5`` (Keras 3), ``.h5`` (tf.keras 2)

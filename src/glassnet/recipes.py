@@ -370,6 +370,52 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
     return metrics
 
 
+def export(model_path, out, check=False, dataset=None, data_path=None, log=print):
+    """``glassnet export``: the saved model as ONNX; with ``check``, run the file
+    in onnxruntime on the test set of the model's data set (its first 1,000
+    samples) and print the largest difference from ``predict`` and both
+    timings. Returns {"path", and with check "max_difference", "seconds"}."""
+    from glassnet.models import load_model
+
+    model = load_model(model_path)
+    if (model.metadata or {}).get("input") == "text":
+        raise NotImplementedError("ONNX export of text models (Embedding, recurrent layers) "
+                                  "is not implemented yet")
+    path = model.export(out, format="onnx", verbose=False)
+    result = {"path": path}
+    log(f"wrote {path}")
+    if not check:
+        return result
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError("--check runs the file in onnxruntime: pip install onnxruntime "
+                          "(or pip install 'glassnet[onnx]')") from None
+    dataset = dataset or model.metadata.get("dataset")
+    if dataset:
+        _, (x, _), _ = load_data(dataset, path=data_path)
+        x = image_input(model, _match_input(model, x[:1000], dataset))
+    else:
+        x = np.random.default_rng(0).normal(size=(1000,) + tuple(model.input_shape[1:]))
+    x = np.asarray(x, dtype=np.float32)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    timings = {}
+    for label, run in (("glassnet", lambda: model.predict(x, batch_size=1000, verbose=0)),
+                       ("onnxruntime", lambda: session.run(None, {name: x})[0])):
+        run()
+        start = time.perf_counter()
+        value = run()
+        timings[label] = time.perf_counter() - start
+        result[label] = value
+    difference = float(np.max(np.abs(result.pop("glassnet") - result.pop("onnxruntime"))))
+    log(f"checked on {len(x):,} {'test samples of ' + dataset if dataset else 'random inputs'}: "
+        f"max |onnxruntime - predict| = {difference:.2e}; glassnet {timings['glassnet']:.4f} s, "
+        f"onnxruntime {timings['onnxruntime']:.4f} s")
+    result.update(max_difference=difference, seconds=timings)
+    return result
+
+
 def _tokens(model, ids):
     vocabulary = ["", "[UNK]"] + list(model.metadata["vocabulary"])
     return [vocabulary[i] if i else "·" for i in ids]
