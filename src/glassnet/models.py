@@ -178,16 +178,9 @@ class Model(Engine, Layer):
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        Layer.trainable.fset(self, value)
-        for layer in getattr(self, "_operations", None) or []:  # Keras: the layers follow
-            if not isinstance(layer, InputLayer):
-                layer.trainable = value
+    def _sublayers(self):
+        return [layer for layer in getattr(self, "_operations", None) or []
+                if not isinstance(layer, InputLayer)]
 
     @property
     def dtype(self):

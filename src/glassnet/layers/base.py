@@ -175,6 +175,12 @@ class Layer:
     def trainable(self, value):
         self._trainable = bool(value)
         utils.trainable_version[0] += 1  # models holding this layer make a new plan
+        for layer in self._sublayers():  # Keras: the layers inside follow
+            layer.trainable = value
+
+    def _sublayers(self):
+        """The layers inside this one (a model's, a wrapper's); none for a plain layer."""
+        return []
 
     @property
     def weights(self):

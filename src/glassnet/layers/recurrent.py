@@ -257,6 +257,7 @@ class _Recurrent(Layer):
         for i, g in enumerate(grads[1:]):
             if g is not None:
                 d_final[i] += g
+        self._step_gradients = np.empty((steps, n, self.units), dtype=self.dtype)
         d_zs = self._steps_backward(d_seq, d_final)    # ∂L/∂(x_t @ kernel + bias), (T, N, G)
         columns = d_zs.shape[-1]
         d2 = d_zs.reshape(-1, columns)
@@ -289,6 +290,15 @@ class _Recurrent(Layer):
         out *= self.m[t]
         out += old
         return out
+
+    def _arrive(self, t, g, d_seq):
+        """∂L/∂h_t: what step t + 1 sent back plus, with return_sequences, the
+        output's own gradient at t; recorded in step_gradients, then split by
+        the mask (:meth:`_split`)."""
+        if d_seq is not None:
+            g = g + d_seq[t]
+        self._step_gradients[t] = g
+        return self._split(t, g)
 
     def _split(self, t, g):
         """∂L/∂(carried state at t) → (part to the step's new value, part
@@ -370,13 +380,9 @@ class SimpleRNN(_Recurrent):
         u = self.recurrent_kernel.value
         slope = _slope(self.activation, self.zs, self.hn)    # tanh'(z_t), every step
         d_zs = np.empty_like(self.zs)
-        self._step_gradients = sg = np.empty_like(self.zs)
         g = d_final[0]
         for t in range(steps - 1, -1, -1):
-            if d_seq is not None:
-                g = g + d_seq[t]
-            sg[t] = g
-            g, g_old = self._split(t, g)
+            g, g_old = self._arrive(t, g, d_seq)
             np.multiply(g, slope[t], out=d_zs[t])             # ∂L/∂z_t
             g = d_zs[t] @ u.T                                 # g_{t-1}
             if self.h_mask is not None:
@@ -483,14 +489,10 @@ class LSTM(_Recurrent):
         slope[..., 3 * u:] = _slope(rec, zs[..., 3 * u:], acts[..., 3 * u:])
         o_slope = acts[..., 3 * u:] * _slope(act, self.cn, self.tcs)   # o · tanh'(c_t)
         d_zs = np.empty_like(zs)
-        self._step_gradients = sg = np.empty((steps, n, u), dtype=self.dtype)
         g_h, g_c = d_final
         d_c = np.empty((n, u), dtype=self.dtype)
         for t in range(steps - 1, -1, -1):
-            if d_seq is not None:
-                g_h = g_h + d_seq[t]
-            sg[t] = g_h
-            g_h, h_old = self._split(t, g_h)
+            g_h, h_old = self._arrive(t, g_h, d_seq)
             g_c, c_old = self._split(t, g_c)
             a, dz = acts[t], d_zs[t]
             np.multiply(g_h, o_slope[t], out=d_c)                    # ∂L/∂c_t
@@ -598,13 +600,9 @@ class GRU(_Recurrent):
         slope[..., 2 * u:] = _slope(act, zs[..., 2 * u:], acts[..., 2 * u:])
         d_zs = np.empty_like(zs)                       # ∂L/∂x̂
         d_hh = np.empty_like(zs)                       # ∂L/∂ĥ
-        self._step_gradients = sg = np.empty((steps, n, u), dtype=self.dtype)
         g = d_final[0]
         for t in range(steps - 1, -1, -1):
-            if d_seq is not None:
-                g = g + d_seq[t]
-            sg[t] = g
-            g, g_old = self._split(t, g)
+            g, g_old = self._arrive(t, g, d_seq)
             a, s, dx, dh = acts[t], slope[t], d_zs[t], d_hh[t]
             z, r, cand = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
             np.multiply(g * (1 - z), s[:, 2 * u:], out=dx[:, 2 * u:])            # ∂L/∂a_n

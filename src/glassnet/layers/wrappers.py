@@ -55,15 +55,8 @@ class _Wrapper(Layer):
             return self._variables()
         return [v for layer in self._inner_layers() for v in layer.non_trainable_weights]
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        Layer.trainable.fset(self, value)
-        for layer in getattr(self, "_wrapped", []):
-            layer.trainable = value
+    def _sublayers(self):
+        return list(getattr(self, "_wrapped", []))
 
     def regularization_loss(self):
         return sum(layer.regularization_loss() for layer in self._inner_layers())
