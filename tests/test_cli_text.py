@@ -77,3 +77,34 @@ def test_compare_models_draws_the_gradient_through_time(text_run, tmp_path):
     result = run_cli("compare", "--dataset", "tweets", "--models", "lstm,transformer",
                      "--epochs", "1", cwd=tmp_path)
     assert result.returncode != 0 and "Unknown model 'transformer'" in result.stderr
+
+
+def test_export_a_text_run_with_its_vocabulary(text_run, tmp_path):
+    """glassnet export --check of the GRU run: ONNX takes the token ids, and the
+    file's metadata holds the vocabulary that makes them."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    run, _ = text_run
+    out = tmp_path / "text.onnx"
+    result = run_cli("export", str(run / "model.safetensors"), str(out), "--check",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1,000 test samples of tweets" in result.stdout
+    assert float(result.stdout.split("= ")[1].split(";")[0]) < 1e-5
+    proto = onnx.load(str(out))
+    props = {p.key: p.value for p in proto.metadata_props}
+    vocabulary = json.loads(props["vocabulary"])
+    assert len(vocabulary) > 100 and json.loads(props["sequence_length"]) == 32
+    assert json.loads(props["class_names"]) == ["negative", "neutral", "positive"]
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT32
+    # an application that vectorizes with the stored vocabulary gets the model's answer
+    from glassnet import layers, models
+
+    model = models.load_model(str(run / "model.safetensors"))
+    vectorize = layers.TextVectorization(output_sequence_length=32, vocabulary=vocabulary)
+    ids = vectorize(["what a great game tonight", "this is awful"]).astype("int32")
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: ids})[0],
+                               model.predict(ids, verbose=0), atol=1e-6)

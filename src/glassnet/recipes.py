@@ -378,9 +378,7 @@ def export(model_path, out, check=False, dataset=None, data_path=None, log=print
     from glassnet.models import load_model
 
     model = load_model(model_path)
-    if (model.metadata or {}).get("input") == "text":
-        raise NotImplementedError("ONNX export of text models (Embedding, recurrent layers) "
-                                  "is not implemented yet")
+    text = (model.metadata or {}).get("input") == "text"
     path = model.export(out, format="onnx", verbose=False)
     result = {"path": path}
     log(f"wrote {path}")
@@ -394,10 +392,13 @@ def export(model_path, out, check=False, dataset=None, data_path=None, log=print
     dataset = dataset or model.metadata.get("dataset")
     if dataset:
         _, (x, _), _ = load_data(dataset, path=data_path)
-        x = image_input(model, _match_input(model, x[:1000], dataset))
+        x = text_input(model, x[:1000]) if text else \
+            image_input(model, _match_input(model, x[:1000], dataset))
+    elif text:
+        raise ValueError("--check of a text model needs its data set: pass --dataset")
     else:
         x = np.random.default_rng(0).normal(size=(1000,) + tuple(model.input_shape[1:]))
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=_input_dtype(model))
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     timings = {}
@@ -414,6 +415,11 @@ def export(model_path, out, check=False, dataset=None, data_path=None, log=print
         f"onnxruntime {timings['onnxruntime']:.4f} s")
     result.update(max_difference=difference, seconds=timings)
     return result
+
+
+def _input_dtype(model):
+    """The dtype the exported file's input takes: the model input's own."""
+    return np.dtype(getattr(model.inputs[0], "dtype", None) or "float32")
 
 
 def _tokens(model, ids):

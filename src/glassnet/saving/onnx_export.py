@@ -9,7 +9,9 @@ op, a Transpose out (onnxruntime removes the pairs between two such layers).
 Opset 17: it has LayerNormalization and is run by every onnxruntime since
 1.12 (2022) and by onnxruntime-web, so the file works on phones and in
 browsers; nothing glassnet exports needs a newer operator. The class names
-go in the model's metadata (``class_names``, JSON).
+go in the model's metadata (``class_names``, JSON), and for a text model the
+vocabulary that makes its token ids (TextVectorization's regular expressions
+over strings have no standard ONNX operator: the application vectorizes).
 
 A layer or an argument the exporter does not know raises
 NotImplementedError naming it: never a wrong graph.
@@ -28,13 +30,25 @@ OPSET = 17
 
 
 class _Graph:
-    def __init__(self, onnx):
+    def __init__(self, onnx, outer=None):
         self.onnx, self.helper = onnx, onnx.helper
-        self.nodes, self.initializers, self.count = [], [], 0
+        self.nodes = []
+        # a loop body (Scan) shares its outer graph's constants and names
+        self.initializers = outer.initializers if outer is not None else []
+        self.counter = outer.counter if outer is not None else [0]
 
     def name(self, hint):
-        self.count += 1
-        return f"{hint}_{self.count}"
+        self.counter[0] += 1
+        return f"{hint}_{self.counter[0]}"
+
+    def ints(self, values, hint="ints"):
+        return self.const(values, hint, np.int64)
+
+    def outs(self, op_type, inputs, n, hint=None, **attributes):
+        """An operator with ``n`` outputs ("" in ``inputs``: an optional input left out)."""
+        outs = [self.name(hint or op_type.lower()) for _ in range(n)]
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), outs, **attributes))
+        return outs
 
     def const(self, value, hint="const", dtype=np.float32):
         name = self.name(hint)
@@ -193,6 +207,255 @@ def _relu_layer(g, layer, x, shape, owner):
     return out
 
 
+def _ncw(g, x):
+    return g.op("Transpose", [x], perm=[0, 2, 1])
+
+
+def _conv1d(g, layer, x, shape, owner):
+    kernel = layer.kernel.numpy()                        # (k, in, out)
+    k, stride = kernel.shape[0], layer.strides[1]
+    inputs = [_ncw(g, x), g.const(np.transpose(kernel, (2, 1, 0)), "kernel")]
+    if layer.use_bias:
+        inputs.append(g.const(layer.bias.numpy(), "bias"))
+    attributes = {"kernel_shape": [k], "strides": [stride]}
+    attributes.update(_pads_1d(layer.padding, shape[1], k, stride))
+    out = g.op("Conv", inputs, **attributes)
+    return _activation(g, _ncw(g, out), layer.activation, owner)
+
+
+def _pads_1d(padding, steps, window, stride):
+    """ONNX pads for a 1-D window: TensorFlow's "same" puts the odd one at the
+    end (SAME_UPPER where the length is only known at run time); "causal"
+    pads window - 1 before."""
+    if padding == "valid":
+        return {"pads": [0, 0]}
+    if padding == "causal":
+        return {"pads": [window - 1, 0]}
+    if steps is None:
+        return {"auto_pad": "SAME_UPPER"}
+    return {"pads": list(_same_pads(steps, window, stride))}
+
+
+def _pool1d(g, layer, x, shape, owner):
+    kind = "MaxPool" if "Max" in type(layer).__name__ else "AveragePool"
+    window, stride = layer.pool_size[1], layer.strides[1]
+    attributes = {"kernel_shape": [window], "strides": [stride]}
+    attributes.update(_pads_1d(layer.padding, shape[1], window, stride))
+    if kind == "AveragePool":
+        attributes["count_include_pad"] = 0
+    return _ncw(g, g.op(kind, [_ncw(g, x)], **attributes))
+
+
+def _zero_padding2d(g, layer, x, shape, owner):
+    (top, bottom), (left, right) = layer.padding
+    return g.op("Pad", [x, g.ints([0, top, left, 0, 0, bottom, right, 0], "pads")],
+                mode="constant")
+
+
+def _upsampling2d(g, layer, x, shape, owner):
+    # nearest, integer scales: out[i, j] = x[i // sh, j // sw], exactly (floor, asymmetric)
+    scales = g.const([1.0, float(layer.size[0]), float(layer.size[1]), 1.0], "scales")
+    return g.op("Resize", [x, "", scales], mode="nearest",
+                coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+
+
+def _ids(g, x, dtype):
+    return x if dtype in (np.int64, np.int32) else g.op("Cast", [x], to=7)  # INT64
+
+
+def _embedding(g, layer, x, shape, owner, dtype=None):
+    return g.op("Gather", [g.const(layer.embeddings.numpy(), "embeddings"),
+                           _ids(g, x, dtype)], axis=0)
+
+
+def _masking(g, layer, x, shape, owner):
+    return g.op("Mul", [x, g.op("Unsqueeze", [_masking_mask(g, layer, x), g.ints([-1])])])
+
+
+def _masking_mask(g, layer, x):
+    differs = g.op("Cast", [g.op("Not", [g.op("Equal", [x, g.const(layer.mask_value)])])], to=1)
+    return g.op("ReduceMax", [differs], axes=[-1], keepdims=0)   # (batch, steps), 1 = real
+
+
+def _flip_time(g, x, axis):
+    """x reversed along ``axis`` (any length): Slice with step -1."""
+    return g.op("Slice", [x, g.ints([-1]), g.ints([-2 ** 63]), g.ints([axis]), g.ints([-1])])
+
+
+# --------------------------------------------------------- recurrent layers
+_ONNX_RNN_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+_ONNX_GATES = {"LSTM": [0, 3, 1, 2], "GRU": [0, 1, 2], "SimpleRNN": [0]}  # Keras → ONNX order
+
+
+def _gate_rows(matrix, kind, units):
+    """Keras's (in, gates·units) → ONNX's (gates·units, in), gates in ONNX's order
+    (LSTM: Keras i f c o → ONNX i o f c; GRU: z r h in both)."""
+    blocks = [matrix[:, j * units:(j + 1) * units].T for j in _ONNX_GATES[kind]]
+    return np.concatenate(blocks, axis=0)[np.newaxis]
+
+
+def _recurrent(g, layer, x, shape, owner, mask=None):
+    """SimpleRNN / LSTM / GRU. ONNX's own RNN/LSTM/GRU operators where they fit
+    (no mask, tanh/sigmoid/relu); else a Scan loop over the steps, the same
+    step as the layer's, with the mask carrying the state as in Keras."""
+    kind = type(layer).__name__
+    if layer.stateful:
+        raise NotImplementedError(f"ONNX export of {owner} with stateful=True is not "
+                                  f"implemented (an ONNX graph carries no state between runs)")
+    names = [layer.activation.name] + ([layer.recurrent_activation.name]
+                                       if kind != "SimpleRNN" else [])
+    if mask is None and all(n in _ONNX_RNN_ACTIVATIONS for n in names):
+        outputs = _recurrent_op(g, layer, x, kind)
+    else:
+        outputs = _recurrent_scan(g, layer, x, kind, mask, owner)
+    return outputs if layer.return_state else outputs[0]
+
+
+def _recurrent_op(g, layer, x, kind):
+    u = layer.units
+    if layer.go_backwards:        # glassnet and Keras: the steps run, and come out, reversed
+        x = _flip_time(g, x, 1)
+    W = g.const(_gate_rows(layer.kernel.numpy(), kind, u), "W")
+    R = g.const(_gate_rows(layer.recurrent_kernel.numpy(), kind, u), "R")
+    inputs = [g.op("Transpose", [x], perm=[1, 0, 2]), W, R]   # time-major: (T, N, D)
+    gates = layer.GATES * u
+    if layer.use_bias:
+        bias = layer.bias.numpy()
+        if kind == "GRU":
+            b = np.concatenate([_gate_rows(bias[:1], kind, u)[0, :, 0],
+                                _gate_rows(bias[1:], kind, u)[0, :, 0]])
+        else:
+            b = np.concatenate([_gate_rows(bias[None], kind, u)[0, :, 0], np.zeros(gates)])
+        inputs.append(g.const(b[np.newaxis], "B"))
+    activation = _ONNX_RNN_ACTIVATIONS[layer.activation.name]
+    attributes = {"hidden_size": u}
+    if kind == "SimpleRNN":
+        op, attributes["activations"] = "RNN", [activation]
+    else:
+        gate = _ONNX_RNN_ACTIVATIONS[layer.recurrent_activation.name]
+        if kind == "LSTM":
+            op, attributes["activations"] = "LSTM", [gate, activation, activation]
+        else:  # reset_after=True: r multiplies (h @ R + Rb), ONNX's linear_before_reset
+            op, attributes["activations"] = "GRU", [gate, activation]
+            attributes["linear_before_reset"] = 1
+    outs = g.outs(op, inputs, 3 if kind == "LSTM" else 2, hint=kind.lower(), **attributes)
+    y, states = outs[0], outs[1:]
+    zero = g.ints([0])
+    if layer.return_sequences:    # (T, 1, N, u) → (N, T, u)
+        out = g.op("Transpose", [g.op("Squeeze", [y, g.ints([1])])], perm=[1, 0, 2])
+    else:
+        out = g.op("Squeeze", [states[0], zero])
+    return [out] + [g.op("Squeeze", [s, zero]) for s in states]
+
+
+def _recurrent_scan(g, layer, x, kind, mask, owner):
+    onnx, u = g.onnx, layer.units
+    act, rec = layer.activation, layer.recurrent_activation
+    z = g.op("MatMul", [x, g.const(layer.kernel.numpy(), "kernel")])   # x_t @ kernel, all t
+    if layer.use_bias:
+        bias = layer.bias.numpy()
+        z = g.op("Add", [z, g.const(bias[0] if kind == "GRU" else bias, "bias")])
+    z = g.op("Transpose", [z], perm=[1, 0, 2])                          # (T, N, gates·u)
+    m = None
+    if mask is not None:
+        m = g.op("Unsqueeze", [g.op("Transpose", [mask], perm=[1, 0]), g.ints([-1])])
+    if layer.go_backwards:
+        z = _flip_time(g, z, 0)
+        m = None if m is None else _flip_time(g, m, 0)
+    batch = g.op("Slice", [g.op("Shape", [x]), g.ints([0]), g.ints([1])])
+    zeros = g.op("ConstantOfShape", [g.op("Concat", [batch, g.ints([u])], axis=0)],
+                 value=onnx.numpy_helper.from_array(np.zeros(1, np.float32)))
+    states = [zeros] * layer.STATES
+
+    body = _Graph(onnx, outer=g)
+    info = onnx.helper.make_tensor_value_info
+    f32 = onnx.TensorProto.FLOAT
+    h, c = body.name("h"), body.name("c")
+    zt, mt = body.name("z_t"), body.name("m_t")
+    body_in = [info(h, f32, None)] + ([info(c, f32, None)] if kind == "LSTM" else []) + \
+        [info(zt, f32, None)] + ([info(mt, f32, None)] if m is not None else [])
+    U = g.const(layer.recurrent_kernel.numpy(), "recurrent_kernel")
+    if kind == "SimpleRNN":
+        new = [_activation(body, body.op("Add", [zt, body.op("MatMul", [h, U])]), act, owner)]
+    elif kind == "LSTM":
+        total = body.op("Add", [zt, body.op("MatMul", [h, U])])
+        i, f, cc, o = body.outs("Split", [total], 4, axis=-1)
+        i, f, o = (_activation(body, v, rec, owner) for v in (i, f, o))
+        c_new = body.op("Add", [body.op("Mul", [f, c]),
+                                body.op("Mul", [i, _activation(body, cc, act, owner)])])
+        h_new = body.op("Mul", [o, _activation(body, c_new, act, owner)])
+        new = [h_new, c_new]
+    else:  # GRU, reset_after=True
+        hh = body.op("MatMul", [h, U])
+        if layer.use_bias:
+            hh = body.op("Add", [hh, g.const(layer.bias.numpy()[1], "recurrent_bias")])
+        xz, xr, xh = body.outs("Split", [zt], 3, axis=-1)
+        hz, hr, hn = body.outs("Split", [hh], 3, axis=-1)
+        gz = _activation(body, body.op("Add", [xz, hz]), rec, owner)
+        gr = _activation(body, body.op("Add", [xr, hr]), rec, owner)
+        cand = _activation(body, body.op("Add", [xh, body.op("Mul", [gr, hn])]), act, owner)
+        new = [body.op("Add", [cand, body.op("Mul", [gz, body.op("Sub", [h, cand])])])]
+    if m is not None:  # a masked step keeps the state: s + m·(new - s)
+        new = [body.op("Add", [old, body.op("Mul", [mt, body.op("Sub", [n, old])])])
+               for n, old in zip(new, [h, c][:len(new)])]
+    out_t = body.op("Identity", [new[0]])
+    body_out = [info(v, f32, None) for v in new + [out_t]]
+    graph = onnx.helper.make_graph(body.nodes, g.name("step"), body_in, body_out)
+    scanned = [z] + ([m] if m is not None else [])
+    outs = g.outs("Scan", states + scanned, layer.STATES + 1, hint=kind.lower(), body=graph,
+                  num_scan_inputs=len(scanned))
+    finals, seq = outs[:-1], outs[-1]                                   # seq: (T, N, u)
+    out = finals[0]
+    if m is not None:  # Keras: a masked step outputs the last real output (zeros before)
+        weights = m if layer.zero_output_for_mask else g.op("Cast", [g.op("Greater", [
+            g.op("CumSum", [m, g.ints(0)]), g.const(0.0)])], to=1)
+        seq = g.op("Mul", [seq, weights])
+        last = g.op("Gather", [weights, g.ints(-1)], axis=0)
+        out = g.op("Mul", [out, last])
+    if layer.return_sequences:
+        out = g.op("Transpose", [seq], perm=[1, 0, 2])
+    return [out] + finals
+
+
+def _bidirectional(g, layer, x, shape, owner, mask=None):
+    fw = _recurrent(g, layer.forward_layer, x, shape, owner, mask)
+    bw = _recurrent(g, layer.backward_layer, x, shape, owner, mask)
+    fw, bw = (v if isinstance(v, list) else [v] for v in (fw, bw))
+    y, y_rev = fw[0], bw[0]
+    if layer.return_sequences:
+        y_rev = _flip_time(g, y_rev, 1)
+    mode = layer.merge_mode
+    if mode == "concat":
+        out = [g.op("Concat", [y, y_rev], axis=-1)]
+    elif mode == "sum":
+        out = [g.op("Add", [y, y_rev])]
+    elif mode == "ave":
+        out = [g.op("Mul", [g.op("Add", [y, y_rev]), g.const(0.5)])]
+    elif mode == "mul":
+        out = [g.op("Mul", [y, y_rev])]
+    else:
+        out = [y, y_rev]
+    out = out + fw[1:] + bw[1:]
+    return out[0] if len(out) == 1 else out
+
+
+def _time_distributed(g, layer, x, shape, owner, dtype=None):
+    """(N, T, ...) → (N·T, ...) → the layer → (N, T, ...)."""
+    inner, every = layer.layer, g.ints([2 ** 62])
+    dims = g.op("Shape", [x])
+    flat = g.op("Reshape", [x, g.op("Concat", [g.ints([-1]), g.op(
+        "Slice", [dims, g.ints([2]), every])], axis=0)])
+    inner_shape = (None,) + tuple(shape[2:])
+    out = _apply(g, inner, [flat], [inner_shape], f"layer {inner.name!r} "
+                 f"({type(inner).__name__}) in {owner}", [None], [dtype])
+    if isinstance(out, list):
+        raise NotImplementedError(f"ONNX export of {owner}: an inner layer with several "
+                                  f"outputs is not implemented")
+    back = g.op("Concat", [g.op("Slice", [dims, g.ints([0]), g.ints([2])]),
+                           g.op("Slice", [g.op("Shape", [out]), g.ints([1]), every])], axis=0)
+    return g.op("Reshape", [out, back])
+
+
 _LAYERS = {
     "Dense": _dense,
     "Conv2D": _conv2d,
@@ -216,7 +479,17 @@ _LAYERS = {
                                                        alpha=layer.negative_slope),
     "ELU": lambda g, layer, x, shape, owner: g.op("Elu", [x], alpha=layer.alpha),
     "Softmax": lambda g, layer, x, shape, owner: g.op("Softmax", [x], axis=layer.axis),
+    "Conv1D": _conv1d,
+    "MaxPooling1D": _pool1d,
+    "AveragePooling1D": _pool1d,
+    "ZeroPadding2D": _zero_padding2d,
+    "UpSampling2D": _upsampling2d,
+    "Masking": _masking,
 }
+# the layers that read the mask of their input (``mask=``), or the input's dtype
+_MASKED = {"SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent,
+           "Bidirectional": _bidirectional}
+_TYPED = {"Embedding": _embedding, "TimeDistributed": _time_distributed}
 _MERGES = {"Add": "Add", "Subtract": "Sub", "Multiply": "Mul", "Maximum": "Max",
            "Minimum": "Min"}
 
@@ -235,9 +508,79 @@ def _merge(g, layer, xs, owner):
     return out
 
 
+def _average_1d(g, layer, x, shape, owner, mask=None):
+    """GlobalAveragePooling1D; with a mask, the mean over the real steps only
+    (Σ m x / Σ m, as the layer)."""
+    if mask is None:
+        return _global_pool(g, layer, x, shape, owner)
+    m = g.op("Unsqueeze", [mask, g.ints([-1])])
+    total = g.op("ReduceSum", [g.op("Mul", [x, m]), g.ints([1])], keepdims=int(layer.keepdims))
+    count = g.op("ReduceSum", [m, g.ints([1])], keepdims=int(layer.keepdims))
+    return g.op("Div", [total, count])
+
+
+_MASKED["GlobalAveragePooling1D"] = _average_1d
+
+
+# what goes into the file's metadata (JSON) from model.metadata: the class names, the
+# data set, and for a text model how to make its token ids (ids 0 = padding, 1 = unknown,
+# then the vocabulary; texts lowered, punctuation stripped, split on whitespace, padded
+# or cut to sequence_length), as glassnet's TextVectorization does
+_METADATA = ("class_names", "dataset", "input", "vocabulary", "sequence_length")
+
+
 def supported():
     """The layer classes the exporter converts."""
-    return sorted(list(_LAYERS) + ["InputLayer", "Concatenate", "Average"] + list(_MERGES))
+    return sorted(list(_LAYERS) + list(_MASKED) + list(_TYPED) +
+                  ["InputLayer", "Concatenate", "Average"] + list(_MERGES))
+
+
+def _apply(g, layer, args, shapes, owner, masks, dtypes):
+    """The ONNX nodes of one call of ``layer``: its output name (a list for
+    several outputs)."""
+    kind = type(layer).__name__
+    if kind in _MERGES or kind in ("Concatenate", "Average"):
+        return _merge(g, layer, args, owner)
+    if len(args) == 1:
+        if kind in _LAYERS:
+            return _LAYERS[kind](g, layer, args[0], shapes[0], owner)
+        if kind in _MASKED:
+            return _MASKED[kind](g, layer, args[0], shapes[0], owner, mask=masks[0])
+        if kind in _TYPED:
+            return _TYPED[kind](g, layer, args[0], shapes[0], owner, dtype=dtypes[0])
+    if kind == "TextVectorization":
+        raise NotImplementedError(
+            f"ONNX export of {owner} is not implemented: its standardize and split are "
+            f"regular expressions over strings, which standard ONNX (opset {OPSET}) cannot "
+            f"run. Export the model that takes its token ids (the layers after it) and "
+            f"vectorize the text in the application with the same vocabulary "
+            f"(layer.get_vocabulary())")
+    raise NotImplementedError(
+        f"ONNX export of {owner} is not implemented in glassnet; it exports "
+        f"{', '.join(supported())}")
+
+
+def _out_masks(g, node, kind, args, masks):
+    """The ONNX names of the masks of the node's outputs ((batch, steps) floats,
+    1 = a real step), following the graph's own marks (KerasTensor._keras_masked)."""
+    flags = [getattr(t, "_keras_masked", False) for t in node.outputs]
+    if not any(flags):
+        return [None] * len(flags)
+    layer = node.operation
+    if kind == "Embedding":
+        mask = g.op("Cast", [g.op("Not", [g.op("Equal", [
+            _ids(g, args[0], None), g.ints(0)])])], to=1)
+    elif kind == "Masking":
+        mask = _masking_mask(g, layer, args[0])
+    elif kind in _MERGES or kind in ("Concatenate", "Average"):
+        mask = masks[0] if len(masks) == 1 else g.op("Max", list(masks))
+    else:  # passed on unchanged (a recurrent layer: with its sequence, not its states)
+        mask = masks[0]
+    return [mask if flag else None for flag in flags]
+
+
+def _numpy_dtype(tensor):
+    return np.dtype(getattr(tensor, "dtype", None) or "float32").type
 
 
 def export_onnx(model, path, opset=OPSET):
@@ -263,35 +606,37 @@ def export_onnx(model, path, opset=OPSET):
     inputs = []
     for tensor in model.inputs:
         name = tensor.name or g.name("input")
-        dtype = onnx.TensorProto.FLOAT if np.dtype(tensor.dtype).kind == "f" else \
-            onnx.TensorProto.INT64
+        dtype = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(_numpy_dtype(tensor)))
         dims = ["batch"] + [int(d) if d is not None else f"{name}_d{i}"
                             for i, d in enumerate(tensor.shape[1:], 1)]
         inputs.append(onnx.helper.make_tensor_value_info(name, dtype, dims))
         names[id(tensor)], shapes[id(tensor)] = name, tuple(tensor.shape)
+    masks, dtypes = {}, {}
+    for tensor in model.inputs:
+        dtypes[id(tensor)] = _numpy_dtype(tensor)
     for node in model._nodes:
         layer = node.operation
         kind = type(layer).__name__
-        owner = f"layer {layer.name!r} ({kind})"
-        args = [names[id(t)] for t in node.input_tensors]
-        in_shapes = [shapes[id(t)] for t in node.input_tensors]
         if kind == "InputLayer":
             continue
-        if kind in _MERGES or kind in ("Concatenate", "Average"):
-            out = _merge(g, layer, args, owner)
-        elif kind in _LAYERS and len(args) == 1:
-            out = _LAYERS[kind](g, layer, args[0], in_shapes[0], owner)
-        else:
-            raise NotImplementedError(
-                f"ONNX export of {owner} is not implemented in glassnet; it exports "
-                f"{', '.join(supported())}")
-        if len(node.outputs) != 1:
-            raise NotImplementedError(f"ONNX export of {owner}: a layer with several outputs "
-                                      f"is not implemented")
-        if out in args:  # an identity layer: give its output its own name
-            out = g.op("Identity", [out])
-        names[id(node.outputs[0])], shapes[id(node.outputs[0])] = out, tuple(
-            node.outputs[0].shape)
+        owner = f"layer {layer.name!r} ({kind})"
+        ids = [id(t) for t in node.input_tensors]
+        args = [names[i] for i in ids]
+        out = _apply(g, layer, args, [shapes[i] for i in ids], owner,
+                     [masks.get(i) for i in ids], [dtypes.get(i) for i in ids])
+        outs = out if isinstance(out, list) else [out]
+        if len(outs) != len(node.outputs):
+            raise NotImplementedError(f"ONNX export of {owner}: {len(node.outputs)} outputs "
+                                      f"in the graph, {len(outs)} exported")
+        for tensor, value, mask in zip(node.outputs, outs,
+                                       _out_masks(g, node, kind, args,
+                                                  [masks.get(i) for i in ids])):
+            if value in args:  # an identity layer: give its output its own name
+                value = g.op("Identity", [value])
+            names[id(tensor)], shapes[id(tensor)] = value, tuple(tensor.shape)
+            dtypes[id(tensor)] = np.float32
+            if mask is not None:
+                masks[id(tensor)] = mask
     outputs = []
     for i, tensor in enumerate(model.outputs):
         final = g.op("Identity", [names[id(tensor)]], hint=f"output_{i}")
@@ -303,11 +648,9 @@ def export_onnx(model, path, opset=OPSET):
                                    producer_name="glassnet")
     proto.ir_version = 8  # what onnxruntime 1.12+ reads (opset 17)
     metadata = getattr(model, "metadata", {}) or {}
-    for key, value in (("class_names", metadata.get("class_names")),
-                       ("dataset", metadata.get("dataset"))):
-        if value is not None:
-            onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props},
-                                                key: json.dumps(value)})
+    props = {key: json.dumps(metadata[key]) for key in _METADATA if metadata.get(key) is not None}
+    if props:
+        onnx.helper.set_model_props(proto, props)
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
 
