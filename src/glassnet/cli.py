@@ -122,6 +122,12 @@ def _export(args):
                    data_path=args.data_path)
 
 
+def _bench(args):
+    from glassnet import bench
+
+    bench.run_cli(args)
+
+
 def _evaluate(args):
     from glassnet import recipes
 
@@ -369,6 +375,19 @@ def build_parser():
     p.add_argument("--dataset", help="data for --check (default: the model's)")
     p.add_argument("--data-path", help="folder holding the data set's files")
     p.set_defaults(run=_export)
+
+    p = commands.add_parser(
+        "bench", help="measure glassnet against PyTorch, onnxruntime and Keras here",
+        description="Time the lessons' MLP and CNN (training epochs on Fashion-MNIST, "
+                    "inference on the 10,000 test images) and an LSTM training step in "
+                    "glassnet and in each installed peer (PyTorch, onnxruntime on the exported "
+                    "model, Keras), at 1 thread and at all cores, in interleaved rounds; print "
+                    "medians, ratios glassnet / peer and peak memory. Prints progress and the "
+                    "load average on stderr.")
+    from glassnet import bench  # argparse only: it imports nothing heavy
+
+    bench.add_arguments(p)
+    p.set_defaults(run=_bench)
 
     p = commands.add_parser("evaluate", help="loss, accuracy and per-class table of a model",
                             description="Evaluate a saved model on a data set's test split.")
