@@ -27,8 +27,12 @@ def run_both(model, x, tmp_path, name="m", rtol=1e-5, atol=1e-5):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feed_name = session.get_inputs()[0].name
     for n in (1, 37):
-        got = session.run(None, {feed_name: x[:n]})[0]
-        np.testing.assert_allclose(got, model.predict(x[:n], verbose=0), rtol=rtol, atol=atol)
+        got = session.run(None, {feed_name: x[:n]})
+        want = model.predict(x[:n], verbose=0)
+        want = want if isinstance(want, list) else [want]
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
     return path
 
 
@@ -160,13 +164,12 @@ def test_returned_states_and_bidirectional_merge_modes(tmp_path):
     gn.utils.set_random_seed(5)
     inp = keras.Input((9, 5))
     out, h, c = L.LSTM(4, return_state=True)(inp)
-    model = keras.Model(inp, [out, h, c])
-    path = tmp_path / "s.onnx"
-    model.export(str(path), verbose=False)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for got, want in zip(session.run(None, {session.get_inputs()[0].name: SEQ}),
-                         model.predict(SEQ, verbose=0)):
-        np.testing.assert_allclose(got, want, atol=1e-5)
+    run_both(keras.Model(inp, [out, h, c]), SEQ, tmp_path, "states")
+    inp = keras.Input((9, 5))
+    outs = L.Bidirectional(L.LSTM(3, return_sequences=True, return_state=True),
+                           merge_mode=None)(inp)
+    assert len(outs) == 6  # forward and backward sequences, then h, c of each
+    run_both(keras.Model(inp, outs), SEQ, tmp_path, "bidirectional_states")
     for mode in ("concat", "sum", "mul", "ave"):
         model = keras.Sequential([keras.Input((9, 5)), L.Bidirectional(
             L.GRU(3, return_sequences=mode != "sum"), merge_mode=mode)])
@@ -266,3 +269,45 @@ def test_check_without_onnxruntime_says_how_to_install(tmp_path, monkeypatch):
         recipes.export(str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx"), check=True,
                        log=lambda *a: None)
 
+
+
+def test_a_read_only_folder_or_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    gn.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2)])
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        # root writes into any folder: then /proc, where no file can be made, stands in
+        folder = locked if not os.access(locked, os.W_OK) else "/proc"
+        with pytest.raises(OSError, match=rf"Cannot write .*{os.path.basename(folder)}"
+                                          rf".*m\.onnx.*writable"):
+            model.export(os.path.join(folder, "m.onnx"), verbose=False)
+        assert not [name for name in os.listdir(folder) if "m.onnx" in name]  # no partial file
+    finally:
+        locked.chmod(0o755)
+    # an old file stays as it was when the new one cannot be written
+    path = tmp_path / "old.onnx"
+    model.export(str(path), verbose=False)
+    before = path.read_bytes()
+    wider = keras.Sequential([keras.Input((3,)), L.Dense(4)])
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("glassnet.saving.onnx_export._serialize", fail)
+    with pytest.raises(OSError, match="disk full"):
+        wider.export(str(path), verbose=False)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["locked", "old.onnx"]
+
+
+def test_cli_names_a_corrupt_model_file(tmp_path):
+    from test_plot_cli import run_cli
+
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    result = run_cli("export", str(bad), str(tmp_path / "out.onnx"), cwd=tmp_path)
+    assert result.returncode != 0 and "broken.safetensors" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.onnx").exists()

@@ -22,7 +22,9 @@ the table shows the median of the rounds and the ratio glassnet / peer (below
 fresh process per library that trains one MLP epoch. ``--quick`` shrinks the
 data (10,000 MLP images, 2,000 for the CNN, 2,000 test images for its
 inference) and the rounds, to finish in under a minute. The load average is
-printed before and after, with a warning when the machine is busy.
+printed before and after (after, it counts the bench's own threads), with a
+warning when the machine is busy before it starts. NumPy's BLAS kernels are
+printed too: an ``OPENBLAS_CORETYPE`` set in the environment pins them.
 """
 
 from __future__ import annotations
@@ -417,6 +419,12 @@ def measure(quick=False, threads=None, rounds=None, libraries=None, data_path=No
     if busy(before[0], cpus):
         log(f"warning: the machine is busy (load average {before[0]:.2f} on {cpus} cores): "
             f"the times will be noisier; the ratios, from interleaved rounds, less so")
+    pinned = report["blas"]["environment"].get("OPENBLAS_CORETYPE")
+    if pinned:
+        log(f"note: OPENBLAS_CORETYPE={pinned} pins NumPy's OpenBLAS to its {pinned} kernels "
+            f"({report['blas']['kernels']} run); PyTorch and onnxruntime do not use it. To "
+            f"measure the kernels OpenBLAS picks for this CPU: env -u OPENBLAS_CORETYPE -u "
+            f"OPENBLAS_L2_SIZE glassnet bench")
     common = ["--libraries", ",".join(found)] + (["--quick"] if quick else []) + \
         ["--rounds", str(settings["rounds"])] + (["--data-path", data_path] if data_path else [])
     for t in threads:
@@ -427,10 +435,8 @@ def measure(quick=False, threads=None, rounds=None, libraries=None, data_path=No
         if library != "onnxruntime":  # no training in onnxruntime
             log(f"peak memory of an MLP training epoch: {library} ...")
             report["memory_mb"][library] = _child(["--child-memory", library] + common)
+    # (by now the load average counts the bench's own threads: printed, not judged)
     report["load_average_after"] = load_average()
-    if busy(report["load_average_after"][0], cpus):
-        log(f"warning: the machine was busy by the end (load average "
-            f"{report['load_average_after'][0]:.2f} on {cpus} cores)")
     return report
 
 

@@ -583,6 +583,11 @@ def _numpy_dtype(tensor):
     return np.dtype(getattr(tensor, "dtype", None) or "float32").type
 
 
+def _serialize(data, temp):
+    with open(temp, "wb") as f:
+        f.write(data)
+
+
 def export_onnx(model, path, opset=OPSET):
     """Write ``model`` as an ONNX file at ``path`` (atomically); returns the path."""
     try:
@@ -655,8 +660,7 @@ def export_onnx(model, path, opset=OPSET):
     data = proto.SerializeToString()
 
     def write(temp):
-        with open(temp, "wb") as f:
-            f.write(data)
+        _serialize(data, temp)
 
     atomic_write(path, write)
     return path
