@@ -42,8 +42,8 @@ def test_tables_show_medians_and_ratios():
                            "**0.50** | - |")
     assert markdown[4] == ("| MLP inference, 10,000 test images | 1 | 30.0 ms | 60.0 ms | "
                            "24.0 ms | **0.50** | **1.25** |")
-    assert markdown[-1] == ("| peak memory of a process training one MLP epoch | - | 180 MB | "
-                            "360 MB | - | 0.50 | - |")
+    assert markdown[-1] == ("| peak memory, a process training an MLP epoch on 60,000 | - | "
+                            "180 MB | 360 MB | - | 0.50 | - |")
     text = bench.format_text(report)
     assert "not installed (skipped): Keras" in text and "SkylakeX kernels" in text
     line = next(x for x in text.splitlines() if x.startswith("MLP inference") and " 2 " in x)

@@ -19,8 +19,9 @@ Every thread count (1 and all cores) runs in a fresh process, where each
 round times every library once in turn (interleaved: all see the same load);
 the table shows the median of the rounds and the ratio glassnet / peer (below
 1: glassnet is faster). Peak memory (the largest resident size) is that of a
-fresh process per library that trains one MLP epoch. ``--quick`` shrinks the
-data (10,000 MLP images, 2,000 for the CNN, 2,000 test images for its
+fresh process per library that trains one MLP epoch (these run side by side:
+memory does not depend on the load). ``--quick`` shrinks the
+data (5,000 MLP images, 1,000 for the CNN and 1,000 test images for its
 inference) and the rounds, to finish in under a minute. The load average is
 printed before and after (after, it counts the bench's own threads), with a
 warning when the machine is busy before it starts. NumPy's BLAS kernels are
@@ -46,8 +47,8 @@ LABELS = {"glassnet": "glassnet", "pytorch": "PyTorch", "onnxruntime": "onnxrunt
 BATCH, PREDICT_BATCH = 128, 1000
 FULL = {"mlp_images": 60000, "cnn_images": 10000, "test_images": 10000,
         "cnn_test_images": 10000, "lstm_steps": 10, "rounds": 5}
-QUICK = {"mlp_images": 10000, "cnn_images": 2000, "test_images": 10000,
-         "cnn_test_images": 2000, "lstm_steps": 3, "rounds": 3}
+QUICK = {"mlp_images": 5000, "cnn_images": 1000, "test_images": 10000,
+         "cnn_test_images": 1000, "lstm_steps": 3, "rounds": 3}
 
 
 def installed(name):
@@ -223,10 +224,12 @@ def workloads(threads, settings, data_path, libraries):
         "lstm_step": ("LSTM(64) training step, batch 64 x 100 tokens", {}),
     }
     mlp, cnn, lstm = _glassnet_models()
-    table["mlp_train"][1]["glassnet"] = lambda: mlp.fit(
-        x_mlp, y_mlp, batch_size=BATCH, epochs=1, verbose=0, seed=1000 + epoch["n"])
-    table["cnn_train"][1]["glassnet"] = lambda: cnn.fit(
-        x_cnn, y_cnn, batch_size=BATCH, epochs=1, verbose=0, seed=2000 + epoch["n"])
+    table["mlp_train"][1]["glassnet"] = lambda warm=False: mlp.fit(
+        *_part(warm, x_mlp, y_mlp), batch_size=BATCH, epochs=1, verbose=0,
+        seed=1000 + epoch["n"])
+    table["cnn_train"][1]["glassnet"] = lambda warm=False: cnn.fit(
+        *_part(warm, x_cnn, y_cnn), batch_size=BATCH, epochs=1, verbose=0,
+        seed=2000 + epoch["n"])
     table["mlp_predict"][1]["glassnet"] = lambda: mlp.predict(xt, batch_size=PREDICT_BATCH,
                                                               verbose=0)
     table["cnn_predict"][1]["glassnet"] = lambda: cnn.predict(xt_cnn, batch_size=PREDICT_BATCH,
@@ -247,10 +250,10 @@ def workloads(threads, settings, data_path, libraries):
         XC = torch.from_numpy(x_cnn.transpose(0, 3, 1, 2).copy())
         YC = torch.from_numpy(y_cnn)
         XT, XTC = torch.from_numpy(xt), torch.from_numpy(xt_cnn.transpose(0, 3, 1, 2).copy())
-        table["mlp_train"][1]["pytorch"] = lambda: _torch_epoch(torch, t_mlp, X, Y,
-                                                                order(len(X)))
-        table["cnn_train"][1]["pytorch"] = lambda: _torch_epoch(torch, t_cnn, XC, YC,
-                                                                order(len(XC)))
+        table["mlp_train"][1]["pytorch"] = lambda warm=False: _torch_epoch(
+            torch, t_mlp, *_part(warm, X, Y), order(len(_part(warm, X)[0])))
+        table["cnn_train"][1]["pytorch"] = lambda warm=False: _torch_epoch(
+            torch, t_cnn, *_part(warm, XC, YC), order(len(_part(warm, XC)[0])))
         table["mlp_predict"][1]["pytorch"] = lambda: _torch_predict(torch, t_mlp, XT)
         table["cnn_predict"][1]["pytorch"] = lambda: _torch_predict(torch, t_cnn, XTC)
         lstm_optimizer = torch.optim.Adam(t_lstm.parameters(), lr=1e-3)
@@ -300,10 +303,10 @@ def workloads(threads, settings, data_path, libraries):
             except RuntimeError:  # already initialised: the environment variables hold
                 pass
         k_mlp, k_cnn, k_lstm = _keras_models(keras)
-        table["mlp_train"][1]["keras"] = lambda: k_mlp.fit(
-            x_mlp, y_mlp, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
-        table["cnn_train"][1]["keras"] = lambda: k_cnn.fit(
-            x_cnn, y_cnn, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+        table["mlp_train"][1]["keras"] = lambda warm=False: k_mlp.fit(
+            *_part(warm, x_mlp, y_mlp), batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+        table["cnn_train"][1]["keras"] = lambda warm=False: k_cnn.fit(
+            *_part(warm, x_cnn, y_cnn), batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
         table["mlp_predict"][1]["keras"] = lambda: k_mlp.predict(xt, batch_size=PREDICT_BATCH,
                                                                  verbose=0)
         table["cnn_predict"][1]["keras"] = lambda: k_cnn.predict(
@@ -318,9 +321,20 @@ def workloads(threads, settings, data_path, libraries):
     return table, epoch
 
 
+def _part(warm, *arrays):
+    """For a warm-up epoch: the first full batch and the last, shorter one (the
+    two batch shapes Keras traces); else the arrays themselves."""
+    if not warm:
+        return arrays
+    n = len(arrays[0])
+    size = min(n, BATCH + (n % BATCH or BATCH))
+    return tuple(a[:size] for a in arrays)
+
+
 def run_threads(threads, settings, data_path, libraries, log=None):
     """One process's measurements: a warm-up call of every function (Keras
-    compiles, BLAS warms up), then ``rounds`` interleaved rounds."""
+    compiles, BLAS warms up; a training epoch warms up on two batches), then
+    ``rounds`` interleaved rounds."""
     table, epoch = workloads(threads, settings, data_path, libraries)
     results = {}
     for name, (label, runners) in table.items():
@@ -328,7 +342,7 @@ def run_threads(threads, settings, data_path, libraries, log=None):
             log(f"  {threads} thread(s): {label}")
         per_call = runners.pop("per_call", 1)
         for run in runners.values():
-            run()                                     # warm-up, not timed
+            run(warm=True) if name.endswith("_train") else run()   # warm-up, not timed
         times = {library: [] for library in runners}
         for round_ in range(settings["rounds"]):
             epoch["n"] = round_
@@ -371,12 +385,20 @@ def run_memory(library, settings, data_path):
 # ------------------------------------------------------------------ the parent
 def _child(arguments):
     """Run this module in a fresh process; its last output line is JSON."""
-    result = subprocess.run([sys.executable, "-m", "glassnet.bench"] + arguments,
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"glassnet bench: a measuring process failed:\n"
-                           f"{result.stderr.strip()[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return _children([arguments])[0]
+
+
+def _children(argument_lists):
+    """Run several fresh processes at once; the JSON of each one's last line."""
+    processes = [subprocess.Popen([sys.executable, "-m", "glassnet.bench"] + arguments,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for arguments in argument_lists]
+    results = [process.communicate() for process in processes]
+    for process, (_, stderr) in zip(processes, results):
+        if process.returncode != 0:
+            raise RuntimeError(f"glassnet bench: a measuring process failed:\n"
+                               f"{stderr.strip()[-2000:]}")
+    return [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in results]
 
 
 def _versions(libraries):
@@ -427,14 +449,18 @@ def measure(quick=False, threads=None, rounds=None, libraries=None, data_path=No
             f"OPENBLAS_L2_SIZE glassnet bench")
     common = ["--libraries", ",".join(found)] + (["--quick"] if quick else []) + \
         ["--rounds", str(settings["rounds"])] + (["--data-path", data_path] if data_path else [])
+    start = time.perf_counter()
     for t in threads:
         log(f"measuring with {t} thread(s) ({', '.join(found)}) ...")
         report["runs"].append(_child(["--child-threads", str(t)] + common))
-    report["memory_mb"] = {}
-    for library in found:
-        if library != "onnxruntime":  # no training in onnxruntime
-            log(f"peak memory of an MLP training epoch: {library} ...")
-            report["memory_mb"][library] = _child(["--child-memory", library] + common)
+        log(f"  ({time.perf_counter() - start:.0f} s)")
+    # peak memory is not a time: one process per library, all at once
+    trained = [lib for lib in found if lib != "onnxruntime"]  # no training in onnxruntime
+    log(f"peak memory of an MLP training epoch ({', '.join(trained)}) ...")
+    report["memory_mb"] = dict(zip(trained, _children(
+        [["--child-memory", library] + common for library in trained])))
+    report["seconds"] = time.perf_counter() - start
+    log(f"done in {report['seconds']:.0f} s")
     # (by now the load average counts the bench's own threads: printed, not judged)
     report["load_average_after"] = load_average()
     return report
@@ -446,6 +472,11 @@ def rows(report):
     names = list(report["runs"][0]["workloads"]) if report["runs"] else []
     return [(run["workloads"][name]["label"], run["threads"], run["workloads"][name]["median"])
             for name in names for run in report["runs"]]
+
+
+def _memory_label(report):
+    images = report.get("settings", FULL)["mlp_images"]
+    return f"peak memory, a process training an MLP epoch on {images:,}"
 
 
 def _megabytes(value):
@@ -495,7 +526,7 @@ def format_text(report):
             " ".join(f"{_ratio(median, p):>14}" for p in peers))
     memory = report.get("memory_mb", {})
     if memory:
-        label = "peak memory of a process training one MLP epoch"
+        label = _memory_label(report)
         lines.append(f"{label:<56} {'-':>7} " + " ".join(
             f"{_megabytes(memory.get(lib)):>11}" for lib in report["libraries"]) + " " +
             " ".join(f"{_memory_ratio(memory, p):>14}" for p in peers))
@@ -516,7 +547,7 @@ def format_markdown(report):
         lines.append("| " + " | ".join(cells) + " |")
     memory = report.get("memory_mb", {})
     if memory:
-        cells = ["peak memory of a process training one MLP epoch", "-"] + [
+        cells = [_memory_label(report), "-"] + [
             _megabytes(memory.get(lib)) for lib in report["libraries"]]
         cells += [_memory_ratio(memory, p) for p in peers]
         lines.append("| " + " | ".join(cells) + " |")
