@@ -122,6 +122,17 @@ def _export(args):
                    data_path=args.data_path)
 
 
+def _playground(args):
+    from glassnet import playground
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be 0-65535; received {args.port}")
+    try:
+        playground.serve(port=args.port, host=args.host, open_browser=not args.no_browser)
+    except KeyboardInterrupt:
+        pass
+
+
 def _bench(args):
     from glassnet import bench
 
@@ -388,6 +399,17 @@ def build_parser():
 
     bench.add_arguments(p)
     p.set_defaults(run=_bench)
+
+    p = commands.add_parser(
+        "playground", help="train a network live in the browser (TensorFlow Playground's page)",
+        description="Start the playground's local web server, print its URL on the first "
+                    "line and open it in the browser. Needs pip install "
+                    "'glassnet[playground]'. Ctrl-C stops it.")
+    p.add_argument("--port", type=int, default=8765, help="default: %(default)s (0: any free)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(run=_playground)
 
     p = commands.add_parser("evaluate", help="loss, accuracy and per-class table of a model",
                             description="Evaluate a saved model on a data set's test split.")

@@ -1,0 +1,42 @@
+"""The README's playground pictures: the page in headless Chromium, 1280x800
+and phone width, after the default network trained for 150 epochs.
+
+    python examples/playground_screenshot.py [docs/images]
+"""
+
+import socket
+import sys
+import threading
+import time
+
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from glassnet.playground.server import create_app
+
+out = sys.argv[1] if len(sys.argv) > 1 else "docs/images"
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True).start()
+while not server.started:
+    time.sleep(0.05)
+url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+    for name, viewport, hash_ in (("playground.png", {"width": 1280, "height": 800}, ""),
+                                  ("playground_phone.png", {"width": 390, "height": 1400},
+                                   "#dataset=spiral&hidden=8,8,8&features=x1,x2,x1^2,x2^2,"
+                                   "x1x2,sin(x1),sin(x2)")):
+        page = browser.new_page(viewport=viewport)
+        page.goto(url + hash_)
+        page.wait_for_function("window.playground && playground.state().config")
+        page.evaluate("playground.play()")
+        page.wait_for_function("playground.state().epoch >= 150", timeout=60000)
+        page.evaluate("playground.pause()")
+        page.check("#show-test")
+        time.sleep(0.3)
+        page.screenshot(path=f"{out}/{name}")
+        print(f"wrote {out}/{name}:", page.evaluate("JSON.stringify(playground.state())")[:200])
+    browser.close()
+server.should_exit = True

@@ -1,0 +1,73 @@
+"""'Copy as code': the Python (glassnet.keras) that rebuilds and trains the
+playground's network on the same data, as ``Session`` does."""
+
+from __future__ import annotations
+
+from glassnet.playground import data
+
+EPOCHS = 100
+
+
+def export_code(config, epochs=EPOCHS):
+    """Python source for ``config`` (a checked playground configuration)."""
+    c = config
+    classes = data.classes(c["dataset"])
+    square = c["loss"] == "square" and classes <= 2
+    rate = c["learningRate"] / 2 if square else c["learningRate"]
+    factor = 2 if square else 1
+    regularizer = "None"
+    if c["regularization"] != "none" and c["regularizationRate"]:
+        regularizer = (f"keras.regularizers.L2({c['regularizationRate'] / 2 * factor!r})"
+                       if c["regularization"] == "l2" else
+                       f"keras.regularizers.L1({c['regularizationRate'] * factor!r})")
+    optimizer = {"sgd": f"keras.optimizers.SGD({rate!r})",
+                 "momentum": f"keras.optimizers.SGD({rate!r}, momentum=0.9)",
+                 "adam": f"keras.optimizers.Adam({rate!r})"}[c["optimizer"]]
+    lines = [
+        f"# The glassnet playground's network: {c['dataset']}, features "
+        f"{', '.join(c['features'])}, hidden {c['hidden'] or 'none'}, {c['activation']}.",
+        "import numpy as np",
+        "",
+        "from glassnet import keras",
+        "from glassnet.playground import data",
+        "",
+        f"points, labels = data.generate({c['dataset']!r}, noise={c['noise'] / 100!r}, "
+        f"seed={c['seed']!r})",
+        f"x = data.features(points, {c['features']!r})",
+        f"split = {int(len(data.generate(c['dataset'], 0, 0)[0]) * c['trainRatio'] / 100)}"
+        f"  # the first {c['trainRatio']}% train, the rest test",
+    ]
+    if classes > 2:
+        lines.append("y = labels.astype('int64')  # class 0 .. k-1")
+        out, loss = f"keras.layers.Dense({classes}, activation='softmax'", \
+            "'sparse_categorical_crossentropy'"
+    elif classes == 2 and not square:
+        lines.append("y = (labels > 0).astype('float32')[:, None]  # 0 / 1 for the sigmoid")
+        out, loss = "keras.layers.Dense(1, activation='sigmoid'", "'binary_crossentropy'"
+    else:
+        lines.append("y = labels[:, None]  # TensorFlow Playground's -1 / 1 (or the value)")
+        out = f"keras.layers.Dense(1, activation={'tanh' if classes == 2 else 'linear'!r}"
+        loss = "'mse'"
+    init = ("kernel_initializer=keras.initializers.RandomUniform(-0.5, 0.5, seed={seed}), "
+            "bias_initializer=keras.initializers.Constant(0.1), "
+            "kernel_regularizer=regularizer")
+    lines += ["", f"regularizer = {regularizer}", "model = keras.Sequential([",
+              f"    keras.Input(({len(c['features'])},)),"]
+    for i, units in enumerate(c["hidden"]):
+        lines.append(f"    keras.layers.Dense({units}, activation={c['activation']!r}, "
+                     f"{init.format(seed=c['seed'] + i)}),")
+    lines += [f"    {out}, {init.format(seed=c['seed'] + 99)}),", "])",
+              *(["# mse is (o - t)^2: the rate is halved, to step as TensorFlow Playground's "
+                 "1/2 (o - t)^2"] if square else []),
+              f"model.compile({optimizer}, {loss})",
+              f"model.fit(x[:split], y[:split], batch_size={c['batchSize']}, "
+              f"epochs={epochs}, shuffle=False, verbose=0)",
+              "p = model.predict(x[split:], verbose=0)"]
+    if classes > 2:
+        lines.append("print('test accuracy', float(np.mean(p.argmax(1) == y[split:])))")
+    elif classes == 2 and not square:
+        lines.append("print('test loss', float(model.evaluate(x[split:], y[split:], "
+                     "verbose=0)))")
+    else:
+        lines.append("print('test loss', float(np.mean(0.5 * (p - y[split:]) ** 2)))")
+    return "\n".join(lines) + "\n"

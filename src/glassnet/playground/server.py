@@ -1,0 +1,224 @@
+"""The playground's server: Starlette (ASGI) under uvicorn, one WebSocket and
+one Session per browser tab.
+
+Why this stack: Starlette is small and well kept, speaks WebSockets with
+binary messages natively, and serves static files with its path checks (no
+traversal); uvicorn runs it on one asyncio loop, so twenty tabs cost twenty
+sockets, not twenty processes. Training runs in a worker thread
+(``run_in_threadpool``) so the loop keeps answering.
+
+The protocol. The page sends JSON text messages:
+    {"type": "config", "config": {...}}       the settings from the URL
+    {"id": n, "type": "set", "name": ..., "value": ...}
+    {"id": n, "type": "play" | "pause" | "step" | "reset" | "regenerate"}
+    {"type": "frame"}                          while playing: train one epoch, send a frame
+    {"id": n, "type": "edit", "layer": i, "row": j | null, "column": k, "value": v}
+and gets JSON text ({"type": "ack", "id", "ok", "error", "config", "code"},
+{"type": "data", ...}) and binary frames (``Session.frame``). The page asks
+for the next frame when it has drawn the last one, so a slow tab never
+queues work. Every message is checked; a bad one gets an error reply and
+the server goes on. A tab that sends nothing for ``IDLE_SECONDS`` is closed
+and its session freed; past ``MAX_SESSIONS`` the server says it is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+from glassnet.playground.code import export_code
+from glassnet.playground.session import Session
+
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+MAX_SESSIONS = 24
+IDLE_SECONDS = 600
+MAX_MESSAGE = 64 * 1024          # bytes of one message from the page
+
+
+def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS):
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse
+    from starlette.routing import Mount, Route, WebSocketRoute
+    from starlette.staticfiles import StaticFiles
+
+    sessions = set()
+
+    async def index(request):
+        return FileResponse(os.path.join(STATIC, "index.html"),
+                            headers={"Cache-Control": "no-store"})
+
+    async def socket(websocket):
+        await websocket.accept()
+        if len(sessions) >= max_sessions:
+            await websocket.send_text(json.dumps({"type": "full", "message": (
+                f"The playground server is full ({max_sessions} tabs train at once); "
+                f"close a tab and reload.")}))
+            await websocket.close(code=1013)
+            return
+        session = Session()
+        sessions.add(session)
+        try:
+            await _serve(websocket, session, idle_seconds)
+        finally:
+            sessions.discard(session)
+
+    app = Starlette(routes=[Route("/", index),
+                            WebSocketRoute("/ws", socket),
+                            Mount("/static", StaticFiles(directory=STATIC), name="static")])
+    app.state.sessions = sessions
+    return app
+
+
+async def _serve(websocket, session, idle_seconds):
+    from starlette.concurrency import run_in_threadpool
+    from starlette.websockets import WebSocketDisconnect
+
+    async def reply(**fields):
+        await websocket.send_text(json.dumps(fields, allow_nan=False))
+
+    async def send_frame():
+        await websocket.send_bytes(await run_in_threadpool(session.frame))
+
+    await websocket.send_text(json.dumps(options()))
+    await websocket.send_text(json.dumps(session.points_message()))
+    await send_frame()
+    while True:
+        try:
+            message = await asyncio.wait_for(websocket.receive(), timeout=idle_seconds)
+        except asyncio.TimeoutError:
+            await websocket.close(code=1001)
+            return
+        if message.get("type") == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None or len(text) > MAX_MESSAGE:
+            await reply(type="error", message="messages are JSON text of at most 64 KB")
+            continue
+        try:
+            request = json.loads(text)
+            if not isinstance(request, dict) or not isinstance(request.get("type"), str):
+                raise ValueError("a message is a JSON object with a string 'type'")
+        except ValueError as error:
+            await reply(type="error", message=f"bad message: {error}")
+            continue
+        kind, ident = request["type"], request.get("id")
+        try:
+            if kind == "frame":
+                if session.running:
+                    await run_in_threadpool(session.step)
+                await send_frame()
+                continue
+            new_data = False
+            if kind == "config":
+                await run_in_threadpool(_configure, session, request.get("config"))
+                new_data = True
+            elif kind == "set":
+                name = request.get("name")
+                before = _data_settings(session.config)
+                await run_in_threadpool(session.set, name, request.get("value"))
+                new_data = _data_settings(session.config) != before
+            elif kind == "play":
+                session.running = session.message is None
+            elif kind == "pause":
+                session.running = False
+            elif kind == "step":
+                session.running = False
+                await run_in_threadpool(session.step)
+            elif kind == "reset":
+                session.running = False
+                await run_in_threadpool(session.reset)
+            elif kind == "regenerate":
+                await run_in_threadpool(session.regenerate)
+                new_data = True
+            elif kind == "edit":
+                await run_in_threadpool(session.edit_weight, request.get("layer"),
+                                        request.get("row"), request.get("column"),
+                                        request.get("value"))
+            else:
+                raise ValueError(f"unknown message type {kind!r}; valid: config, set, play, "
+                                 f"pause, step, reset, regenerate, frame, edit")
+        except (ValueError, TypeError) as error:
+            await reply(type="ack", id=ident, ok=False, error=str(error))
+            continue
+        except WebSocketDisconnect:
+            return
+        if new_data:
+            await websocket.send_text(json.dumps(session.points_message()))
+        await reply(type="ack", id=ident, ok=True, config=session.config,
+                    running=session.running, code=export_code(session.config))
+        await send_frame()
+
+
+_OPTIONS = {}
+
+
+def options():
+    """What the page's controls offer (the session's own lists), and a 16x16
+    thumbnail of each data set (base64 bytes, labels as -1..1 → 0..255)."""
+    if not _OPTIONS:
+        import base64
+
+        import numpy as np
+
+        from glassnet.playground import data, session
+
+        thumbnails = []
+        for name in data.DATASETS:
+            points, labels = data.generate(name, 0.0, 0)
+            cells = np.clip(((points + 6) / 12 * 16).astype(int), 0, 15)
+            total = np.zeros((16, 16)), np.zeros((16, 16))
+            k = data.classes(name)
+            values = labels if k <= 2 else labels / max(1, k - 1) * 2 - 1
+            np.add.at(total[0], (15 - cells[:, 1], cells[:, 0]), values)
+            np.add.at(total[1], (15 - cells[:, 1], cells[:, 0]), 1)
+            mean = np.where(total[1] > 0, total[0] / np.maximum(total[1], 1), 0)
+            thumbnails.append(base64.b64encode(session._bytes(mean.ravel()).tobytes()).decode())
+        _OPTIONS.update(type="options", datasets=list(data.DATASETS),
+                        features=list(data.FEATURES),
+                        learningRates=list(session.LEARNING_RATES),
+                        regularizationRates=list(session.REGULARIZATION_RATES),
+                        activations=list(session.HIDDEN_ACTIVATIONS),
+                        optimizers=list(session.OPTIMIZERS), losses=list(session.LOSSES),
+                        maxLayers=session.MAX_LAYERS, maxUnits=session.MAX_UNITS,
+                        thumbnails=thumbnails)
+    return _OPTIONS
+
+
+def _configure(session, config):
+    fresh = Session(config)
+    session.__dict__.update(fresh.__dict__)
+
+
+def _data_settings(config):
+    return tuple(config[k] for k in ("dataset", "noise", "trainRatio", "seed"))
+
+
+def serve(port=8765, host="127.0.0.1", open_browser=True, log=print):
+    """Run the playground until Ctrl-C: prints its URL first, opens the browser
+    unless ``open_browser`` is False. ``port=0`` picks a free port."""
+    import socket
+
+    import uvicorn
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the playground listens on {host}, not only on this machine "
+              f"(127.0.0.1): anyone who can reach it can use it", file=sys.stderr)
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    port = listener.getsockname()[1]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    log(url, flush=True) if log is print else log(url)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    config = uvicorn.Config(create_app(), log_level="warning", ws_max_size=MAX_MESSAGE)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+    return url

@@ -1,0 +1,375 @@
+"""One browser tab's network: its settings, its data, a glassnet model, and
+the frames the page draws.
+
+TensorFlow Playground's network, made of glassnet's layers: Dense layers
+with weights drawn uniformly from [-0.5, 0.5] and biases 0.1 (nn.ts), a
+tanh output with the square loss ½(o - t)² on labels ±1 for
+classification, linear for regression, and plain SGD. Its update is
+w -= η · mean over the batch of ∂(½(o - t)²)/∂w; glassnet's "mse" is
+(o - t)², twice that, so the optimizer gets η / 2 and the step is the same.
+Its regularization steps w -= η · rate · w (L2) or η · rate · sign(w) (L1)
+after each batch; ``_regularizer`` picks glassnet's L2 / L1 factor that
+gives the same step. One epoch is one pass over the training points in
+batches, as its ``oneStep``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+
+import numpy as np
+
+from glassnet.playground import data
+
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
+REGULARIZATION_RATES = (0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
+HIDDEN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu", "selu", "gelu",
+                      "silu", "softplus", "softsign", "hard_sigmoid", "relu6", "mish")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+LOSSES = ("square", "cross-entropy")
+MAX_LAYERS, MAX_UNITS = 8, 16
+GRID, CELL = 100, 16          # the output heat map, and each neuron's (points per side)
+
+DEFAULTS = {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2],
+            "activation": "tanh", "learningRate": 0.03, "optimizer": "sgd", "loss": "square",
+            "regularization": "none", "regularizationRate": 0, "batchSize": 10, "noise": 0,
+            "trainRatio": 50, "seed": 0}
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received "
+                         f"{value!r}")
+    return value
+
+
+def _integer(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}; received {value!r}")
+    return int(value)
+
+
+def _rate(name, value, choices):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received "
+                         f"{value!r}")
+    for choice in choices:
+        if math.isclose(value, choice, rel_tol=1e-9, abs_tol=0):
+            return choice
+    raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received {value!r}")
+
+
+def validate(name, value, config=None):
+    """The setting ``name`` = ``value`` checked and normalised; a ValueError
+    names the setting, what it received and what is valid."""
+    config = config or DEFAULTS
+    if name == "dataset":
+        return _choice(name, value, data.DATASETS)
+    if name == "features":
+        if not isinstance(value, (list, tuple)) or not value or len(set(value)) != len(value) \
+                or any(v not in data.FEATURES for v in value):
+            raise ValueError(f"features must be a non-empty list of distinct names from "
+                             f"{', '.join(data.FEATURES)}; received {value!r}")
+        return [f for f in data.FEATURES if f in value]          # the page's order
+    if name == "hidden":
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYERS:
+            raise ValueError(f"hidden must be a list of up to {MAX_LAYERS} layer sizes; "
+                             f"received {value!r}")
+        return [_integer("hidden: each layer's units", v, 1, MAX_UNITS) for v in value]
+    if name == "activation":
+        return _choice(name, value, HIDDEN_ACTIVATIONS)
+    if name == "learningRate":
+        return _rate(name, value, LEARNING_RATES)
+    if name == "regularizationRate":
+        return _rate(name, value, REGULARIZATION_RATES)
+    if name == "optimizer":
+        return _choice(name, value, OPTIMIZERS)
+    if name == "loss":
+        value = _choice(name, value, LOSSES)
+        if value == "square" and data.classes(config["dataset"]) > 2:
+            raise ValueError(f"loss 'square' is for two classes or regression; the dataset "
+                             f"{config['dataset']!r} has {data.classes(config['dataset'])} "
+                             f"classes: use 'cross-entropy'")
+        return value
+    if name == "regularization":
+        return _choice(name, value, ("none", "l1", "l2"))
+    if name == "batchSize":
+        return _integer(name, value, 1, 30)
+    if name == "noise":
+        return _integer(name, value, 0, 50)
+    if name == "trainRatio":
+        return _integer(name, value, 10, 90)
+    if name == "seed":
+        return _integer(name, value, 0, 2 ** 31 - 1)
+    raise ValueError(f"unknown setting {name!r}; valid: {', '.join(DEFAULTS)}")
+
+
+def check_config(config):
+    """A whole configuration (the URL's), each value validated; missing names
+    take TensorFlow Playground's defaults."""
+    if not isinstance(config, dict):
+        raise ValueError(f"config must be an object of settings; received {config!r}")
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}")
+    out = dict(DEFAULTS, features=list(DEFAULTS["features"]), hidden=list(DEFAULTS["hidden"]))
+    for name in ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset"):
+        if name in config:
+            out[name] = validate(name, config[name], out)
+    if data.classes(out["dataset"]) > 2:
+        out["loss"] = "cross-entropy"
+    return out
+
+
+class Session:
+    """A network training on one data set; ``step()`` runs one epoch and
+    ``frame()`` packs what the page draws."""
+
+    def __init__(self, config=None):
+        self.config = check_config(config or {})
+        self.running = False
+        self.rebuild(new_data=True)
+
+    # ------------------------------------------------------------ settings
+    def set(self, name, value):
+        """Change one setting (validated); rebuilds the network, and the data
+        when a data setting changed. Returns the new configuration."""
+        value = validate(name, value, self.config)
+        config = dict(self.config, **{name: value})
+        if name == "dataset" and data.classes(value) > 2:
+            config["loss"] = "cross-entropy"
+        self.config = check_config(config)
+        self.rebuild(new_data=name in ("dataset", "noise", "trainRatio", "seed"))
+        return self.config
+
+    def regenerate(self):
+        self.config["seed"] = (self.config["seed"] + 1) % (2 ** 31)
+        self.rebuild(new_data=True)
+
+    def reset(self):
+        """A fresh network, the same data."""
+        self.rebuild(new_data=False)
+
+    # ------------------------------------------------------------ building
+    def rebuild(self, new_data):
+        c = self.config
+        self.classes = data.classes(c["dataset"])
+        if new_data or not hasattr(self, "points"):
+            points, labels = data.generate(c["dataset"], c["noise"] / 100, c["seed"])
+            split = int(len(points) * c["trainRatio"] / 100)
+            self.points, self.labels, self.split = points, labels, split
+        self.x = data.features(self.points, c["features"])
+        self.y = self._targets(self.labels)
+        self.model = self._build()
+        self.epoch = 0
+        self.history = []
+        self.message = None
+        self._grid = data.features(data.grid(GRID), c["features"])
+        self._cells = data.features(data.grid(CELL), c["features"])
+        self._record()
+
+    def _targets(self, labels):
+        if self.classes > 2:
+            return labels.astype(np.int64)
+        if self.classes == 2 and self.config["loss"] == "cross-entropy":
+            return (labels > 0).astype(np.float32)[:, None]        # sigmoid output: 0 / 1
+        return labels[:, None]
+
+    def _regularizer(self):
+        from glassnet import regularizers
+
+        c = self.config
+        rate = c["regularizationRate"]
+        if c["regularization"] == "none" or rate == 0:
+            return None
+        # the step must be η · rate · w (L2) or η · rate · sign(w) (L1); glassnet's L2(l)
+        # adds 2l·w to the gradient and L1(l) adds l·sign(w), times the optimizer's rate,
+        # which is η / 2 with the square loss: a factor 2 there
+        factor = 2 if self._halved() else 1
+        if c["regularization"] == "l2":
+            return regularizers.L2(rate / 2 * factor)
+        return regularizers.L1(rate * factor)
+
+    def _halved(self):
+        return self.config["loss"] == "square"
+
+    def _build(self):
+        import glassnet as gn
+        from glassnet import initializers, optimizers
+        from glassnet.layers import Dense, Input
+
+        c = self.config
+        seed = c["seed"]
+        regularizer = self._regularizer()
+
+        def dense(units, activation, seed):
+            return Dense(units, activation=activation,
+                         kernel_initializer=initializers.RandomUniform(-0.5, 0.5, seed=seed),
+                         bias_initializer=initializers.Constant(0.1),
+                         kernel_regularizer=regularizer)
+
+        layers = [Input((len(c["features"]),))]
+        layers += [dense(units, c["activation"], seed + i) for i, units in enumerate(c["hidden"])]
+        if self.classes > 2:
+            out, loss = dense(self.classes, "softmax", seed + 99), \
+                "sparse_categorical_crossentropy"
+        elif self.classes == 2 and c["loss"] == "cross-entropy":
+            out, loss = dense(1, "sigmoid", seed + 99), "binary_crossentropy"
+        else:
+            out, loss = dense(1, "tanh" if self.classes == 2 else "linear", seed + 99), "mse"
+        layers.append(out)
+        model = gn.Sequential(layers)
+        rate = c["learningRate"] / 2 if self._halved() else c["learningRate"]
+        optimizer = {"sgd": lambda: optimizers.SGD(rate),
+                     "momentum": lambda: optimizers.SGD(rate, momentum=0.9),
+                     "adam": lambda: optimizers.Adam(rate)}[c["optimizer"]]()
+        model.compile(optimizer, loss)
+        return model
+
+    # ------------------------------------------------------------ training
+    def step(self):
+        """One epoch over the training points, in batches, in order (the data
+        was shuffled once when made). A loss that turns NaN stops the run."""
+        if self.message and self.message.startswith("The loss"):
+            return
+        import warnings
+
+        x, y = self.x[:self.split], self.y[:self.split]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # glassnet's NaN stop: below
+            history = self.model.fit(x, y, batch_size=self.config["batchSize"], epochs=1,
+                                     shuffle=False, verbose=0)
+        self.epoch += 1
+        self._record()
+        if getattr(history, "stopped_reason", None) and not self.message:
+            self._stopped("not finite")
+
+    def _stopped(self, value):
+        self.running = False
+        self.message = (f"The loss became {value} at epoch {self.epoch}: the weights grew "
+                        f"without bound, and training stopped before that batch's update. "
+                        f"Lower the learning rate (it is {self.config['learningRate']}), use "
+                        f"fewer layers or a bounded activation such as tanh, or add L2 "
+                        f"regularization; then press reset.")
+
+    def _record(self):
+        train, test = self._losses()
+        self.history.append([self.epoch, train, test])
+        del self.history[:-500]
+        if not (math.isfinite(train) and math.isfinite(test)):
+            self._stopped(train)
+
+    def _predict(self, x):
+        with np.errstate(all="ignore"):
+            return self.model.predict(x, batch_size=max(1, len(x)), verbose=0)
+
+    def _losses(self):
+        """TensorFlow Playground's loss: the mean of ½(o - t)² (cross-entropy
+        for the cross-entropy settings), on the train and on the test points."""
+        out = []
+        for part in (slice(None, self.split), slice(self.split, None)):
+            p, t = self._predict(self.x[part]), self.y[part]
+            with np.errstate(all="ignore"):
+                if self.classes > 2:
+                    value = -np.mean(np.log(np.clip(p[np.arange(len(t)), t], 1e-7, 1)))
+                elif self.config["loss"] == "cross-entropy":
+                    q = np.clip(p, 1e-7, 1 - 1e-7)
+                    value = -np.mean(t * np.log(q) + (1 - t) * np.log(1 - q))
+                else:
+                    value = np.mean(0.5 * (p - t) ** 2)
+            out.append(float(value) if np.isfinite(value) else float("nan"))
+        return out
+
+    def accuracy(self):
+        if self.classes == 1:
+            return None, None
+        out = []
+        for part in (slice(None, self.split), slice(self.split, None)):
+            p = self._predict(self.x[part])
+            if self.classes > 2:
+                guess, truth = p.argmax(1), self.y[part]
+            else:
+                threshold = 0.5 if self.config["loss"] == "cross-entropy" else 0.0
+                guess, truth = p[:, 0] > threshold, self.labels[part] > 0
+            out.append(float(np.mean(guess == truth)))
+        return out
+
+    # ------------------------------------------------------------ pictures
+    def _activations(self, x):
+        """Each layer's output on x: [features, hidden..., output]."""
+        outs = [x]
+        with np.errstate(all="ignore"):
+            for layer in self.model.layers:
+                outs.append(layer.forward(outs[-1], training=False))
+        return outs
+
+    def frame(self):
+        """The binary frame: a 4-byte length, a JSON header (epoch, losses,
+        accuracy, the layer sizes), the output heat map (GRID² bytes; with
+        more than two classes then the winning class per point), every node's
+        heat map (CELL² bytes each, features first; values in [-1, 1] as
+        0-255), and last each layer's kernel then bias as little-endian
+        float32 (the header and the maps padded to 4 bytes)."""
+        train_acc, test_acc = self.accuracy()
+        layers = [layer for layer in self.model.layers]
+        header = {"epoch": self.epoch, "trainLoss": _finite(self.history[-1][1]),
+                  "testLoss": _finite(self.history[-1][2]), "trainAccuracy": train_acc,
+                  "testAccuracy": test_acc, "grid": GRID, "cell": CELL,
+                  "classes": self.classes,
+                  "shape": [len(self.config["features"])] + [l.units for l in layers],
+                  "message": self.message}
+        output = self._activations(self._grid)[-1]
+        if self.classes > 2:
+            maps = [_bytes(output.max(1) * 2 - 1), output.argmax(1).astype(np.uint8)]
+        else:
+            value = output[:, 0] * 2 - 1 if self.config["loss"] == "cross-entropy" and \
+                self.classes == 2 else output[:, 0]
+            maps = [_bytes(value)]
+        for values in self._activations(self._cells)[:-1]:
+            maps += [_bytes(values[:, j]) for j in range(values.shape[1])]
+        weights = [w for l in layers for w in (l.kernel.numpy(), l.bias.numpy())]
+        text = json.dumps(header, allow_nan=False).encode()
+        text += b" " * (-(4 + len(text)) % 4)             # the maps start 4-byte aligned
+        body = b"".join(m.tobytes() for m in maps)
+        body += b"\0" * (-len(body) % 4)                 # and so do the float32 weights
+        return struct.pack("<I", len(text)) + text + body + b"".join(
+            np.asarray(w, dtype="<f4").tobytes() for w in weights)
+
+    def points_message(self):
+        """The data the page scatters: [x1, x2, label] for train and test."""
+        rows = np.column_stack([self.points, self.labels]).round(4).tolist()
+        return {"type": "data", "train": rows[:self.split], "test": rows[self.split:],
+                "classes": self.classes}
+
+    def edit_weight(self, layer, row, column, value):
+        """Set one weight (row = the input node, column = the unit; row None:
+        the unit's bias), as clicking a link on the page does."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or abs(value) > 100:
+            raise ValueError(f"a weight must be a finite number in [-100, 100]; received "
+                             f"{value!r}")
+        layers = self.model.layers
+        if not isinstance(layer, int) or not 0 <= layer < len(layers):
+            raise ValueError(f"layer must be 0 .. {len(layers) - 1}; received {layer!r}")
+        target = layers[layer].bias if row is None else layers[layer].kernel
+        array = target.numpy().copy()
+        index = (column,) if row is None else (row, column)
+        try:
+            array[index] = value
+        except (IndexError, TypeError):
+            raise ValueError(f"no weight at {index} in layer {layer} (shape "
+                             f"{array.shape})") from None
+        target.assign(array)
+        self._record()
+
+
+def _finite(value):
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _bytes(values):
+    return np.round((np.clip(np.nan_to_num(values, nan=0.0), -1, 1) + 1) * 127.5).astype(
+        np.uint8)

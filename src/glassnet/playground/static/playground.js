@@ -1,0 +1,378 @@
+// The glassnet playground page: draws what the server's Session sends, and
+// sends it the settings. No build step: a plain ES module.
+
+const $ = (selector) => document.querySelector(selector);
+const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
+
+let socket, options = null, config = null, code = "", points = null;
+let last = null, running = false, waiting = false, nextId = 1;
+const pending = new Map();
+const curve = [];
+const fps = { frames: 0, since: performance.now(), value: 0 };
+
+// ---------------------------------------------------------------- colours
+function colour(byte) {          // 0..255 (value -1..1) → orange, white, blue
+  const v = byte / 127.5 - 1, to = v < 0 ? NEG : POS, t = Math.abs(v);
+  return MID.map((m, i) => Math.round(m + (to[i] - m) * t));
+}
+const CLASS_COLOURS = [[8, 119, 189], [245, 147, 34], [46, 160, 67], [170, 60, 180],
+                       [200, 50, 50]];
+
+function paint(canvas, bytes, side, classes = null, discretize = false) {
+  const ctx = canvas.getContext("2d"), image = ctx.createImageData(side, side);
+  for (let i = 0; i < side * side; i++) {
+    let rgb;
+    if (classes) {                 // the winning class, paler where unsure
+      const base = CLASS_COLOURS[classes[i] % CLASS_COLOURS.length];
+      const sure = discretize ? 1 : Math.max(0, bytes[i] / 255);
+      rgb = base.map((c, k) => Math.round(MID[k] + (c - MID[k]) * sure * 0.8));
+    } else {
+      const b = discretize ? (bytes[i] >= 128 ? 255 : 0) : bytes[i];
+      rgb = colour(b);
+    }
+    image.data.set([rgb[0], rgb[1], rgb[2], 255], i * 4);
+  }
+  if (canvas.width !== side) { canvas.width = side; canvas.height = side; }
+  ctx.putImageData(image, 0, 0);
+}
+
+// ---------------------------------------------------------------- the socket
+function connect() {
+  socket = new WebSocket(`ws://${location.host}/ws`);
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => send({ type: "config", config: fromHash() }).catch(showError);
+  socket.onmessage = (event) => {
+    if (typeof event.data !== "string") return onFrame(event.data);
+    const message = JSON.parse(event.data);
+    if (message.type === "options") { options = message; buildControls(); }
+    else if (message.type === "data") { points = message; }
+    else if (message.type === "ack") onAck(message);
+    else if (message.type === "error" || message.type === "full") showError(message.message);
+  };
+  socket.onclose = () => showError("The connection to the playground server closed; reload the page.");
+}
+
+function send(message) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    socket.send(JSON.stringify({ ...message, id }));
+  });
+}
+
+function onAck(message) {
+  const request = pending.get(message.id);
+  pending.delete(message.id);
+  if (!message.ok) {
+    showError(message.error);
+    if (request) request.reject(new Error(message.error));
+    return;
+  }
+  showError("");
+  config = message.config; code = message.code; running = message.running;
+  syncControls();
+  toHash();
+  if (request) request.resolve(state());
+}
+
+function onFrame(buffer) {
+  const view = new DataView(buffer), length = view.getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  let offset = 4 + length;
+  const grid = header.grid, cell = header.cell;
+  const output = new Uint8Array(buffer, offset, grid * grid); offset += grid * grid;
+  let classes = null;
+  if (header.classes > 2) { classes = new Uint8Array(buffer, offset, grid * grid); offset += grid * grid; }
+  const nodes = [];
+  const count = header.shape.slice(0, -1).reduce((a, b) => a + b, 0);
+  for (let i = 0; i < count; i++) { nodes.push(new Uint8Array(buffer, offset, cell * cell)); offset += cell * cell; }
+  offset += (4 - (offset % 4)) % 4;
+  const weights = [];
+  for (let l = 1; l < header.shape.length; l++) {
+    const rows = header.shape[l - 1], cols = header.shape[l];
+    const kernel = new Float32Array(buffer.slice(offset, offset + rows * cols * 4)); offset += rows * cols * 4;
+    const bias = new Float32Array(buffer.slice(offset, offset + cols * 4)); offset += cols * 4;
+    weights.push({ kernel, bias, rows, cols });
+  }
+  last = { header, output, classes, nodes, weights };
+  if (header.epoch === 0 || !curve.length || curve[curve.length - 1][0] !== header.epoch) {
+    if (header.epoch === 0) curve.length = 0;
+    curve.push([header.epoch, header.trainLoss, header.testLoss]);
+    if (curve.length > 2000) curve.splice(0, curve.length - 2000);
+  }
+  if (header.message) { showError(header.message); running = false; }
+  draw();
+  fps.frames++;
+  const now = performance.now();
+  if (now - fps.since >= 1000) {
+    fps.value = fps.frames * 1000 / (now - fps.since); fps.frames = 0; fps.since = now;
+    $("#fps").textContent = running ? `${fps.value.toFixed(0)} frames/s` : "";
+  }
+  waiting = false;
+  if (running) requestAnimationFrame(requestFrame);
+}
+
+function requestFrame() {
+  if (!running || waiting || socket.readyState !== 1) return;
+  waiting = true;
+  socket.send(JSON.stringify({ type: "frame" }));
+}
+
+// ---------------------------------------------------------------- drawing
+function draw() {
+  if (!last || !config) return;
+  const h = last.header;
+  $("#epoch").textContent = String(h.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  $("#train-loss").textContent = h.trainLoss === null ? "NaN" : h.trainLoss.toFixed(3);
+  $("#test-loss").textContent = h.testLoss === null ? "NaN" : h.testLoss.toFixed(3);
+  $("#accuracy").textContent = h.testAccuracy === null ? "" :
+    `Accuracy: train ${(100 * h.trainAccuracy).toFixed(1)}%, test ${(100 * h.testAccuracy).toFixed(1)}%`;
+  $("#play").innerHTML = running ? "&#10074;&#10074;" : "&#9654;";
+  const discretize = $("#discretize").checked;
+  const out = $("#output");
+  const small = document.createElement("canvas");
+  paint(small, last.output, h.grid, last.classes, discretize);
+  const ctx = out.getContext("2d");
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(small, 0, 0, out.width, out.height);
+  drawPoints(ctx, out.width);
+  document.querySelectorAll(".node:not(.output-node) canvas[data-order]").forEach((canvas) => {
+    const i = +canvas.dataset.order;
+    if (last.nodes[i]) paint(canvas, last.nodes[i], h.cell, null, discretize);
+  });
+  const outNode = $(".output-node canvas");
+  if (outNode) outNode.getContext("2d").drawImage(small, 0, 0, outNode.width, outNode.height);
+  drawLinks();
+  drawCurve();
+}
+
+function drawPoints(ctx, size) {
+  if (!points) return;
+  const scale = (v) => (v + 6) / 12 * size;
+  const sets = [[points.train, "#fff"]];
+  if ($("#show-test").checked) sets.push([points.test, "#000"]);
+  for (const [rows, stroke] of sets) {
+    for (const [x, y, label] of rows) {
+      ctx.beginPath();
+      ctx.arc(scale(x), size - scale(y), 2.6, 0, 2 * Math.PI);
+      let rgb;
+      if (points.classes > 2) rgb = CLASS_COLOURS[label % CLASS_COLOURS.length];
+      else rgb = colour(Math.round((Math.max(-1, Math.min(1, label)) + 1) * 127.5));
+      ctx.fillStyle = `rgb(${rgb})`; ctx.fill();
+      ctx.lineWidth = 1; ctx.strokeStyle = stroke; ctx.stroke();
+    }
+  }
+}
+
+function drawCurve() {
+  const canvas = $("#curve"), ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const values = curve.flatMap((c) => [c[1], c[2]]).filter((v) => v !== null && isFinite(v));
+  if (curve.length < 2 || !values.length) return;
+  const top = Math.max(...values) || 1, n = curve.length;
+  for (const [index, style] of [[1, "#333"], [2, "#999"]]) {
+    ctx.beginPath(); ctx.strokeStyle = style;
+    curve.forEach((c, i) => {
+      const x = i / (n - 1) * canvas.width, y = canvas.height - (c[index] ?? top) / top * (canvas.height - 4);
+      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+  }
+}
+
+function nodeCentre(layer, unit) {
+  const node = document.querySelector(`.node[data-layer="${layer}"][data-unit="${unit}"]`);
+  if (!node) return null;
+  const box = node.getBoundingClientRect(), net = $("#net").getBoundingClientRect();
+  return [box.left - net.left + box.width / 2, box.top - net.top + box.height / 2, box.width / 2];
+}
+
+function drawLinks() {
+  const svg = $("#links");
+  if (!last) return;
+  const parts = [];
+  last.weights.forEach((w, l) => {
+    for (let j = 0; j < w.cols; j++) {
+      const to = nodeCentre(l + 1, j);
+      for (let i = 0; i < w.rows; i++) {
+        const from = nodeCentre(l, i);
+        if (!from || !to) continue;
+        const value = w.kernel[i * w.cols + j];
+        const width = Math.min(8, 0.5 + Math.abs(value) * 3);
+        const stroke = value < 0 ? "var(--neg)" : "var(--pos)";
+        parts.push(`<path class="link" data-layer="${l}" data-row="${i}" data-column="${j}" ` +
+          `d="M${from[0] + from[2]},${from[1]} C${(from[0] + to[0]) / 2},${from[1]} ` +
+          `${(from[0] + to[0]) / 2},${to[1]} ${to[0] - to[2]},${to[1]}" stroke="${stroke}" ` +
+          `stroke-width="${width.toFixed(2)}" stroke-opacity="0.7"><title>Weight ${value.toFixed(3)}` +
+          ` (click to edit)</title></path>`);
+      }
+    }
+  });
+  svg.innerHTML = parts.join("");
+}
+
+// ---------------------------------------------------------------- controls
+function buildControls() {
+  const fill = (name, values, label = String) => {
+    $(`[data-control="${name}"]`).innerHTML =
+      values.map((v) => `<option value="${v}">${label(v)}</option>`).join("");
+  };
+  fill("learningRate", options.learningRates);
+  fill("regularizationRate", options.regularizationRates);
+  fill("activation", options.activations, (a) => a === "relu" ? "ReLU" : a[0].toUpperCase() + a.slice(1));
+  $('[data-control="dataset"]').innerHTML = options.datasets.map((d) =>
+    `<button data-dataset="${d}" title="${d}"><canvas width="16" height="16"></canvas></button>`).join("");
+  options.datasets.forEach((d, i) => {
+    const thumb = options.thumbnails[i];
+    paint(document.querySelectorAll(".datasets canvas")[i], Uint8Array.from(atob(thumb), (c) => c.charCodeAt(0)), 16);
+  });
+}
+
+function syncControls() {
+  for (const name of ["learningRate", "regularizationRate", "activation", "optimizer", "loss",
+                      "regularization"]) $(`[data-control="${name}"]`).value = String(config[name]);
+  for (const name of ["trainRatio", "noise", "batchSize", "seed"]) {
+    $(`[data-control="${name}"]`).value = config[name];
+    const shown = $(`#${name}-value`); if (shown) shown.textContent = config[name];
+  }
+  document.querySelectorAll(".datasets button").forEach((b) =>
+    b.classList.toggle("selected", b.dataset.dataset === config.dataset));
+  buildNetwork();
+}
+
+function buildNetwork() {
+  const columns = [];
+  const features = options.features.map((f) =>
+    `<div class="node feature ${config.features.includes(f) ? "" : "off"}" data-feature="${f}" ` +
+    `${config.features.includes(f) ? `data-layer="0" data-unit="${config.features.indexOf(f)}"` : ""}>` +
+    `<span class="name">${f.replace("^2", "²")}</span><canvas width="16" height="16"></canvas></div>`);
+  columns.push(`<div class="column" data-control="features"><small>Features</small>` +
+               `<div class="unit-buttons"></div>${features.join("")}</div>`);
+  config.hidden.forEach((units, l) => {
+    const nodes = Array.from({ length: units }, (_, u) =>
+      `<div class="node" data-layer="${l + 1}" data-unit="${u}"><canvas width="16" height="16"></canvas></div>`);
+    columns.push(`<div class="column"><small>${units} neuron${units > 1 ? "s" : ""}</small>` +
+      `<div class="unit-buttons"><button data-action="add-unit" data-index="${l}">+</button>` +
+      `<button data-action="remove-unit" data-index="${l}">&minus;</button></div>${nodes.join("")}</div>`);
+  });
+  const outLayer = config.hidden.length + 1, outputs = last ? last.header.shape.at(-1) : 1;
+  columns.push(`<div class="column"><small>Output</small><div class="unit-buttons"></div>` +
+    Array.from({ length: 0 }, () => "").join("") +
+    `<div class="node output-node" data-layer="${outLayer}" data-unit="0" style="border-color:#333">` +
+    `<canvas width="100" height="100"></canvas></div></div>`);
+  $("#columns").innerHTML = columns.join("");
+  $("#layer-count").textContent = `${config.hidden.length} hidden layer${config.hidden.length === 1 ? "" : "s"}`;
+  // the node canvases in frame order: active features, then hidden units
+  const ordered = [];
+  config.features.forEach((f) => ordered.push($(`.node[data-feature="${f}"] canvas`)));
+  document.querySelectorAll('.node:not(.feature):not(.output-node)[data-layer] canvas').forEach((c) => ordered.push(c));
+  document.querySelectorAll(".node canvas").forEach((c) => c.removeAttribute("data-order"));
+  ordered.forEach((c, i) => c && c.setAttribute("data-order", i));
+  void outputs;
+  draw();
+}
+
+function setting(name, value) {
+  return send({ type: "set", name, value });
+}
+
+document.addEventListener("change", (event) => {
+  const name = event.target.dataset.control;
+  if (!name || !config) return;
+  let value = event.target.value;
+  if (["learningRate", "regularizationRate", "trainRatio", "noise", "batchSize", "seed"].includes(name))
+    value = Number(value);
+  setting(name, value).catch(() => syncControls());
+});
+document.addEventListener("input", (event) => {
+  const name = event.target.dataset.control, shown = name && $(`#${name}-value`);
+  if (shown) shown.textContent = event.target.value;
+});
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("button, .node.feature, .link");
+  if (!target || !config) return;
+  const control = target.dataset.control, action = target.dataset.action;
+  if (control === "play") return running ? api.pause() : api.play();
+  if (control === "step") return api.step();
+  if (control === "reset") return api.reset();
+  if (control === "regenerate") return send({ type: "regenerate" }).catch(showError);
+  if (target.dataset.dataset) return setting("dataset", target.dataset.dataset).catch(() => {});
+  if (target.classList.contains("feature")) {
+    const f = target.dataset.feature;
+    const next = config.features.includes(f) ? config.features.filter((x) => x !== f) : [...config.features, f];
+    return setting("features", next).catch(() => {});
+  }
+  if (target.classList.contains("link")) {
+    const now = last.weights[+target.dataset.layer].kernel[+target.dataset.row * last.weights[+target.dataset.layer].cols + +target.dataset.column];
+    const typed = prompt("Weight", now.toFixed(3));
+    if (typed === null) return;
+    return send({ type: "edit", layer: +target.dataset.layer, row: +target.dataset.row,
+                  column: +target.dataset.column, value: Number(typed) }).catch(() => {});
+  }
+  const hidden = [...config.hidden];
+  if (action === "add-layer" && hidden.length < options.maxLayers) hidden.push(2);
+  else if (action === "remove-layer" && hidden.length) hidden.pop();
+  else if (action === "add-unit" && hidden[target.dataset.index] < options.maxUnits) hidden[target.dataset.index]++;
+  else if (action === "remove-unit" && hidden[target.dataset.index] > 1) hidden[target.dataset.index]--;
+  else return;
+  setting("hidden", hidden).catch(() => {});
+});
+$("#show-test").addEventListener("change", draw);
+$("#discretize").addEventListener("change", draw);
+$("#copy-code").addEventListener("click", async () => {
+  try { await navigator.clipboard.writeText(code); $("#copy-code").textContent = "Copied"; }
+  catch { showError("The browser did not allow copying; playground.exportCode() gives the code."); }
+  setTimeout(() => { $("#copy-code").textContent = "Copy as code"; }, 1500);
+});
+window.addEventListener("resize", drawLinks);
+
+function showError(text) { $("#message").textContent = text || ""; }
+
+// ---------------------------------------------------------------- the URL
+const NUMBERS = ["learningRate", "regularizationRate", "batchSize", "noise", "trainRatio", "seed"];
+function fromHash() {
+  const out = {};
+  for (const [key, value] of new URLSearchParams(location.hash.slice(1))) {
+    if (key === "features") out[key] = value ? value.split(",") : [];
+    else if (key === "hidden") out[key] = value ? value.split(",").map(Number) : [];
+    else out[key] = NUMBERS.includes(key) ? Number(value) : value;
+  }
+  return out;
+}
+function toHash() {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(config))
+    params.set(key, Array.isArray(value) ? value.join(",") : String(value));
+  history.replaceState(null, "", "#" + params.toString());
+}
+
+// ---------------------------------------------------------------- window.playground
+function state() {
+  const h = last ? last.header : null;
+  return { epoch: h ? h.epoch : 0, running,
+           trainLoss: h && h.epoch > 0 ? h.trainLoss : null,     // null before the first step
+           testLoss: h && h.epoch > 0 ? h.testLoss : null,
+           trainAccuracy: h ? h.trainAccuracy : null, testAccuracy: h ? h.testAccuracy : null,
+           fps: fps.value, config: config ? JSON.parse(JSON.stringify(config)) : null,
+           message: $("#message").textContent || null };
+}
+
+const api = {
+  state,
+  set: (name, value) => setting(name, value),
+  play: async () => { await send({ type: "play" }); return state(); },  // its frame starts the loop
+  pause: async () => { await send({ type: "pause" }); return state(); },
+  step: async () => { const before = last ? last.header.epoch : 0; await send({ type: "step" });
+                      await until(() => last && last.header.epoch > before); return state(); },
+  reset: async () => { await send({ type: "reset" }); return state(); },
+  exportCode: () => code,
+};
+function until(test) {
+  return new Promise((resolve) => { const check = () => test() ? resolve() : setTimeout(check, 10); check(); });
+}
+window.playground = api;
+document.addEventListener("keydown", (event) => {
+  if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
+  if (event.code === "Space") { event.preventDefault(); running ? api.pause() : api.play(); }
+});
+connect();
