@@ -119,6 +119,7 @@ function requestFrame() {
 }
 
 // ---------------------------------------------------------------- drawing
+const small = document.createElement("canvas");    // the output map at its own size
 function draw() {
   if (!last || !config) return;
   const h = last.header;
@@ -130,7 +131,6 @@ function draw() {
   $("#play").innerHTML = running ? "&#10074;&#10074;" : "&#9654;";
   const discretize = $("#discretize").checked;
   const out = $("#output");
-  const small = document.createElement("canvas");
   paint(small, last.output, h.grid, last.classes, discretize);
   const ctx = out.getContext("2d");
   ctx.imageSmoothingEnabled = true;
@@ -187,28 +187,40 @@ function nodeCentre(layer, unit) {
   return [box.left - net.left + box.width / 2, box.top - net.top + box.height / 2, box.width / 2];
 }
 
+let linkKey = "";
 function drawLinks() {
+  // the paths are made when the network's shape or the layout changes; each frame
+  // only recolours and resizes them
   const svg = $("#links");
   if (!last) return;
-  const parts = [];
-  last.weights.forEach((w, l) => {
-    for (let j = 0; j < w.cols; j++) {
-      const to = nodeCentre(l + 1, j);
-      for (let i = 0; i < w.rows; i++) {
-        const from = nodeCentre(l, i);
-        if (!from || !to) continue;
-        const value = w.kernel[i * w.cols + j];
-        const width = Math.min(8, 0.5 + Math.abs(value) * 3);
-        const stroke = value < 0 ? "var(--neg)" : "var(--pos)";
-        parts.push(`<path class="link" data-layer="${l}" data-row="${i}" data-column="${j}" ` +
-          `d="M${from[0] + from[2]},${from[1]} C${(from[0] + to[0]) / 2},${from[1]} ` +
-          `${(from[0] + to[0]) / 2},${to[1]} ${to[0] - to[2]},${to[1]}" stroke="${stroke}" ` +
-          `stroke-width="${width.toFixed(2)}" stroke-opacity="0.7"><title>Weight ${value.toFixed(3)}` +
-          ` (click to edit)</title></path>`);
+  const net = $("#net").getBoundingClientRect();
+  const key = JSON.stringify(last.header.shape) + config.features.join() + net.width + "x" + net.height;
+  if (key !== linkKey) {
+    const parts = [];
+    last.weights.forEach((w, l) => {
+      for (let j = 0; j < w.cols; j++) {
+        const to = nodeCentre(l + 1, j);
+        for (let i = 0; i < w.rows; i++) {
+          const from = nodeCentre(l, i);
+          if (!from || !to) continue;
+          parts.push(`<path class="link" data-layer="${l}" data-row="${i}" data-column="${j}" ` +
+            `d="M${from[0] + from[2]},${from[1]} C${(from[0] + to[0]) / 2},${from[1]} ` +
+            `${(from[0] + to[0]) / 2},${to[1]} ${to[0] - to[2]},${to[1]}" stroke-opacity="0.7">` +
+            `<title></title></path>`);
+        }
       }
-    }
-  });
-  svg.innerHTML = parts.join("");
+    });
+    svg.innerHTML = parts.join("");
+    linkKey = key;
+  }
+  for (const path of svg.children) {
+    const w = last.weights[+path.dataset.layer];
+    if (!w) continue;
+    const value = w.kernel[+path.dataset.row * w.cols + +path.dataset.column];
+    path.setAttribute("stroke", value < 0 ? "var(--neg)" : "var(--pos)");
+    path.setAttribute("stroke-width", Math.min(8, 0.5 + Math.abs(value) * 3).toFixed(2));
+    path.firstChild.textContent = `Weight ${value.toFixed(3)} (click to edit)`;
+  }
 }
 
 // ---------------------------------------------------------------- controls
@@ -324,7 +336,7 @@ $("#copy-code").addEventListener("click", async () => {
   catch { showError("The browser did not allow copying; playground.exportCode() gives the code."); }
   setTimeout(() => { $("#copy-code").textContent = "Copy as code"; }, 1500);
 });
-window.addEventListener("resize", drawLinks);
+window.addEventListener("resize", () => { linkKey = ""; drawLinks(); });
 
 function showError(text) { $("#message").textContent = text || ""; }
 
