@@ -355,6 +355,11 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         page.evaluate("playground.pause()")
         trained = page.evaluate("playground.state()")
         assert trained["testLoss"] < first and trained["fps"] > 0
+        # inside the network: each layer's gradient size, and the test confusion matrix
+        assert page.locator(".grad[data-layer]").count() == 4
+        assert page.locator(".grad[data-layer='0']").inner_text().startswith("∇ ")
+        cells = [int(c) for c in page.locator("#confusion td").all_inner_texts()]
+        assert len(cells) == 4 and sum(cells) == 250
         # the URL holds every setting: a new tab from it has the same network
         url = page.url
         again = browser.new_page()
@@ -375,3 +380,31 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and "test loss" in result.stdout, result.stderr
+
+
+def test_gradient_flow_dead_and_saturated_units_and_the_confusion_matrix():
+    deep = S.Session({"dataset": "blobs-3", "activation": "sigmoid", "hidden": [4] * 5,
+                      "learningRate": 0.3})
+    for _ in range(5):
+        deep.step()
+    inside = deep.inside()
+    gradients = inside["gradients"]
+    assert len(gradients) == 6 and gradients[0] < gradients[-1] / 100   # vanishing, on view
+    confusion = np.array(inside["confusion"])
+    assert confusion.shape == (3, 3) and confusion.sum() == len(deep.x) - deep.split
+    assert np.trace(confusion) == round(deep.accuracy()[1] * confusion.sum())
+    relu = S.Session({"activation": "relu", "hidden": [3]})
+    layer = relu.model.layers[0]
+    bias = layer.bias.numpy().copy()
+    bias[1] = -100.0                                     # unit 1 never fires: dead
+    layer.bias.assign(bias)
+    assert relu.inside()["units"] == [[None, "dead", None]]
+    tanh = S.Session({"hidden": [2]})
+    kernel = tanh.model.layers[0].kernel.numpy().copy()
+    kernel[:, 0] = 50.0                                  # unit 0 lives in tanh's flat tails
+    tanh.model.layers[0].kernel.assign(kernel)
+    assert tanh.inside()["units"] == [["saturated", None]]
+    assert S.Session({"dataset": "reg-plane"}).inside()["confusion"] is None
+    frame = deep.frame()
+    header = json.loads(frame[4:4 + struct.unpack("<I", frame[:4])[0]])
+    assert header["gradients"] == pytest.approx(gradients) and header["units"] == inside["units"]

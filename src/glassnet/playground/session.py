@@ -306,6 +306,47 @@ class Session:
                 outs.append(layer.forward(outs[-1], training=False))
         return outs
 
+    def inside(self):
+        """What the page marks on the network, on the training points:
+        - ``gradients``: per layer, ||∂L/∂kernel|| over the whole training set
+          (one backward pass; the weights do not change): vanishing gradients show
+          as the first layers' norms falling far below the last one's;
+        - ``units``: per hidden layer, each unit "dead" (relu-like: 0 on every
+          point), "saturated" (tanh / sigmoid: over 90% of the points in the flat
+          tails, |tanh| > 0.99, sigmoid < 0.01 or > 0.99, as glassnet.inspect) or
+          None;
+        - ``confusion``: for classes, the test points' counts [true][predicted]."""
+        from glassnet import inspect
+
+        x, y = self.x[:self.split], self.y[:self.split]
+        with np.errstate(all="ignore"):
+            norms = inspect.gradient_norms(self.model, x, y)
+        gradients = [_finite(norms[layer.name]["kernel"]) for layer in self.model.layers]
+        units = []
+        name = self.config["activation"]
+        for values in self._activations(x)[1:-1]:
+            if name in ("relu", "relu6"):
+                marks = ["dead" if dead else None for dead in np.all(values <= 0, axis=0)]
+            elif name in ("tanh", "sigmoid"):
+                flat = np.abs(values) > 0.99 if name == "tanh" else (values < 0.01) | \
+                    (values > 0.99)
+                marks = ["saturated" if share > 0.9 else None for share in flat.mean(axis=0)]
+            else:
+                marks = [None] * values.shape[1]
+            units.append(marks)
+        confusion = None
+        if self.classes >= 2:
+            p = self._predict(self.x[self.split:])
+            if self.classes > 2:
+                guess, truth = p.argmax(1), self.y[self.split:]
+            else:
+                threshold = 0.5 if self.config["loss"] == "cross-entropy" else 0.0
+                guess = (p[:, 0] > threshold).astype(int)
+                truth = (self.labels[self.split:] > 0).astype(int)
+            k = max(self.classes, 2)
+            confusion = np.bincount(truth * k + guess, minlength=k * k).reshape(k, k).tolist()
+        return {"gradients": gradients, "units": units, "confusion": confusion}
+
     def frame(self):
         """The binary frame: a 4-byte length, a JSON header (epoch, losses,
         accuracy, the layer sizes), the output heat map (GRID² bytes; with
@@ -321,6 +362,7 @@ class Session:
                   "classes": self.classes,
                   "shape": [len(self.config["features"])] + [l.units for l in layers],
                   "message": self.message}
+        header.update(self.inside())
         output = self._activations(self._grid)[-1]
         if self.classes > 2:
             maps = [_bytes(output.max(1) * 2 - 1), output.argmax(1).astype(np.uint8)]

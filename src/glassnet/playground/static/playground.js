@@ -144,6 +144,35 @@ function draw() {
   if (outNode) outNode.getContext("2d").drawImage(small, 0, 0, outNode.width, outNode.height);
   drawLinks();
   drawCurve();
+  drawInside(h);
+}
+
+function drawInside(h) {
+  // gradient flow: ||∂L/∂kernel|| of the layer into each column, on a log scale
+  const grads = h.gradients || [];
+  const top = Math.max(...grads.filter((g) => g), 1e-12);
+  document.querySelectorAll(".grad").forEach((cell) => {
+    const g = grads[+cell.dataset.layer];
+    if (g === undefined) return;
+    const share = g ? Math.max(0, 1 + Math.log10(g / top) / 6) : 0;   // 6 decades wide
+    cell.innerHTML = `∇ ${g === null ? "NaN" : g.toExponential(1)}<i style="width:${(share * 100).toFixed(0)}%"></i>`;
+    cell.title = "size of the gradient reaching this layer's weights (the bar: log scale, 6 decades)";
+  });
+  (h.units || []).forEach((marks, l) => marks.forEach((mark, u) => {
+    const node = document.querySelector(`.node[data-layer="${l + 1}"][data-unit="${u}"]`);
+    if (!node) return;
+    node.classList.toggle("dead", mark === "dead");
+    node.classList.toggle("saturated", mark === "saturated");
+    node.title = mark === "dead" ? "dead: outputs 0 on every training point, so it learns nothing"
+      : mark === "saturated" ? "saturated: on most points in the flat tail, where its slope is ~0" : "";
+  }));
+  const table = $("#confusion");
+  if (!h.confusion) { table.innerHTML = ""; return; }
+  const k = h.confusion.length;
+  table.innerHTML = "<tr><th>true ↓ predicted →</th>" +
+    h.confusion.map((_, j) => `<th>${k === 2 ? (j ? "+1" : "-1") : j}</th>`).join("") + "</tr>" +
+    h.confusion.map((row, i) => `<tr><th>${k === 2 ? (i ? "+1" : "-1") : i}</th>` +
+      row.map((n, j) => `<td class="${i === j ? "hit" : ""}">${n}</td>`).join("") + "</tr>").join("");
 }
 
 function drawPoints(ctx, size) {
@@ -259,16 +288,18 @@ function buildNetwork() {
     `${config.features.includes(f) ? `data-layer="0" data-unit="${config.features.indexOf(f)}"` : ""}>` +
     `<span class="name">${f.replace("^2", "²")}</span><canvas width="16" height="16"></canvas></div>`);
   columns.push(`<div class="column" data-control="features"><small>Features</small>` +
-               `<div class="unit-buttons"></div>${features.join("")}</div>`);
+               `<div class="grad"></div><div class="unit-buttons"></div>${features.join("")}</div>`);
   config.hidden.forEach((units, l) => {
     const nodes = Array.from({ length: units }, (_, u) =>
       `<div class="node" data-layer="${l + 1}" data-unit="${u}"><canvas width="16" height="16"></canvas></div>`);
     columns.push(`<div class="column"><small>${units} neuron${units > 1 ? "s" : ""}</small>` +
+      `<div class="grad" data-layer="${l}"></div>` +
       `<div class="unit-buttons"><button data-action="add-unit" data-index="${l}">+</button>` +
       `<button data-action="remove-unit" data-index="${l}">&minus;</button></div>${nodes.join("")}</div>`);
   });
   const outLayer = config.hidden.length + 1, outputs = last ? last.header.shape.at(-1) : 1;
-  columns.push(`<div class="column"><small>Output</small><div class="unit-buttons"></div>` +
+  columns.push(`<div class="column"><small>Output</small>` +
+    `<div class="grad" data-layer="${config.hidden.length}"></div><div class="unit-buttons"></div>` +
     Array.from({ length: 0 }, () => "").join("") +
     `<div class="node output-node" data-layer="${outLayer}" data-unit="0" style="border-color:#333">` +
     `<canvas width="100" height="100"></canvas></div></div>`);
