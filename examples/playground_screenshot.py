@@ -1,7 +1,8 @@
-"""The README's playground pictures: the page in headless Chromium, 1280x800
-and phone width, after the default network trained for 150 epochs.
+"""The README's playground picture: the page in headless Chromium at 1280x800
+after the default network trained for 150 epochs; with --phone also the
+spiral at phone width (390 px), to check the layout.
 
-    python examples/playground_screenshot.py [docs/images]
+    python examples/playground_screenshot.py [docs/images] [--phone]
 """
 
 import socket
@@ -14,7 +15,9 @@ from playwright.sync_api import sync_playwright
 
 from glassnet.playground.server import create_app
 
-out = sys.argv[1] if len(sys.argv) > 1 else "docs/images"
+arguments = [a for a in sys.argv[1:] if a != "--phone"]
+out = arguments[0] if arguments else "docs/images"
+phone = "--phone" in sys.argv
 listener = socket.socket()
 listener.bind(("127.0.0.1", 0))
 server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
@@ -27,7 +30,7 @@ with sync_playwright() as p:
     for name, viewport, hash_ in (("playground.png", {"width": 1280, "height": 800}, ""),
                                   ("playground_phone.png", {"width": 390, "height": 1400},
                                    "#dataset=spiral&hidden=8,8,8&features=x1,x2,x1^2,x2^2,"
-                                   "x1x2,sin(x1),sin(x2)")):
+                                   "x1x2,sin(x1),sin(x2)"))[:2 if phone else 1]:
         page = browser.new_page(viewport=viewport)
         page.goto(url + hash_)
         page.wait_for_function("window.playground && playground.state().config")
