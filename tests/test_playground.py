@@ -147,6 +147,35 @@ def test_circle_learns_and_a_frame_holds_what_the_page_draws():
     assert len(big.frame()) <= 64 * 1024
 
 
+def test_per_layer_activations_and_the_trained_model_as_a_file(tmp_path):
+    s = S.Session({"hidden": [3, 2], "activations": ["relu", "elu"]})
+    assert [l.activation.name for l in s.model.layers] == ["relu", "elu", "tanh"]
+    s.set("hidden", [3, 2, 4])                          # a new layer takes the common one
+    assert s.config["activations"] == ["relu", "elu", "tanh"]
+    s.set("activation", "sigmoid")                      # one for all, as TensorFlow Playground
+    assert s.config["activations"] is None
+    assert [l.activation.name for l in s.model.layers] == ["sigmoid"] * 3 + ["tanh"]
+    with pytest.raises(ValueError, match="activations must be a list of 3 names"):
+        s.set("activations", ["relu"])
+    with pytest.raises(ValueError, match="activations: each layer's must be one of"):
+        s.set("activations", ["relu", "relu", "nope"])
+    code_text = code.export_code(S.check_config({"hidden": [3, 2],
+                                                 "activations": ["relu", "elu"]}))
+    assert "Dense(3, activation='relu'" in code_text and "Dense(2, activation='elu'" in code_text
+    import glassnet as gn
+
+    s.step()
+    for kind in ("keras", "safetensors"):
+        path = tmp_path / f"net.{kind}"
+        path.write_bytes(s.model_file(kind))
+        model = gn.load_model(str(path))
+        np.testing.assert_allclose(model.predict(s.x[:9], verbose=0),
+                                   s.model.predict(s.x[:9], verbose=0), atol=1e-6)
+    assert gn.load_model(str(path)).metadata["playground"]["hidden"] == [3, 2, 4]
+    with pytest.raises(ValueError, match="format must be keras or safetensors"):
+        s.model_file("pickle")
+
+
 def test_nan_stops_with_advice_and_weights_can_be_edited():
     s = S.Session({"hidden": [8, 8, 8], "activation": "relu", "learningRate": 10,
                    "dataset": "reg-plane"})
@@ -257,6 +286,14 @@ def test_protocol_answers_every_message_and_survives_bad_ones():
         for expected in (2, 3, 4):
             ws.send_text(json.dumps({"type": "frame"}))
             assert _epoch(_receive_until(ws, "frame")) == expected
+        ws.send_text(json.dumps({"id": 6, "type": "download", "format": "safetensors"}))
+        file = _receive_until(ws, "file")
+        import base64
+
+        assert file["id"] == 6 and file["name"] == "playground.safetensors"
+        assert len(base64.b64decode(file["data"])) > 1000
+        ws.send_text(json.dumps({"id": 7, "type": "download", "format": "exe"}))
+        assert "format must be keras or safetensors" in _receive_until(ws, "ack")["error"]
         ws.send_text(json.dumps({"type": "config", "config": {"hidden": "x"}}))
         assert not _receive_until(ws, "ack")["ok"]
 
@@ -372,6 +409,22 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         assert page.locator("#message").inner_text() == message
         assert page.evaluate("playground.step()")["epoch"] == trained["epoch"] + 1
         source = page.evaluate("playground.exportCode()")
+        # a layer's own activation, the Korean interface, the model as a file
+        page.select_option('.layer-activation[data-index="1"]', "elu")
+        page.wait_for_function("JSON.stringify(playground.state().config.activations) === "
+                               "JSON.stringify(['relu', 'elu', 'relu'])")
+        page.click("#language")
+        assert page.locator('[data-i18n="Learning rate"]').inner_text() == "학습률"
+        assert page.locator("#language").inner_text() == "English"
+        page.click("#language")
+        assert page.locator('[data-i18n="Learning rate"]').inner_text() == "Learning rate"
+        with page.expect_download() as download:
+            page.click("#download-keras")
+        saved = tmp_path / "from-page.keras"
+        download.value.save_as(str(saved))
+        import glassnet as gn
+
+        assert len(gn.load_model(str(saved)).layers) == 4
         page.screenshot(path=str(tmp_path / "playground.png"))
         browser.close()
     assert errors == []

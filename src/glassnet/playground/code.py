@@ -25,7 +25,8 @@ def export_code(config, epochs=EPOCHS):
                  "adam": f"keras.optimizers.Adam({rate!r})"}[c["optimizer"]]
     lines = [
         f"# The glassnet playground's network: {c['dataset']}, features "
-        f"{', '.join(c['features'])}, hidden {c['hidden'] or 'none'}, {c['activation']}.",
+        f"{', '.join(c['features'])}, hidden {c['hidden'] or 'none'}, "
+        f"{', '.join(c['activations']) if c['activations'] else c['activation']}.",
         "import numpy as np",
         "",
         "from glassnet import keras",
@@ -53,8 +54,10 @@ def export_code(config, epochs=EPOCHS):
             "kernel_regularizer=regularizer")
     lines += ["", f"regularizer = {regularizer}", "model = keras.Sequential([",
               f"    keras.Input(({len(c['features'])},)),"]
-    for i, units in enumerate(c["hidden"]):
-        lines.append(f"    keras.layers.Dense({units}, activation={c['activation']!r}, "
+    from glassnet.playground.session import layer_activations
+
+    for i, (units, activation) in enumerate(zip(c["hidden"], layer_activations(c))):
+        lines.append(f"    keras.layers.Dense({units}, activation={activation!r}, "
                      f"{init.format(seed=c['seed'] + i)}),")
     lines += [f"    {out}, {init.format(seed=c['seed'] + 99)}),", "])",
               *(["# mse is (o - t)^2: the rate is halved, to step as TensorFlow Playground's "

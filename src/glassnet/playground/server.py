@@ -13,8 +13,9 @@ The protocol. The page sends JSON text messages:
     {"id": n, "type": "play" | "pause" | "step" | "reset" | "regenerate"}
     {"type": "frame"}                          while playing: train one epoch, send a frame
     {"id": n, "type": "edit", "layer": i, "row": j | null, "column": k, "value": v}
+    {"id": n, "type": "download", "format": "keras" | "safetensors"}
 and gets JSON text ({"type": "ack", "id", "ok", "error", "config", "code"},
-{"type": "data", ...}) and binary frames (``Session.frame``). The page asks
+{"type": "data", ...}, {"type": "file", "id", "name", "data": base64}) and binary frames (``Session.frame``). The page asks
 for the next frame when it has drawn the last one, so a slow tab never
 queues work. Every message is checked; a bad one gets an error reply and
 the server goes on. A tab that sends nothing for ``IDLE_SECONDS`` is closed
@@ -132,13 +133,20 @@ async def _serve(websocket, session, idle_seconds):
             elif kind == "regenerate":
                 await run_in_threadpool(session.regenerate)
                 new_data = True
+            elif kind == "download":
+                import base64
+
+                content = await run_in_threadpool(session.model_file, request.get("format"))
+                await reply(type="file", id=ident, name=f"playground.{request['format']}",
+                            data=base64.b64encode(content).decode())
+                continue
             elif kind == "edit":
                 await run_in_threadpool(session.edit_weight, request.get("layer"),
                                         request.get("row"), request.get("column"),
                                         request.get("value"))
             else:
                 raise ValueError(f"unknown message type {kind!r}; valid: config, set, play, "
-                                 f"pause, step, reset, regenerate, frame, edit")
+                                 f"pause, step, reset, regenerate, frame, edit, download")
         except (ValueError, TypeError) as error:
             await reply(type="ack", id=ident, ok=False, error=str(error))
             continue

@@ -33,7 +33,8 @@ MAX_LAYERS, MAX_UNITS = 8, 16
 GRID, CELL = 100, 16          # the output heat map, and each neuron's (points per side)
 
 DEFAULTS = {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2],
-            "activation": "tanh", "learningRate": 0.03, "optimizer": "sgd", "loss": "square",
+            "activation": "tanh", "activations": None, "learningRate": 0.03,
+            "optimizer": "sgd", "loss": "square",
             "regularization": "none", "regularizationRate": 0, "batchSize": 10, "noise": 0,
             "trainRatio": 50, "seed": 0}
 
@@ -81,6 +82,15 @@ def validate(name, value, config=None):
         return [_integer("hidden: each layer's units", v, 1, MAX_UNITS) for v in value]
     if name == "activation":
         return _choice(name, value, HIDDEN_ACTIVATIONS)
+    if name == "activations":   # one per hidden layer; None: every layer has `activation`
+        if value is None:
+            return None
+        hidden = config["hidden"]
+        if not isinstance(value, (list, tuple)) or len(value) != len(hidden):
+            raise ValueError(f"activations must be a list of {len(hidden)} "
+                             f"name{'s' if len(hidden) != 1 else ''}, one per hidden layer, "
+                             f"or null; received {value!r}")
+        return [_choice("activations: each layer's", v, HIDDEN_ACTIVATIONS) for v in value]
     if name == "learningRate":
         return _rate(name, value, LEARNING_RATES)
     if name == "regularizationRate":
@@ -124,6 +134,11 @@ def check_config(config):
     return out
 
 
+def layer_activations(config):
+    """Each hidden layer's activation: its own, or the common one."""
+    return list(config["activations"] or [config["activation"]] * len(config["hidden"]))
+
+
 class Session:
     """A network training on one data set; ``step()`` runs one epoch and
     ``frame()`` packs what the page draws."""
@@ -139,6 +154,11 @@ class Session:
         when a data setting changed. Returns the new configuration."""
         value = validate(name, value, self.config)
         config = dict(self.config, **{name: value})
+        if name == "activation":                 # one activation for all, as TensorFlow Playground
+            config["activations"] = None
+        elif name == "hidden" and config["activations"] is not None:
+            old = config["activations"]
+            config["activations"] = (old + [config["activation"]] * len(value))[:len(value)]
         if name == "dataset" and data.classes(value) > 2:
             config["loss"] = "cross-entropy"
         self.config = check_config(config)
@@ -212,7 +232,8 @@ class Session:
                          kernel_regularizer=regularizer)
 
         layers = [Input((len(c["features"]),))]
-        layers += [dense(units, c["activation"], seed + i) for i, units in enumerate(c["hidden"])]
+        layers += [dense(units, activation, seed + i) for i, (units, activation) in
+                   enumerate(zip(c["hidden"], layer_activations(c)))]
         if self.classes > 2:
             out, loss = dense(self.classes, "softmax", seed + 99), \
                 "sparse_categorical_crossentropy"
@@ -323,8 +344,7 @@ class Session:
             norms = inspect.gradient_norms(self.model, x, y)
         gradients = [_finite(norms[layer.name]["kernel"]) for layer in self.model.layers]
         units = []
-        name = self.config["activation"]
-        for values in self._activations(x)[1:-1]:
+        for values, name in zip(self._activations(x)[1:-1], layer_activations(self.config)):
             if name in ("relu", "relu6"):
                 marks = ["dead" if dead else None for dead in np.all(values <= 0, axis=0)]
             elif name in ("tanh", "sigmoid"):
@@ -385,6 +405,21 @@ class Session:
         rows = np.column_stack([self.points, self.labels]).round(4).tolist()
         return {"type": "data", "train": rows[:self.split], "test": rows[self.split:],
                 "classes": self.classes}
+
+    def model_file(self, kind):
+        """The trained model as file bytes: "keras" (Keras 3's .keras, which Keras
+        opens) or "safetensors" (glassnet's own), with the settings in its metadata."""
+        import os
+        import tempfile
+
+        if kind not in ("keras", "safetensors"):
+            raise ValueError(f"format must be keras or safetensors; received {kind!r}")
+        self.model.metadata = {"playground": self.config, "features": self.config["features"]}
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, f"playground.{kind}")
+            self.model.save(path)
+            with open(path, "rb") as f:
+                return f.read()
 
     def edit_weight(self, layer, row, column, value):
         """Set one weight (row = the input node, column = the unit; row None:

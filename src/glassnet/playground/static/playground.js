@@ -47,6 +47,7 @@ function connect() {
     if (message.type === "options") { options = message; buildControls(); }
     else if (message.type === "data") { points = message; }
     else if (message.type === "ack") onAck(message);
+    else if (message.type === "file") onFile(message);
     else if (message.type === "error" || message.type === "full") showError(message.message);
   };
   socket.onclose = () => showError("The connection to the playground server closed; reload the page.");
@@ -73,6 +74,17 @@ function onAck(message) {
   syncControls();
   toHash();
   if (request) request.resolve(state());
+}
+
+function onFile(message) {
+  const bytes = Uint8Array.from(atob(message.data), (c) => c.charCodeAt(0));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([bytes]));
+  link.download = message.name;
+  document.body.appendChild(link); link.click(); link.remove();
+  const request = pending.get(message.id);
+  pending.delete(message.id);
+  if (request) request.resolve({ name: message.name, bytes: bytes.length });
 }
 
 function onFrame(buffer) {
@@ -126,7 +138,8 @@ function draw() {
   $("#epoch").textContent = String(h.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   $("#train-loss").textContent = h.trainLoss === null ? "NaN" : h.trainLoss.toFixed(3);
   $("#test-loss").textContent = h.testLoss === null ? "NaN" : h.testLoss.toFixed(3);
-  $("#accuracy").textContent = h.testAccuracy === null ? "" :
+  $("#accuracy").textContent = h.testAccuracy === null ? "" : language === "ko" ?
+    `정확도: 학습 ${(100 * h.trainAccuracy).toFixed(1)}%, 시험 ${(100 * h.testAccuracy).toFixed(1)}%` :
     `Accuracy: train ${(100 * h.trainAccuracy).toFixed(1)}%, test ${(100 * h.testAccuracy).toFixed(1)}%`;
   $("#play").innerHTML = running ? "&#10074;&#10074;" : "&#9654;";
   const discretize = $("#discretize").checked;
@@ -169,7 +182,7 @@ function drawInside(h) {
   const table = $("#confusion");
   if (!h.confusion) { table.innerHTML = ""; return; }
   const k = h.confusion.length;
-  table.innerHTML = "<tr><th>true ↓ predicted →</th>" +
+  table.innerHTML = `<tr><th>${language === "ko" ? "실제 ↓ 예측 →" : "true ↓ predicted →"}</th>` +
     h.confusion.map((_, j) => `<th>${k === 2 ? (j ? "+1" : "-1") : j}</th>`).join("") + "</tr>" +
     h.confusion.map((row, i) => `<tr><th>${k === 2 ? (i ? "+1" : "-1") : i}</th>` +
       row.map((n, j) => `<td class="${i === j ? "hit" : ""}">${n}</td>`).join("") + "</tr>").join("");
@@ -287,24 +300,29 @@ function buildNetwork() {
     `<div class="node feature ${config.features.includes(f) ? "" : "off"}" data-feature="${f}" ` +
     `${config.features.includes(f) ? `data-layer="0" data-unit="${config.features.indexOf(f)}"` : ""}>` +
     `<span class="name">${f.replace("^2", "²")}</span><canvas width="16" height="16"></canvas></div>`);
-  columns.push(`<div class="column" data-control="features"><small>Features</small>` +
+  columns.push(`<div class="column" data-control="features"><small>${word("Features")}</small>` +
                `<div class="grad"></div><div class="unit-buttons"></div>${features.join("")}</div>`);
   config.hidden.forEach((units, l) => {
     const nodes = Array.from({ length: units }, (_, u) =>
       `<div class="node" data-layer="${l + 1}" data-unit="${u}"><canvas width="16" height="16"></canvas></div>`);
-    columns.push(`<div class="column"><small>${units} neuron${units > 1 ? "s" : ""}</small>` +
+    columns.push(`<div class="column"><small>${units} ${language === "ko" ? word("neurons") : "neuron" + (units > 1 ? "s" : "")}</small>` +
       `<div class="grad" data-layer="${l}"></div>` +
       `<div class="unit-buttons"><button data-action="add-unit" data-index="${l}">+</button>` +
-      `<button data-action="remove-unit" data-index="${l}">&minus;</button></div>${nodes.join("")}</div>`);
+      `<button data-action="remove-unit" data-index="${l}">&minus;</button></div>` +
+      `<select class="layer-activation" data-control="activations" data-index="${l}" ` +
+      `title="this layer's activation">${options.activations.map((a) =>
+        `<option value="${a}"${a === layerActivation(l) ? " selected" : ""}>${a}</option>`).join("")}` +
+      `</select>${nodes.join("")}</div>`);
   });
   const outLayer = config.hidden.length + 1, outputs = last ? last.header.shape.at(-1) : 1;
-  columns.push(`<div class="column"><small>Output</small>` +
+  columns.push(`<div class="column"><small>${word("Output")}</small>` +
     `<div class="grad" data-layer="${config.hidden.length}"></div><div class="unit-buttons"></div>` +
     Array.from({ length: 0 }, () => "").join("") +
     `<div class="node output-node" data-layer="${outLayer}" data-unit="0" style="border-color:#333">` +
     `<canvas width="100" height="100"></canvas></div></div>`);
   $("#columns").innerHTML = columns.join("");
-  $("#layer-count").textContent = `${config.hidden.length} hidden layer${config.hidden.length === 1 ? "" : "s"}`;
+  $("#layer-count").textContent = language === "ko" ? `${word("hidden layers")} ${config.hidden.length}개` :
+    `${config.hidden.length} hidden layer${config.hidden.length === 1 ? "" : "s"}`;
   // the node canvases in frame order: active features, then hidden units
   const ordered = [];
   config.features.forEach((f) => ordered.push($(`.node[data-feature="${f}"] canvas`)));
@@ -315,6 +333,10 @@ function buildNetwork() {
   draw();
 }
 
+function layerActivation(l) {
+  return config.activations ? config.activations[l] : config.activation;
+}
+
 function setting(name, value) {
   return send({ type: "set", name, value });
 }
@@ -323,6 +345,10 @@ document.addEventListener("change", (event) => {
   const name = event.target.dataset.control;
   if (!name || !config) return;
   let value = event.target.value;
+  if (name === "activations") {
+    value = config.hidden.map((_, l) => layerActivation(l));
+    value[+event.target.dataset.index] = event.target.value;
+  }
   if (["learningRate", "regularizationRate", "trainRatio", "noise", "batchSize", "seed"].includes(name))
     value = Number(value);
   setting(name, value).catch(() => syncControls());
@@ -360,23 +386,52 @@ document.addEventListener("click", (event) => {
   else return;
   setting("hidden", hidden).catch(() => {});
 });
+for (const kind of ["keras", "safetensors"])
+  $(`#download-${kind}`).addEventListener("click", () => api.download(kind).catch(showError));
+$("#language").addEventListener("click", () => translate(language === "en" ? "ko" : "en"));
 $("#show-test").addEventListener("change", draw);
 $("#discretize").addEventListener("change", draw);
 $("#copy-code").addEventListener("click", async () => {
-  try { await navigator.clipboard.writeText(code); $("#copy-code").textContent = "Copied"; }
+  try { await navigator.clipboard.writeText(code); $("#copy-code").textContent = word("Copied"); }
   catch { showError("The browser did not allow copying; playground.exportCode() gives the code."); }
-  setTimeout(() => { $("#copy-code").textContent = "Copy as code"; }, 1500);
+  setTimeout(() => { $("#copy-code").textContent = word("Copy as code"); }, 1500);
 });
 window.addEventListener("resize", () => { linkKey = ""; drawLinks(); });
 
 function showError(text) { $("#message").textContent = text || ""; }
+
+// ---------------------------------------------------------------- English / 한국어
+const WORDS = {
+  "Learning rate": "학습률", "Activation": "활성화 함수", "Optimizer": "옵티마이저", "Loss": "손실",
+  "Regularization": "규제", "Regularization rate": "규제 비율", "Data": "데이터",
+  "Ratio of training to test data:": "학습 데이터 비율:", "Noise:": "노이즈:", "Batch size:": "배치 크기:",
+  "Regenerate": "다시 만들기", "Seed": "시드", "Output": "출력", "Test loss": "시험 손실",
+  "Training loss": "학습 손실", "Show test data": "시험 데이터 보기", "Discretize output": "출력 이산화",
+  "Copy as code": "코드로 복사", "Epoch": "에폭", "Features": "특성", "Download .keras": ".keras 받기",
+  "Download .safetensors": ".safetensors 받기", "hidden layers": "은닉층", "neurons": "뉴런", "Copied": "복사됨",
+};
+let language = "en";
+function translate(name) {
+  if (name !== "en" && name !== "ko") throw new Error(`language must be en or ko; received ${name}`);
+  language = name;
+  document.documentElement.lang = name;
+  document.querySelectorAll("[data-i18n]").forEach((element) => {
+    const english = element.dataset.i18n;
+    element.textContent = name === "ko" ? (WORDS[english] || english) : english;
+  });
+  $("#language").textContent = name === "ko" ? "English" : "한국어";
+  try { localStorage.setItem("glassnet-playground-language", name); } catch { /* private mode */ }
+  if (config) buildNetwork();
+  return name;
+}
+function word(english) { return language === "ko" ? (WORDS[english] || english) : english; }
 
 // ---------------------------------------------------------------- the URL
 const NUMBERS = ["learningRate", "regularizationRate", "batchSize", "noise", "trainRatio", "seed"];
 function fromHash() {
   const out = {};
   for (const [key, value] of new URLSearchParams(location.hash.slice(1))) {
-    if (key === "features") out[key] = value ? value.split(",") : [];
+    if (key === "features" || key === "activations") out[key] = value ? value.split(",") : [];
     else if (key === "hidden") out[key] = value ? value.split(",").map(Number) : [];
     else out[key] = NUMBERS.includes(key) ? Number(value) : value;
   }
@@ -385,7 +440,7 @@ function fromHash() {
 function toHash() {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(config))
-    params.set(key, Array.isArray(value) ? value.join(",") : String(value));
+    if (value !== null) params.set(key, Array.isArray(value) ? value.join(",") : String(value));
   history.replaceState(null, "", "#" + params.toString());
 }
 
@@ -409,6 +464,8 @@ const api = {
                       await until(() => last && last.header.epoch > before); return state(); },
   reset: async () => { await send({ type: "reset" }); return state(); },
   exportCode: () => code,
+  download: (format) => send({ type: "download", format }),
+  language: (name) => translate(name),
 };
 function until(test) {
   return new Promise((resolve) => { const check = () => test() ? resolve() : setTimeout(check, 10); check(); });
@@ -418,4 +475,6 @@ document.addEventListener("keydown", (event) => {
   if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
   if (event.code === "Space") { event.preventDefault(); running ? api.pause() : api.play(); }
 });
+try { const saved = localStorage.getItem("glassnet-playground-language"); if (saved) translate(saved); }
+catch { /* private mode */ }
 connect();
