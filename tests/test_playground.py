@@ -176,6 +176,43 @@ def test_per_layer_activations_and_the_trained_model_as_a_file(tmp_path):
         s.model_file("pickle")
 
 
+def test_an_uploaded_csv_becomes_the_data_with_its_bad_rows_reported(tmp_path):
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-12, 12, (300, 2))
+    labels = (np.hypot(*points.T) < 6).astype(int)            # 0 / 1: two classes
+    rows = "\n".join(f"{a:.4f};{b:.4f};{c}" for (a, b), c in zip(points, labels))
+    text = "x1;x2;label\n" + rows + "\n1,2\nfoo,bar,baz\n\n# a comment\n"
+    s = S.Session()
+    report = s.upload(text)
+    assert report.startswith("Read 300 points (2 classes); skipped 2 bad rows: line 302: "
+                             "expected 3 numbers (x1, x2, label), got '1,2'; line 303")
+    assert "points scaled by 0.5" in report
+    assert s.config["dataset"] == "upload" and s.classes == 2 and len(s.x) == 300
+    assert set(np.unique(s.labels)) == {-1.0, 1.0} and np.abs(s.points).max() <= 6
+    for _ in range(30):
+        s.step()
+    assert s.accuracy()[1] > 0.6
+    s.set("features", ["x1", "x2", "x1^2", "x2^2"])        # the upload stays the data
+    assert s.config["dataset"] == "upload" and len(s.x) == 300
+    source = code.export_code(s.config, epochs=30, uploaded=s.uploaded)
+    path = tmp_path / "upload.py"
+    path.write_text(source)
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    three = "\n".join(f"{x},{y},{k}" for k, (x, y) in enumerate(rng.uniform(-5, 5, (30, 2)))
+                      for k in [k % 3])
+    assert "(3 classes)" in S.Session().upload(three)
+    assert "(regression)" in S.Session().upload(three.replace(",2\n", ",2.5\n"))
+    for bad, message in [("1,2,3\n" * 5, "5 good rows; at least 10"),
+                         ("9,9,9\n" * 2100, "more than 2,000 points"),
+                         ("1,1,1\n" * 20000, "at most 60 KB"), (b"x", "must be text")]:
+        with pytest.raises(ValueError, match=message):
+            S.Session().upload(bad)
+    with pytest.raises(ValueError, match="dataset must be one of circle"):
+        S.Session().set("dataset", "upload")                 # nothing uploaded yet
+
+
 def test_nan_stops_with_advice_and_weights_can_be_edited():
     s = S.Session({"hidden": [8, 8, 8], "activation": "relu", "learningRate": 10,
                    "dataset": "reg-plane"})
@@ -425,6 +462,13 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         import glassnet as gn
 
         assert len(gn.load_model(str(saved)).layers) == 4
+        csv = tmp_path / "points.csv"
+        csv.write_text("x1,x2,label\n" + "\n".join(
+            f"{i % 11 - 5},{i % 7 - 3},{1 if i % 2 else -1}" for i in range(40)) + "\nbad row\n")
+        page.set_input_files("#upload", str(csv))
+        page.wait_for_function("playground.state().config.dataset === 'upload'")
+        assert page.locator("#report").inner_text().startswith(
+            "Read 40 points (2 classes); skipped 1 bad row: line 42")
         page.screenshot(path=str(tmp_path / "playground.png"))
         browser.close()
     assert errors == []

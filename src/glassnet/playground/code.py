@@ -8,10 +8,11 @@ from glassnet.playground import data
 EPOCHS = 100
 
 
-def export_code(config, epochs=EPOCHS):
-    """Python source for ``config`` (a checked playground configuration)."""
+def export_code(config, epochs=EPOCHS, uploaded=None):
+    """Python source for ``config`` (a checked playground configuration);
+    ``uploaded``: the session's CSV points, written into the code."""
     c = config
-    classes = data.classes(c["dataset"])
+    classes = uploaded[2] if c["dataset"] == "upload" and uploaded else data.classes(c["dataset"])
     square = c["loss"] == "square" and classes <= 2
     rate = c["learningRate"] / 2 if square else c["learningRate"]
     factor = 2 if square else 1
@@ -32,12 +33,20 @@ def export_code(config, epochs=EPOCHS):
         "from glassnet import keras",
         "from glassnet.playground import data",
         "",
-        f"points, labels = data.generate({c['dataset']!r}, noise={c['noise'] / 100!r}, "
-        f"seed={c['seed']!r})",
-        f"x = data.features(points, {c['features']!r})",
-        f"split = {int(len(data.generate(c['dataset'], 0, 0)[0]) * c['trainRatio'] / 100)}"
-        f"  # the first {c['trainRatio']}% train, the rest test",
     ]
+    if c["dataset"] == "upload" and uploaded:
+        rows = "\n".join(f"{x:.6g},{y:.6g},{t:.6g}" for (x, y), t in zip(*uploaded[:2]))
+        lines += ['POINTS = """' + rows + '"""  # the uploaded points: x1, x2, label',
+                  "table = np.loadtxt(POINTS.splitlines(), delimiter=',', dtype='float32')",
+                  "points, labels = table[:, :2], table[:, 2]"]
+        count = len(uploaded[0])
+    else:
+        lines.append(f"points, labels = data.generate({c['dataset']!r}, "
+                     f"noise={c['noise'] / 100!r}, seed={c['seed']!r})")
+        count = len(data.generate(c["dataset"], 0, 0)[0])
+    lines += [f"x = data.features(points, {c['features']!r})",
+              f"split = {int(count * c['trainRatio'] / 100)}"
+              f"  # the first {c['trainRatio']}% train, the rest test"]
     if classes > 2:
         lines.append("y = labels.astype('int64')  # class 0 .. k-1")
         out, loss = f"keras.layers.Dense({classes}, activation='softmax'", \

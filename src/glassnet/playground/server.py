@@ -14,6 +14,7 @@ The protocol. The page sends JSON text messages:
     {"type": "frame"}                          while playing: train one epoch, send a frame
     {"id": n, "type": "edit", "layer": i, "row": j | null, "column": k, "value": v}
     {"id": n, "type": "download", "format": "keras" | "safetensors"}
+    {"id": n, "type": "upload", "csv": "x1,x2,label rows"}   (the ack has a "report")
 and gets JSON text ({"type": "ack", "id", "ok", "error", "config", "code"},
 {"type": "data", ...}, {"type": "file", "id", "name", "data": base64}) and binary frames (``Session.frame``). The page asks
 for the next frame when it has drawn the last one, so a slow tab never
@@ -133,6 +134,14 @@ async def _serve(websocket, session, idle_seconds):
             elif kind == "regenerate":
                 await run_in_threadpool(session.regenerate)
                 new_data = True
+            elif kind == "upload":
+                report = await run_in_threadpool(session.upload, request.get("csv"))
+                await websocket.send_text(json.dumps(session.points_message()))
+                await reply(type="ack", id=ident, ok=True, config=session.config,
+                            running=False, report=report,
+                            code=export_code(session.config, uploaded=session.uploaded))
+                await send_frame()
+                continue
             elif kind == "download":
                 import base64
 
@@ -146,7 +155,7 @@ async def _serve(websocket, session, idle_seconds):
                                         request.get("value"))
             else:
                 raise ValueError(f"unknown message type {kind!r}; valid: config, set, play, "
-                                 f"pause, step, reset, regenerate, frame, edit, download")
+                                 f"pause, step, reset, regenerate, frame, edit, download, upload")
         except (ValueError, TypeError) as error:
             await reply(type="ack", id=ident, ok=False, error=str(error))
             continue
@@ -155,7 +164,8 @@ async def _serve(websocket, session, idle_seconds):
         if new_data:
             await websocket.send_text(json.dumps(session.points_message()))
         await reply(type="ack", id=ident, ok=True, config=session.config,
-                    running=session.running, code=export_code(session.config))
+                    running=session.running,
+                    code=export_code(session.config, uploaded=session.uploaded))
         await send_frame()
 
 

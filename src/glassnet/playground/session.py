@@ -63,12 +63,22 @@ def _rate(name, value, choices):
     raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received {value!r}")
 
 
-def validate(name, value, config=None):
+def _count(dataset, uploaded):
+    """How many classes a data set has (1: regression); "upload" is the CSV's."""
+    return uploaded[2] if dataset == UPLOAD and uploaded else data.classes(dataset)
+
+
+UPLOAD = "upload"          # the data set of an uploaded CSV
+MAX_ROWS = 2000
+
+
+def validate(name, value, config=None, uploaded=None):
     """The setting ``name`` = ``value`` checked and normalised; a ValueError
-    names the setting, what it received and what is valid."""
+    names the setting, what it received and what is valid. ``uploaded``: the
+    session's CSV points, which make "upload" a data set."""
     config = config or DEFAULTS
     if name == "dataset":
-        return _choice(name, value, data.DATASETS)
+        return _choice(name, value, data.DATASETS + ((UPLOAD,) if uploaded else ()))
     if name == "features":
         if not isinstance(value, (list, tuple)) or not value or len(set(value)) != len(value) \
                 or any(v not in data.FEATURES for v in value):
@@ -99,10 +109,10 @@ def validate(name, value, config=None):
         return _choice(name, value, OPTIMIZERS)
     if name == "loss":
         value = _choice(name, value, LOSSES)
-        if value == "square" and data.classes(config["dataset"]) > 2:
+        k = _count(config["dataset"], uploaded)
+        if value == "square" and k > 2:
             raise ValueError(f"loss 'square' is for two classes or regression; the dataset "
-                             f"{config['dataset']!r} has {data.classes(config['dataset'])} "
-                             f"classes: use 'cross-entropy'")
+                             f"{config['dataset']!r} has {k} classes: use 'cross-entropy'")
         return value
     if name == "regularization":
         return _choice(name, value, ("none", "l1", "l2"))
@@ -117,7 +127,7 @@ def validate(name, value, config=None):
     raise ValueError(f"unknown setting {name!r}; valid: {', '.join(DEFAULTS)}")
 
 
-def check_config(config):
+def check_config(config, uploaded=None):
     """A whole configuration (the URL's), each value validated; missing names
     take TensorFlow Playground's defaults."""
     if not isinstance(config, dict):
@@ -128,8 +138,8 @@ def check_config(config):
     out = dict(DEFAULTS, features=list(DEFAULTS["features"]), hidden=list(DEFAULTS["hidden"]))
     for name in ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset"):
         if name in config:
-            out[name] = validate(name, config[name], out)
-    if data.classes(out["dataset"]) > 2:
+            out[name] = validate(name, config[name], out, uploaded)
+    if _count(out["dataset"], uploaded) > 2:
         out["loss"] = "cross-entropy"
     return out
 
@@ -144,6 +154,7 @@ class Session:
     ``frame()`` packs what the page draws."""
 
     def __init__(self, config=None):
+        self.uploaded = None          # (points, labels, classes) of an uploaded CSV
         self.config = check_config(config or {})
         self.running = False
         self.rebuild(new_data=True)
@@ -152,16 +163,16 @@ class Session:
     def set(self, name, value):
         """Change one setting (validated); rebuilds the network, and the data
         when a data setting changed. Returns the new configuration."""
-        value = validate(name, value, self.config)
+        value = validate(name, value, self.config, self.uploaded)
         config = dict(self.config, **{name: value})
         if name == "activation":                 # one activation for all, as TensorFlow Playground
             config["activations"] = None
         elif name == "hidden" and config["activations"] is not None:
             old = config["activations"]
             config["activations"] = (old + [config["activation"]] * len(value))[:len(value)]
-        if name == "dataset" and data.classes(value) > 2:
+        if name == "dataset" and _count(value, self.uploaded) > 2:
             config["loss"] = "cross-entropy"
-        self.config = check_config(config)
+        self.config = check_config(config, self.uploaded)
         self.rebuild(new_data=name in ("dataset", "noise", "trainRatio", "seed"))
         return self.config
 
@@ -176,9 +187,12 @@ class Session:
     # ------------------------------------------------------------ building
     def rebuild(self, new_data):
         c = self.config
-        self.classes = data.classes(c["dataset"])
+        self.classes = _count(c["dataset"], self.uploaded)
         if new_data or not hasattr(self, "points"):
-            points, labels = data.generate(c["dataset"], c["noise"] / 100, c["seed"])
+            if c["dataset"] == UPLOAD:
+                points, labels, _ = self.uploaded
+            else:
+                points, labels = data.generate(c["dataset"], c["noise"] / 100, c["seed"])
             split = int(len(points) * c["trainRatio"] / 100)
             self.points, self.labels, self.split = points, labels, split
         self.x = data.features(self.points, c["features"])
@@ -405,6 +419,74 @@ class Session:
         rows = np.column_stack([self.points, self.labels]).round(4).tolist()
         return {"type": "data", "train": rows[:self.split], "test": rows[self.split:],
                 "classes": self.classes}
+
+    def upload(self, text):
+        """Points from a CSV (x1, x2, label per row) become the data set
+        "upload". Returns a report: rows read, rows skipped (the first few named
+        by line), the classes found, and any rescaling. Labels in {-1, 1} or
+        {0, 1} make two classes, integers 0..k-1 (k = 3-5) k classes, anything
+        else a regression (scaled into [-1, 1]); points farther than 6 from 0
+        are scaled into [-6, 6], both axes alike."""
+        if not isinstance(text, str):
+            raise ValueError("upload: the CSV must be text")
+        if len(text.encode()) > 60 * 1024:
+            raise ValueError(f"upload: the CSV is {len(text.encode()):,} bytes; at most 60 KB "
+                             f"({MAX_ROWS:,} points)")
+        rows, bad = [], []
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            fields = [f for f in line.replace(";", ",").replace("\t", ",").replace(" ", ",")
+                      .split(",") if f]
+            try:
+                values = [float(f) for f in fields]
+            except ValueError:
+                values = None
+            if values is None and not rows and not bad:
+                continue                                  # a header line
+            if values is None or len(values) != 3 or not all(map(math.isfinite, values)):
+                bad.append(f"line {number}: expected 3 numbers (x1, x2, label), got "
+                           f"{line[:40]!r}")
+                continue
+            rows.append(values)
+            if len(rows) > MAX_ROWS:
+                raise ValueError(f"upload: more than {MAX_ROWS:,} points")
+        if len(rows) < 10:
+            raise ValueError(f"upload: {len(rows)} good rows; at least 10 points are needed"
+                             + (f" ({'; '.join(bad[:3])})" if bad else ""))
+        table = np.asarray(rows, dtype=np.float64)
+        points, labels = table[:, :2], table[:, 2]
+        notes = []
+        reach = np.abs(points).max()
+        if reach > data.DOMAIN:
+            points = points * (data.DOMAIN / reach)
+            notes.append(f"points scaled by {data.DOMAIN / reach:.3g} into [-6, 6]")
+        found = set(np.unique(labels).tolist())
+        if found <= {-1.0, 1.0} or found <= {0.0, 1.0}:
+            k, labels = 2, np.where(labels > 0, 1.0, -1.0)
+        elif all(v == int(v) for v in found) and min(found) == 0 and 3 <= max(found) + 1 <= 5:
+            k = int(max(found)) + 1
+        else:
+            k = 1
+            top = np.abs(labels).max()
+            if top > 1:
+                labels = labels / top
+                notes.append(f"labels scaled by {1 / top:.3g} into [-1, 1]")
+        order = np.random.default_rng(0).permutation(len(points))   # shuffled once
+        self.uploaded = (points[order].astype(np.float32), labels[order].astype(np.float32), k)
+        config = dict(self.config, dataset=UPLOAD)
+        if k > 2:
+            config["loss"] = "cross-entropy"
+        self.config = check_config(config, self.uploaded)
+        self.running = False
+        self.rebuild(new_data=True)
+        kind = "regression" if k == 1 else f"{k} classes"
+        report = f"Read {len(rows):,} points ({kind})"
+        if bad:
+            report += f"; skipped {len(bad)} bad row{'s' if len(bad) > 1 else ''}: " + \
+                "; ".join(bad[:5]) + ("; ..." if len(bad) > 5 else "")
+        return report + "".join(f"; {n}" for n in notes) + "."
 
     def model_file(self, kind):
         """The trained model as file bytes: "keras" (Keras 3's .keras, which Keras

@@ -70,6 +70,7 @@ function onAck(message) {
     return;
   }
   showError("");
+  if (message.report) $("#report").textContent = message.report;
   config = message.config; code = message.code; running = message.running;
   syncControls();
   toHash();
@@ -388,6 +389,13 @@ document.addEventListener("click", (event) => {
 });
 for (const kind of ["keras", "safetensors"])
   $(`#download-${kind}`).addEventListener("click", () => api.download(kind).catch(showError));
+$("#upload").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  if (!file) return;
+  if (file.size > 60 * 1024) return showError(`The CSV is ${file.size} bytes; at most 60 KB (2,000 points).`);
+  api.upload(await file.text()).catch(() => {});
+  event.target.value = "";
+});
 $("#language").addEventListener("click", () => translate(language === "en" ? "ko" : "en"));
 $("#show-test").addEventListener("change", draw);
 $("#discretize").addEventListener("change", draw);
@@ -409,6 +417,7 @@ const WORDS = {
   "Training loss": "학습 손실", "Show test data": "시험 데이터 보기", "Discretize output": "출력 이산화",
   "Copy as code": "코드로 복사", "Epoch": "에폭", "Features": "특성", "Download .keras": ".keras 받기",
   "Download .safetensors": ".safetensors 받기", "hidden layers": "은닉층", "neurons": "뉴런", "Copied": "복사됨",
+  "Your points (CSV: x1, x2, label)": "내 점 (CSV: x1, x2, label)",
 };
 let language = "en";
 function translate(name) {
@@ -465,6 +474,7 @@ const api = {
   reset: async () => { await send({ type: "reset" }); return state(); },
   exportCode: () => code,
   download: (format) => send({ type: "download", format }),
+  upload: (csv) => send({ type: "upload", csv }).then(() => $("#report").textContent),
   language: (name) => translate(name),
 };
 function until(test) {
