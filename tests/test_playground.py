@@ -213,6 +213,38 @@ def test_an_uploaded_csv_becomes_the_data_with_its_bad_rows_reported(tmp_path):
         S.Session().set("dataset", "upload")                 # nothing uploaded yet
 
 
+def test_dropout_batch_norm_and_schedules_train_and_export_alike(tmp_path):
+    config = S.check_config({"hidden": [4, 3], "batchNorm": True, "dropout": 0.2,
+                             "schedule": "cosine", "optimizer": "adam"})
+    s = S.Session(config)
+    assert [type(l).__name__ for l in s.model.layers] == [
+        "Dense", "BatchNormalization", "Activation", "Dropout"] * 2 + ["Dense"]
+    for _ in range(20):
+        s.step()
+    steps = 20 * -(-s.split // 10)
+    rate = 0.03 / 2 * 0.5 * (1 + np.cos(np.pi * steps / (25 * S.COSINE_EPOCHS)))  # η/2: square
+    assert s.model.optimizer.current_learning_rate() == pytest.approx(rate, rel=1e-5)
+    frame = s.frame()
+    header = json.loads(frame[4:4 + struct.unpack("<I", frame[:4])[0]])
+    assert header["shape"] == [2, 4, 3, 1] and len(header["gradients"]) == 3
+    assert [a.shape[1] for a in s._activations(s.x[:5])] == [2, 4, 3, 1]
+    path = tmp_path / "bn.py"
+    path.write_text(code.export_code(config, epochs=20))
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.split("test loss")[1]) == pytest.approx(s.history[-1][2], rel=1e-4)
+    decay = S.Session({"schedule": "exponential"})
+    for _ in range(3):
+        decay.step()
+    assert decay.model.optimizer.current_learning_rate() == pytest.approx(0.015 * 0.98 ** 3)
+    for name, value, message in [("dropout", 0.4, "dropout must be one of 0, 0.1"),
+                                 ("batchNorm", 1, "batchNorm must be true or false"),
+                                 ("schedule", "step", "schedule must be one of constant")]:
+        with pytest.raises(ValueError, match=message):
+            S.validate(name, value)
+
+
 def test_nan_stops_with_advice_and_weights_can_be_edited():
     s = S.Session({"hidden": [8, 8, 8], "activation": "relu", "learningRate": 10,
                    "dataset": "reg-plane"})
@@ -446,6 +478,13 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         assert page.locator("#message").inner_text() == message
         assert page.evaluate("playground.step()")["epoch"] == trained["epoch"] + 1
         source = page.evaluate("playground.exportCode()")
+        page.check('[data-control="batchNorm"]')
+        page.wait_for_function("playground.state().config.batchNorm === true")
+        page.select_option('[data-control="dropout"]', "0.1")
+        page.wait_for_function("playground.state().config.dropout === 0.1")
+        page.select_option('[data-control="schedule"]', "cosine")
+        page.wait_for_function("playground.state().config.schedule === 'cosine'")
+        assert page.evaluate("playground.step()")["epoch"] == 1   # a new network trains
         # a layer's own activation, the Korean interface, the model as a file
         page.select_option('.layer-activation[data-index="1"]', "elu")
         page.wait_for_function("JSON.stringify(playground.state().config.activations) === "
@@ -461,7 +500,8 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         download.value.save_as(str(saved))
         import glassnet as gn
 
-        assert len(gn.load_model(str(saved)).layers) == 4
+        kinds = [type(l).__name__ for l in gn.load_model(str(saved)).layers]
+        assert kinds.count("Dense") == 4 and "BatchNormalization" in kinds
         csv = tmp_path / "points.csv"
         csv.write_text("x1,x2,label\n" + "\n".join(
             f"{i % 11 - 5},{i % 7 - 3},{1 if i % 2 else -1}" for i in range(40)) + "\nbad row\n")

@@ -21,9 +21,19 @@ def export_code(config, epochs=EPOCHS, uploaded=None):
         regularizer = (f"keras.regularizers.L2({c['regularizationRate'] / 2 * factor!r})"
                        if c["regularization"] == "l2" else
                        f"keras.regularizers.L1({c['regularizationRate'] * factor!r})")
-    optimizer = {"sgd": f"keras.optimizers.SGD({rate!r})",
-                 "momentum": f"keras.optimizers.SGD({rate!r}, momentum=0.9)",
-                 "adam": f"keras.optimizers.Adam({rate!r})"}[c["optimizer"]]
+    from glassnet.playground.session import COSINE_EPOCHS
+
+    count = len(uploaded[0]) if c["dataset"] == "upload" and uploaded else \
+        len(data.generate(c["dataset"], 0, 0)[0])
+    steps = -(-int(count * c["trainRatio"] / 100) // c["batchSize"])   # batches per epoch
+    schedule = {"constant": repr(rate),
+                "exponential": f"keras.optimizers.schedules.ExponentialDecay({rate!r}, "
+                               f"decay_steps={steps}, decay_rate=0.98)",
+                "cosine": f"keras.optimizers.schedules.CosineDecay({rate!r}, "
+                          f"decay_steps={steps * COSINE_EPOCHS})"}[c.get("schedule", "constant")]
+    optimizer = {"sgd": f"keras.optimizers.SGD({schedule})",
+                 "momentum": f"keras.optimizers.SGD({schedule}, momentum=0.9)",
+                 "adam": f"keras.optimizers.Adam({schedule})"}[c["optimizer"]]
     lines = [
         f"# The glassnet playground's network: {c['dataset']}, features "
         f"{', '.join(c['features'])}, hidden {c['hidden'] or 'none'}, "
@@ -66,8 +76,15 @@ def export_code(config, epochs=EPOCHS, uploaded=None):
     from glassnet.playground.session import layer_activations
 
     for i, (units, activation) in enumerate(zip(c["hidden"], layer_activations(c))):
-        lines.append(f"    keras.layers.Dense({units}, activation={activation!r}, "
-                     f"{init.format(seed=c['seed'] + i)}),")
+        if c.get("batchNorm"):
+            lines += [f"    keras.layers.Dense({units}, {init.format(seed=c['seed'] + i)}),",
+                      "    keras.layers.BatchNormalization(),",
+                      f"    keras.layers.Activation({activation!r}),"]
+        else:
+            lines.append(f"    keras.layers.Dense({units}, activation={activation!r}, "
+                         f"{init.format(seed=c['seed'] + i)}),")
+        if c.get("dropout"):
+            lines.append(f"    keras.layers.Dropout({c['dropout']!r}, seed={c['seed'] + i}),")
     lines += [f"    {out}, {init.format(seed=c['seed'] + 99)}),", "])",
               *(["# mse is (o - t)^2: the rate is halved, to step as TensorFlow Playground's "
                  "1/2 (o - t)^2"] if square else []),

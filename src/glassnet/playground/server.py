@@ -199,6 +199,7 @@ def options():
                         regularizationRates=list(session.REGULARIZATION_RATES),
                         activations=list(session.HIDDEN_ACTIVATIONS),
                         optimizers=list(session.OPTIMIZERS), losses=list(session.LOSSES),
+                        schedules=list(session.SCHEDULES), dropouts=list(session.DROPOUTS),
                         maxLayers=session.MAX_LAYERS, maxUnits=session.MAX_UNITS,
                         thumbnails=thumbnails)
     return _OPTIONS

@@ -28,13 +28,17 @@ REGULARIZATION_RATES = (0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 HIDDEN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu", "selu", "gelu",
                       "silu", "softplus", "softsign", "hard_sigmoid", "relu6", "mish")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "exponential", "cosine")   # per epoch: ×0.98, or to 0 over 500
+DROPOUTS = (0, 0.1, 0.2, 0.3, 0.5)
+COSINE_EPOCHS = 500
 LOSSES = ("square", "cross-entropy")
 MAX_LAYERS, MAX_UNITS = 8, 16
 GRID, CELL = 100, 16          # the output heat map, and each neuron's (points per side)
 
 DEFAULTS = {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2],
             "activation": "tanh", "activations": None, "learningRate": 0.03,
-            "optimizer": "sgd", "loss": "square",
+            "optimizer": "sgd", "schedule": "constant", "dropout": 0, "batchNorm": False,
+            "loss": "square",
             "regularization": "none", "regularizationRate": 0, "batchSize": 10, "noise": 0,
             "trainRatio": 50, "seed": 0}
 
@@ -114,6 +118,14 @@ def validate(name, value, config=None, uploaded=None):
             raise ValueError(f"loss 'square' is for two classes or regression; the dataset "
                              f"{config['dataset']!r} has {k} classes: use 'cross-entropy'")
         return value
+    if name == "schedule":
+        return _choice(name, value, SCHEDULES)
+    if name == "dropout":
+        return _rate(name, value, DROPOUTS)
+    if name == "batchNorm":
+        if not isinstance(value, bool):
+            raise ValueError(f"batchNorm must be true or false; received {value!r}")
+        return value
     if name == "regularization":
         return _choice(name, value, ("none", "l1", "l2"))
     if name == "batchSize":
@@ -142,6 +154,19 @@ def check_config(config, uploaded=None):
     if _count(out["dataset"], uploaded) > 2:
         out["loss"] = "cross-entropy"
     return out
+
+
+def make_schedule(config, rate, train_points):
+    """The learning rate, or a schedule over steps that decays per epoch:
+    "exponential" ×0.98 an epoch, "cosine" to 0 over COSINE_EPOCHS epochs."""
+    from glassnet import optimizers
+
+    steps = max(1, math.ceil(train_points / config["batchSize"]))   # batches per epoch
+    if config["schedule"] == "exponential":
+        return optimizers.ExponentialDecay(rate, decay_steps=steps, decay_rate=0.98)
+    if config["schedule"] == "cosine":
+        return optimizers.CosineDecay(rate, decay_steps=steps * COSINE_EPOCHS)
+    return rate
 
 
 def layer_activations(config):
@@ -233,7 +258,7 @@ class Session:
     def _build(self):
         import glassnet as gn
         from glassnet import initializers, optimizers
-        from glassnet.layers import Dense, Input
+        from glassnet.layers import Activation, BatchNormalization, Dense, Dropout, Input
 
         c = self.config
         seed = c["seed"]
@@ -246,8 +271,14 @@ class Session:
                          kernel_regularizer=regularizer)
 
         layers = [Input((len(c["features"]),))]
-        layers += [dense(units, activation, seed + i) for i, (units, activation) in
-                   enumerate(zip(c["hidden"], layer_activations(c)))]
+        for i, (units, activation) in enumerate(zip(c["hidden"], layer_activations(c))):
+            if c["batchNorm"]:   # Dense → BatchNormalization → the activation
+                layers += [dense(units, None, seed + i), BatchNormalization(),
+                           Activation(activation)]
+            else:
+                layers.append(dense(units, activation, seed + i))
+            if c["dropout"]:
+                layers.append(Dropout(c["dropout"], seed=seed + i))
         if self.classes > 2:
             out, loss = dense(self.classes, "softmax", seed + 99), \
                 "sparse_categorical_crossentropy"
@@ -258,6 +289,7 @@ class Session:
         layers.append(out)
         model = gn.Sequential(layers)
         rate = c["learningRate"] / 2 if self._halved() else c["learningRate"]
+        rate = make_schedule(c, rate, self.split)
         optimizer = {"sgd": lambda: optimizers.SGD(rate),
                      "momentum": lambda: optimizers.SGD(rate, momentum=0.9),
                      "adam": lambda: optimizers.Adam(rate)}[c["optimizer"]]()
@@ -333,12 +365,22 @@ class Session:
         return out
 
     # ------------------------------------------------------------ pictures
+    def _dense(self):
+        """The Dense layers: the links' weights (BatchNormalization, Activation and
+        Dropout come between them)."""
+        return [layer for layer in self.model.layers if type(layer).__name__ == "Dense"]
+
     def _activations(self, x):
-        """Each layer's output on x: [features, hidden..., output]."""
-        outs = [x]
+        """What each node shows on x: [features, each hidden layer's units (after
+        its activation; Dropout is off at inference), output]."""
+        outs, h = [x], x
+        layers = self.model.layers
         with np.errstate(all="ignore"):
-            for layer in self.model.layers:
-                outs.append(layer.forward(outs[-1], training=False))
+            for i, layer in enumerate(layers):
+                h = layer.forward(h, training=False)
+                following = type(layers[i + 1]).__name__ if i + 1 < len(layers) else None
+                if following in (None, "Dense", "Dropout") and type(layer).__name__ != "Dropout":
+                    outs.append(h)
         return outs
 
     def inside(self):
@@ -356,7 +398,7 @@ class Session:
         x, y = self.x[:self.split], self.y[:self.split]
         with np.errstate(all="ignore"):
             norms = inspect.gradient_norms(self.model, x, y)
-        gradients = [_finite(norms[layer.name]["kernel"]) for layer in self.model.layers]
+        gradients = [_finite(norms[layer.name]["kernel"]) for layer in self._dense()]
         units = []
         for values, name in zip(self._activations(x)[1:-1], layer_activations(self.config)):
             if name in ("relu", "relu6"):
@@ -389,7 +431,7 @@ class Session:
         0-255), and last each layer's kernel then bias as little-endian
         float32 (the header and the maps padded to 4 bytes)."""
         train_acc, test_acc = self.accuracy()
-        layers = [layer for layer in self.model.layers]
+        layers = self._dense()
         header = {"epoch": self.epoch, "trainLoss": _finite(self.history[-1][1]),
                   "testLoss": _finite(self.history[-1][2]), "trainAccuracy": train_acc,
                   "testAccuracy": test_acc, "grid": GRID, "cell": CELL,
@@ -510,7 +552,7 @@ class Session:
                 not math.isfinite(value) or abs(value) > 100:
             raise ValueError(f"a weight must be a finite number in [-100, 100]; received "
                              f"{value!r}")
-        layers = self.model.layers
+        layers = self._dense()
         if not isinstance(layer, int) or not 0 <= layer < len(layers):
             raise ValueError(f"layer must be 0 .. {len(layers) - 1}; received {layer!r}")
         target = layers[layer].bias if row is None else layers[layer].kernel

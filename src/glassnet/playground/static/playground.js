@@ -274,6 +274,7 @@ function buildControls() {
   };
   fill("learningRate", options.learningRates);
   fill("regularizationRate", options.regularizationRates);
+  fill("dropout", options.dropouts);
   fill("activation", options.activations, (a) => a === "relu" ? "ReLU" : a[0].toUpperCase() + a.slice(1));
   $('[data-control="dataset"]').innerHTML = options.datasets.map((d) =>
     `<button data-dataset="${d}" title="${d}"><canvas width="16" height="16"></canvas></button>`).join("");
@@ -285,7 +286,9 @@ function buildControls() {
 
 function syncControls() {
   for (const name of ["learningRate", "regularizationRate", "activation", "optimizer", "loss",
-                      "regularization"]) $(`[data-control="${name}"]`).value = String(config[name]);
+                      "regularization", "schedule", "dropout"])
+    $(`[data-control="${name}"]`).value = String(config[name]);
+  $('[data-control="batchNorm"]').checked = config.batchNorm;
   for (const name of ["trainRatio", "noise", "batchSize", "seed"]) {
     $(`[data-control="${name}"]`).value = config[name];
     const shown = $(`#${name}-value`); if (shown) shown.textContent = config[name];
@@ -350,8 +353,10 @@ document.addEventListener("change", (event) => {
     value = config.hidden.map((_, l) => layerActivation(l));
     value[+event.target.dataset.index] = event.target.value;
   }
-  if (["learningRate", "regularizationRate", "trainRatio", "noise", "batchSize", "seed"].includes(name))
+  if (["learningRate", "regularizationRate", "trainRatio", "noise", "batchSize", "seed",
+       "dropout"].includes(name))
     value = Number(value);
+  if (name === "batchNorm") value = event.target.checked;
   setting(name, value).catch(() => syncControls());
 });
 document.addEventListener("input", (event) => {
@@ -417,7 +422,9 @@ const WORDS = {
   "Training loss": "학습 손실", "Show test data": "시험 데이터 보기", "Discretize output": "출력 이산화",
   "Copy as code": "코드로 복사", "Epoch": "에폭", "Features": "특성", "Download .keras": ".keras 받기",
   "Download .safetensors": ".safetensors 받기", "hidden layers": "은닉층", "neurons": "뉴런", "Copied": "복사됨",
-  "Your points (CSV: x1, x2, label)": "내 점 (CSV: x1, x2, label)",
+  "Your points (CSV: x1, x2, label)": "내 점 (CSV: x1, x2, label)", "Schedule": "학습률 스케줄",
+  "constant": "일정", "exponential": "지수 감소", "cosine": "코사인", "Dropout": "드롭아웃",
+  "Batch norm": "배치 정규화",
 };
 let language = "en";
 function translate(name) {
@@ -436,12 +443,14 @@ function translate(name) {
 function word(english) { return language === "ko" ? (WORDS[english] || english) : english; }
 
 // ---------------------------------------------------------------- the URL
-const NUMBERS = ["learningRate", "regularizationRate", "batchSize", "noise", "trainRatio", "seed"];
+const NUMBERS = ["learningRate", "regularizationRate", "batchSize", "noise", "trainRatio", "seed",
+                 "dropout"];
 function fromHash() {
   const out = {};
   for (const [key, value] of new URLSearchParams(location.hash.slice(1))) {
     if (key === "features" || key === "activations") out[key] = value ? value.split(",") : [];
     else if (key === "hidden") out[key] = value ? value.split(",").map(Number) : [];
+    else if (key === "batchNorm") out[key] = value === "true";
     else out[key] = NUMBERS.includes(key) ? Number(value) : value;
   }
   return out;
