@@ -80,6 +80,7 @@ def _playground_epoch(weights, x, t, eta, batch, rate=0.0, kind="none"):
     derivatives added up; every `batch` points w -= η · Σ / n, then the
     regularization step w -= η · rate · R'(w) on the weights (not biases)."""
     acc = [[np.zeros_like(w), np.zeros_like(b)] for w, b in weights]
+    dead_links = {}
     count = 0
     for i in range(len(x)):
         acts = [x[i]]
@@ -96,9 +97,13 @@ def _playground_epoch(weights, x, t, eta, batch, rate=0.0, kind="none"):
                 slope = w.copy() if kind == "l2" else np.sign(w)   # R'(w) before the step
                 w -= eta * gw / count
                 b -= eta * gb / count
-                if kind != "none":  # (TensorFlow Playground also zeroes and freezes a weight
-                    # that its L1 step pushes across 0; glassnet's L1 is the plain subgradient)
-                    w -= eta * rate * slope
+                if kind != "none":
+                    new = w - eta * rate * slope
+                    if kind == "l1":     # a weight L1 pushes across 0 dies: 0 from then on
+                        dead = dead_links.setdefault(id(w), np.zeros(w.shape, bool))
+                        dead |= new * w < 0
+                        new[dead] = 0
+                    w[:] = new
                 gw[:] = 0
                 gb[:] = 0
             count = 0
@@ -115,6 +120,10 @@ def test_one_epoch_is_tensorflow_playgrounds_step(regularization):
     expected = _playground_epoch(weights, s.x[:s.split].astype(np.float64),
                                  s.y[:s.split].astype(np.float64), 0.3, 10, rate, kind)
     s.step()
+    if kind == "l1":  # the case is there: some weights died in this epoch
+        assert any(d.any() for d in s._l1.dead)
+        assert all((layer.kernel.numpy()[d] == 0).all() for layer, d in
+                   zip(s.model.layers, s._l1.dead))
     for layer, (w, b) in zip(s.model.layers, expected):
         np.testing.assert_allclose(layer.kernel.numpy(), w, atol=2e-5)
         np.testing.assert_allclose(layer.bias.numpy(), b, atol=2e-5)
@@ -285,6 +294,16 @@ def test_exported_code_trains_the_same_network(tmp_path):
     assert result.returncode == 0, result.stderr
     loss = float(result.stdout.split("test loss")[1])
     assert loss == pytest.approx(s.history[-1][2], rel=1e-4)
+    l1 = S.check_config({"hidden": [3], "regularization": "l1", "regularizationRate": 0.01,
+                         "learningRate": 0.3})
+    s = S.Session(l1)
+    for _ in range(10):
+        s.step()
+    path.write_text(code.export_code(l1, epochs=10))
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.split("test loss")[1]) == pytest.approx(s.history[-1][2], rel=1e-4)
     multi = S.check_config({"dataset": "blobs-3", "optimizer": "adam"})
     path.write_text(code.export_code(multi))
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,

@@ -16,6 +16,8 @@ def export_code(config, epochs=EPOCHS, uploaded=None):
     square = c["loss"] == "square" and classes <= 2
     rate = c["learningRate"] / 2 if square else c["learningRate"]
     factor = 2 if square else 1
+    truncated = c["regularization"] == "l1" and bool(c["regularizationRate"]) and \
+        c["optimizer"] == "sgd"
     regularizer = "None"
     if c["regularization"] != "none" and c["regularizationRate"]:
         regularizer = (f"keras.regularizers.L2({c['regularizationRate'] / 2 * factor!r})"
@@ -89,8 +91,13 @@ def export_code(config, epochs=EPOCHS, uploaded=None):
               *(["# mse is (o - t)^2: the rate is halved, to step as TensorFlow Playground's "
                  "1/2 (o - t)^2"] if square else []),
               f"model.compile({optimizer}, {loss})",
+              *([f"# TensorFlow Playground's L1: a weight its L1 step pushes across 0 stays 0",
+                 "from glassnet.playground.session import PlaygroundL1",
+                 "dead = PlaygroundL1([l for l in model.layers "
+                 "if isinstance(l, keras.layers.Dense)])"] if truncated else []),
               f"model.fit(x[:split], y[:split], batch_size={c['batchSize']}, "
-              f"epochs={epochs}, shuffle=False, verbose=0)",
+              f"epochs={epochs}, shuffle=False, verbose=0"
+              f"{', callbacks=[dead]' if truncated else ''})",
               "p = model.predict(x[split:], verbose=0)"]
     if classes > 2:
         lines.append("print('test accuracy', float(np.mean(p.argmax(1) == y[split:])))")

@@ -21,6 +21,7 @@ import struct
 
 import numpy as np
 
+from glassnet.callbacks import Callback
 from glassnet.playground import data
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
@@ -156,6 +157,34 @@ def check_config(config, uploaded=None):
     return out
 
 
+class PlaygroundL1(Callback):
+    """TensorFlow Playground's L1 (nn.ts ``updateWeights``): after the batch's
+    step, a weight that the L1 term pushed across 0 is set to 0 and stays 0
+    ("dead") for the life of the network. The step glassnet took is
+    w2 = w0 - η(g + l·sign(w0)); the weight before the L1 term is
+    w1 = w2 + η·l·sign(w0), and the weight died if w1 and w2 differ in sign.
+    (With plain SGD only: other optimizers' steps do not split so.)"""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = layers
+        self.dead = [np.zeros(layer.kernel.shape, dtype=bool) for layer in layers]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.before = [layer.kernel.numpy().copy() for layer in self.layers]
+        self.rate = self.model.optimizer.current_learning_rate()
+
+    def on_train_batch_end(self, batch, logs=None):
+        for layer, w0, dead in zip(self.layers, self.before, self.dead):
+            w2 = layer.kernel.numpy()
+            w1 = w2 + self.rate * layer.kernel_regularizer.l1 * np.sign(w0)
+            dead |= (w1 * w2 < 0)
+            if dead.any():
+                kept = w2.copy()
+                kept[dead] = 0
+                layer.kernel.assign(kept)
+
+
 def make_schedule(config, rate, train_points):
     """The learning rate, or a schedule over steps that decays per epoch:
     "exponential" ×0.98 an epoch, "cosine" to 0 over COSINE_EPOCHS epochs."""
@@ -223,6 +252,9 @@ class Session:
         self.x = data.features(self.points, c["features"])
         self.y = self._targets(self.labels)
         self.model = self._build()
+        c = self.config
+        self._l1 = PlaygroundL1(self._dense()) if c["regularization"] == "l1" and \
+            c["regularizationRate"] and c["optimizer"] == "sgd" else None
         self.epoch = 0
         self.history = []
         self.message = None
@@ -305,10 +337,11 @@ class Session:
         import warnings
 
         x, y = self.x[:self.split], self.y[:self.split]
+        callbacks = [self._l1] if self._l1 is not None else None
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # glassnet's NaN stop: below
             history = self.model.fit(x, y, batch_size=self.config["batchSize"], epochs=1,
-                                     shuffle=False, verbose=0)
+                                     shuffle=False, verbose=0, callbacks=callbacks)
         self.epoch += 1
         self._record()
         if getattr(history, "stopped_reason", None) and not self.message:
