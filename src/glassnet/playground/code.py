@@ -13,17 +13,12 @@ def export_code(config, epochs=EPOCHS, uploaded=None):
     ``uploaded``: the session's CSV points, written into the code."""
     c = config
     classes = uploaded[2] if c["dataset"] == "upload" and uploaded else data.classes(c["dataset"])
-    square = c["loss"] == "square" and classes <= 2
-    rate = c["learningRate"] / 2 if square else c["learningRate"]
-    factor = 2 if square else 1
-    truncated = c["regularization"] == "l1" and bool(c["regularizationRate"]) and \
-        c["optimizer"] == "sgd"
-    regularizer = "None"
-    if c["regularization"] != "none" and c["regularizationRate"]:
-        regularizer = (f"keras.regularizers.L2({c['regularizationRate'] / 2 * factor!r})"
-                       if c["regularization"] == "l2" else
-                       f"keras.regularizers.L1({c['regularizationRate'] * factor!r})")
-    from glassnet.playground.session import COSINE_EPOCHS
+    from glassnet.playground.session import COSINE_EPOCHS, step_settings
+
+    square = c["loss"] == "square"
+    rate, penalty, truncated = step_settings(c)
+    regularizer = "None" if penalty is None else \
+        f"keras.regularizers.{penalty[0].upper()}({penalty[1]!r})"
 
     count = len(uploaded[0]) if c["dataset"] == "upload" and uploaded else \
         len(data.generate(c["dataset"], 0, 0)[0])

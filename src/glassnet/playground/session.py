@@ -8,7 +8,7 @@ classification, linear for regression, and plain SGD. Its update is
 w -= η · mean over the batch of ∂(½(o - t)²)/∂w; glassnet's "mse" is
 (o - t)², twice that, so the optimizer gets η / 2 and the step is the same.
 Its regularization steps w -= η · rate · w (L2) or η · rate · sign(w) (L1)
-after each batch; ``_regularizer`` picks glassnet's L2 / L1 factor that
+after each batch; ``step_settings`` picks glassnet's L2 / L1 factor that
 gives the same step. One epoch is one pass over the training points in
 batches, as its ``oneStep``.
 """
@@ -185,6 +185,25 @@ class PlaygroundL1(Callback):
                 layer.kernel.assign(kept)
 
 
+def step_settings(config):
+    """TensorFlow Playground's step in glassnet's terms: (the optimizer's
+    learning rate, the regularizer as ("l1" | "l2", factor) or None, whether its
+    L1 rule (``PlaygroundL1``) applies).
+
+    The square loss ½(o - t)² is glassnet's "mse" halved, so η becomes η / 2.
+    Its regularization step is η · rate · w (L2) or η · rate · sign(w) (L1);
+    glassnet's L2(l) adds 2l·w to the gradient and L1(l) adds l·sign(w), both
+    times the optimizer's rate: with η / 2, a factor 2 more."""
+    halved = config["loss"] == "square"
+    rate = config["learningRate"] / 2 if halved else config["learningRate"]
+    kind, strength = config["regularization"], config["regularizationRate"]
+    penalty = None
+    if kind != "none" and strength:
+        factor = 2 if halved else 1
+        penalty = ("l2", strength / 2 * factor) if kind == "l2" else ("l1", strength * factor)
+    return rate, penalty, penalty is not None and kind == "l1" and config["optimizer"] == "sgd"
+
+
 def make_schedule(config, rate, train_points):
     """The learning rate, or a schedule over steps that decays per epoch:
     "exponential" ×0.98 an epoch, "cosine" to 0 over COSINE_EPOCHS epochs."""
@@ -252,9 +271,7 @@ class Session:
         self.x = data.features(self.points, c["features"])
         self.y = self._targets(self.labels)
         self.model = self._build()
-        c = self.config
-        self._l1 = PlaygroundL1(self._dense()) if c["regularization"] == "l1" and \
-            c["regularizationRate"] and c["optimizer"] == "sgd" else None
+        self._l1 = PlaygroundL1(self._dense()) if step_settings(self.config)[2] else None
         self.epoch = 0
         self.history = []
         self.message = None
@@ -269,32 +286,16 @@ class Session:
             return (labels > 0).astype(np.float32)[:, None]        # sigmoid output: 0 / 1
         return labels[:, None]
 
-    def _regularizer(self):
-        from glassnet import regularizers
-
-        c = self.config
-        rate = c["regularizationRate"]
-        if c["regularization"] == "none" or rate == 0:
-            return None
-        # the step must be η · rate · w (L2) or η · rate · sign(w) (L1); glassnet's L2(l)
-        # adds 2l·w to the gradient and L1(l) adds l·sign(w), times the optimizer's rate,
-        # which is η / 2 with the square loss: a factor 2 there
-        factor = 2 if self._halved() else 1
-        if c["regularization"] == "l2":
-            return regularizers.L2(rate / 2 * factor)
-        return regularizers.L1(rate * factor)
-
-    def _halved(self):
-        return self.config["loss"] == "square"
-
     def _build(self):
         import glassnet as gn
-        from glassnet import initializers, optimizers
+        from glassnet import initializers, optimizers, regularizers
         from glassnet.layers import Activation, BatchNormalization, Dense, Dropout, Input
 
         c = self.config
         seed = c["seed"]
-        regularizer = self._regularizer()
+        rate, penalty, _ = step_settings(c)
+        regularizer = None if penalty is None else \
+            (regularizers.L2 if penalty[0] == "l2" else regularizers.L1)(penalty[1])
 
         def dense(units, activation, seed):
             return Dense(units, activation=activation,
@@ -320,7 +321,6 @@ class Session:
             out, loss = dense(1, "tanh" if self.classes == 2 else "linear", seed + 99), "mse"
         layers.append(out)
         model = gn.Sequential(layers)
-        rate = c["learningRate"] / 2 if self._halved() else c["learningRate"]
         rate = make_schedule(c, rate, self.split)
         optimizer = {"sgd": lambda: optimizers.SGD(rate),
                      "momentum": lambda: optimizers.SGD(rate, momentum=0.9),
@@ -383,19 +383,19 @@ class Session:
             out.append(float(value) if np.isfinite(value) else float("nan"))
         return out
 
+    def _guesses(self, part):
+        """(predicted, true) class per point of ``part``, as integers."""
+        p = self._predict(self.x[part])
+        if self.classes > 2:
+            return p.argmax(1), self.y[part]
+        threshold = 0.5 if self.config["loss"] == "cross-entropy" else 0.0
+        return (p[:, 0] > threshold).astype(int), (self.labels[part] > 0).astype(int)
+
     def accuracy(self):
         if self.classes == 1:
             return None, None
-        out = []
-        for part in (slice(None, self.split), slice(self.split, None)):
-            p = self._predict(self.x[part])
-            if self.classes > 2:
-                guess, truth = p.argmax(1), self.y[part]
-            else:
-                threshold = 0.5 if self.config["loss"] == "cross-entropy" else 0.0
-                guess, truth = p[:, 0] > threshold, self.labels[part] > 0
-            out.append(float(np.mean(guess == truth)))
-        return out
+        return [float(np.mean(np.equal(*self._guesses(part))))
+                for part in (slice(None, self.split), slice(self.split, None))]
 
     # ------------------------------------------------------------ pictures
     def _dense(self):
@@ -445,13 +445,7 @@ class Session:
             units.append(marks)
         confusion = None
         if self.classes >= 2:
-            p = self._predict(self.x[self.split:])
-            if self.classes > 2:
-                guess, truth = p.argmax(1), self.y[self.split:]
-            else:
-                threshold = 0.5 if self.config["loss"] == "cross-entropy" else 0.0
-                guess = (p[:, 0] > threshold).astype(int)
-                truth = (self.labels[self.split:] > 0).astype(int)
+            guess, truth = self._guesses(slice(self.split, None))
             k = max(self.classes, 2)
             confusion = np.bincount(truth * k + guess, minlength=k * k).reshape(k, k).tolist()
         return {"gradients": gradients, "units": units, "confusion": confusion}
