@@ -154,6 +154,9 @@ def test_circle_learns_and_a_frame_holds_what_the_page_draws():
     big = S.Session({"hidden": [16] * 8, "features": list(data.FEATURES),
                      "dataset": "blobs-5"})
     assert len(big.frame()) <= 64 * 1024
+    big.step()
+    big._stopped("nan")                # the largest frame: the most of everything, and advice
+    assert 60 * 1024 < len(big.frame()) <= 64 * 1024
 
 
 def test_per_layer_activations_and_the_trained_model_as_a_file(tmp_path):
@@ -407,6 +410,67 @@ def test_full_server_says_so_and_idle_tabs_are_freed():
     assert app.state.sessions == set()
 
 
+def test_capacity_pauses_the_newest_tab_when_the_others_fall_below_5_frames_a_second():
+    import types
+
+    from glassnet.playground import server
+
+    tabs = set()
+    capacity = server.Capacity(tabs)
+    fast, slow, newest = (server.Tab(types.SimpleNamespace(running=True)) for _ in range(3))
+    tabs.update((fast, slow, newest))
+    for tab, started in ((fast, 0.0), (slow, 0.0), (newest, 5.0)):
+        tab.play(started)
+    paused = []
+    for tick in range(200):                     # 10 s: fast gets 10 frames a second, slow 4
+        now = tick / 20
+        if tick % 2 == 0:
+            fast.served.append(now)
+        if tick % 5 == 0:
+            slow.served.append(now)
+            if newest.session.running and now >= 5:
+                newest.served.append(now)
+        if capacity.check(now) is not None:
+            paused.append((now, newest.session.running))
+    assert fast.rate(10.0) == pytest.approx(10, rel=0.05) and slow.rate(10.0) < 5
+    assert paused == [(6.0, False)]        # slow settled at 3 s, stayed slow 3 s more
+    # slow has played > 3 s at < 5 frames/s since 3 s, for > 2 s: the newest was paused
+    assert newest.session.running is False and fast.session.running and slow.session.running
+    assert capacity.limit == 2 and "full: 2 networks are training" in newest.notice
+    assert capacity.refusal() is not None            # 2 play: a third may not
+    slow.session.running = False
+    assert capacity.refusal() is None                # 1 plays: one more may
+    fast.session.running = False
+    assert capacity.check(10.0 + server.RETRY_SECONDS + 1) is None and capacity.limit is None
+    assert server.Tab(None).rate(1.0) == 0.0
+
+
+def test_play_is_refused_with_a_message_when_the_server_is_full():
+    from starlette.testclient import TestClient
+
+    from glassnet.playground.server import create_app
+
+    app = create_app()
+    client = TestClient(app)
+    with client.websocket_connect("/ws") as first, client.websocket_connect("/ws") as second:
+        for ws in (first, second):
+            _receive_until(ws, "frame")
+        app.state.capacity.limit, app.state.capacity.shed_at = 1, time.monotonic() + 1e6
+        first.send_text(json.dumps({"id": 1, "type": "play"}))
+        assert _receive_until(first, "ack")["running"] is True
+        second.send_text(json.dumps({"id": 1, "type": "play"}))
+        ack = _receive_until(second, "ack")
+        assert not ack["ok"] and ack["error"].startswith(
+            "The playground server is full: 1 network is training at once")
+        # the server tells a playing tab it was paused, on its next frame
+        tab = next(t for t in app.state.sessions if t.session.running)
+        tab.session.running, tab.notice = False, "The playground server is full."
+        first.send_text(json.dumps({"type": "frame"}))
+        assert _receive_until(first, "full") == {"type": "full", "running": False,
+                                                 "message": "The playground server is full."}
+        assert _epoch(_receive_until(first, "frame")) == 0
+
+
 # ------------------------------------------------------------------ the page, in Chromium
 def _browser():
     """Playwright driving Debian's chromium; CI (GLASSNET_REQUIRE_DATA=1) fails
@@ -563,4 +627,60 @@ def test_gradient_flow_dead_and_saturated_units_and_the_confusion_matrix():
     assert S.Session({"dataset": "reg-plane"}).inside()["confusion"] is None
     frame = deep.frame()
     header = json.loads(frame[4:4 + struct.unpack("<I", frame[:4])[0]])
-    assert header["gradients"] == pytest.approx(gradients) and header["units"] == inside["units"]
+    assert header["gradients"] == pytest.approx(gradients)
+    assert header["units"] == ["." * 4] * 5                # one letter per unit, none marked
+    frame = relu.frame()
+    assert json.loads(frame[4:4 + struct.unpack("<I", frame[:4])[0]])["units"] == [".d."]
+    frame = tanh.frame()
+    assert json.loads(frame[4:4 + struct.unpack("<I", frame[:4])[0]])["units"] == ["s."]
+
+
+def test_hover_reads_and_click_edits_a_weight_and_a_bias_in_chromium(server_url):
+    playwright, chromium = _browser()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server_url + "#seed=3")
+        page.wait_for_function("window.playground && playground.state().config")
+        before = page.evaluate("playground.step()")["testLoss"]
+        # the curve from x1 (the top feature) to the first hidden unit passes through
+        # the middle of the two nodes' facing edges; no other curve passes there
+        x1 = page.locator('.node[data-feature="x1"]').bounding_box()
+        unit = page.locator('.node[data-layer="1"][data-unit="0"]').bounding_box()
+        middle = ((x1["x"] + x1["width"] + unit["x"]) / 2,
+                  (x1["y"] + unit["y"] + (x1["height"] + unit["height"]) / 2) / 2)
+        page.mouse.move(*middle)
+        tip = page.locator("#tip")
+        assert tip.is_visible() and tip.inner_text().startswith("Weight ")
+        assert tip.inner_text().endswith("(click to edit)")
+        answers = iter(["1.5", "-0.25"])
+        page.on("dialog", lambda dialog: dialog.accept(next(answers)))
+        page.mouse.click(*middle)
+        page.wait_for_function(f"playground.state().testLoss !== {before}")
+        page.mouse.move(middle[0] + 1, middle[1])
+        assert tip.inner_text() == "Weight 1.500 (click to edit)"
+        assert page.evaluate("playground.state().epoch") == 1          # an edit trains nothing
+        # a unit's bias: hover the node, click to edit
+        centre = (unit["x"] + unit["width"] / 2, unit["y"] + unit["height"] / 2)
+        page.mouse.move(*centre)
+        assert tip.inner_text().startswith("Bias ")
+        edited = page.evaluate("playground.state().testLoss")
+        page.mouse.click(*centre)
+        page.wait_for_function(f"playground.state().testLoss !== {edited}")
+        page.mouse.move(centre[0] + 1, centre[1])
+        assert tip.inner_text() == "Bias -0.250 (click to edit)"
+        page.mouse.move(5, 5)
+        assert not tip.is_visible()
+        # a feature that is off still shows its map, greyed
+        off = page.locator('.node.feature.off[data-feature="x1x2"]')
+        assert off.count() == 1
+        corners = page.evaluate("""() => {
+            const c = document.querySelector('.node[data-feature="x1x2"] canvas');
+            const d = c.getContext('2d').getImageData(0, 0, 16, 16).data;
+            return [[d[0], d[1], d[2], d[3]], [d[60], d[61], d[62], d[63]]]; }""")
+        # x1·x2 at the top left (-6, 6) is -36 (orange), at the top right +36 (blue)
+        assert corners == [[245, 147, 34, 255], [8, 119, 189, 255]]
+        browser.close()
+    assert errors == []

@@ -4,14 +4,17 @@ one Session per browser tab.
 Why this stack: Starlette is small and well kept, speaks WebSockets with
 binary messages natively, and serves static files with its path checks (no
 traversal); uvicorn runs it on one asyncio loop, so twenty tabs cost twenty
-sockets, not twenty processes. Training runs in a worker thread
-(``run_in_threadpool``) so the loop keeps answering.
+sockets, not twenty processes. Training runs in a small pool of worker
+threads (one per core: NumPy's work releases the GIL, Python's does not, so
+more threads would only contend) so the loop keeps answering; its queue is
+first come, first served, so the tabs take turns.
 
 The protocol. The page sends JSON text messages:
     {"type": "config", "config": {...}}       the settings from the URL
     {"id": n, "type": "set", "name": ..., "value": ...}
     {"id": n, "type": "play" | "pause" | "step" | "reset" | "regenerate"}
     {"type": "frame"}                          while playing: train one epoch, send a frame
+                                               (at most FRAMES_PER_SECOND a second per tab)
     {"id": n, "type": "edit", "layer": i, "row": j | null, "column": k, "value": v}
     {"id": n, "type": "download", "format": "keras" | "safetensors"}
     {"id": n, "type": "upload", "csv": "x1,x2,label rows"}   (the ack has a "report")
@@ -26,6 +29,7 @@ and its session freed; past ``MAX_SESSIONS`` the server says it is full.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import sys
@@ -37,15 +41,116 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_SESSIONS = 24
 IDLE_SECONDS = 600
 MAX_MESSAGE = 64 * 1024          # bytes of one message from the page
+FRAMES_PER_SECOND = 60           # a tab's most: TensorFlow Playground's one epoch per animation frame
+MIN_FPS = 5                      # a training tab's least; below it the server is full
+SETTLE_SECONDS = 3.0             # how long a tab plays before its rate counts
+SLOW_SECONDS = 3.0               # how long a tab stays below MIN_FPS before the server is full
+RETRY_SECONDS = 30.0             # after that long the server tries one more tab again
+
+
+class Tab:
+    """One browser tab: its Session, and the frames it was served while playing
+    (their times, the last few seconds), so the server can tell when it is full."""
+
+    def __init__(self, session):
+        self.session = session
+        self.started = 0.0            # when play was pressed
+        self.served = collections.deque(maxlen=FRAMES_PER_SECOND * 4)
+        self.notice = None            # "the server is full" news for this tab
+
+    def play(self, now):
+        self.started = now
+        self.served.clear()
+
+    def rate(self, now, window=3.0):
+        """Frames per second over the last ``window`` seconds of play."""
+        since = max(self.started, now - window)
+        return sum(1 for t in self.served if t >= since) / max(now - since, 1e-9)
+
+
+class Capacity:
+    """How many tabs may train at once, learned from the tabs themselves: when a
+    tab that has played for SETTLE_SECONDS is served fewer than MIN_FPS frames a
+    second (over 3 s) for SLOW_SECONDS on end, the newest playing tab is paused with a message and the limit is set
+    one below the number that were playing; play is then refused at the limit.
+    RETRY_SECONDS after the last pause the limit is lifted again."""
+
+    def __init__(self, tabs):
+        self.tabs, self.limit, self.shed_at, self.task = tabs, None, -1e9, None
+        self.slow_since = None
+
+    def playing(self):
+        return [tab for tab in self.tabs if tab.session.running]
+
+    def refusal(self):
+        """Why one more tab may not play now (None: it may)."""
+        if self.limit is not None and len(self.playing()) >= self.limit:
+            return (f"The playground server is full: {self.limit} network"
+                    f"{'s are' if self.limit != 1 else ' is'} training at once, and one more "
+                    f"would slow them below {MIN_FPS} frames a second on this machine "
+                    f"({os.cpu_count()} cores). Pause one in another tab, or try again in "
+                    f"a minute.")
+        return None
+
+    def check(self, now):
+        playing = self.playing()
+        if self.limit is not None and now - self.shed_at > RETRY_SECONDS:
+            self.limit = None
+        if not playing or now - self.shed_at < SETTLE_SECONDS:
+            return None
+        settled = [tab for tab in playing if now - tab.started >= SETTLE_SECONDS]
+        if not settled or min(tab.rate(now) for tab in settled) >= MIN_FPS:
+            self.slow_since = None
+            return None
+        if self.slow_since is None:
+            self.slow_since = now
+        if now - self.slow_since < SLOW_SECONDS:
+            return None
+        self.slow_since = None
+        newest = max(playing, key=lambda tab: tab.started)
+        newest.session.running = False
+        self.limit, self.shed_at = max(1, len(playing) - 1), now
+        newest.notice = self.refusal() or "The playground server is full."
+        return newest
+
+    async def watch(self):
+        """Runs while any tab is open (a bounded loop: it ends with the last tab)."""
+        loop = asyncio.get_running_loop()
+        while self.tabs:
+            await asyncio.sleep(0.5)
+            self.check(loop.time())
+        self.task = None
+        _release_memory()
+
+
+def _release_memory():
+    """With the last tab gone, give the freed memory back to the system: a
+    collection (the networks' reference cycles), then glibc's malloc_trim, which
+    returns the free parts of the heap (without it the process keeps them)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):       # not glibc: nothing to trim
+        pass
 
 
 def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS):
+    import concurrent.futures
+
     from starlette.applications import Starlette
     from starlette.responses import FileResponse
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
+    from starlette.websockets import WebSocketDisconnect
 
-    sessions = set()
+    tabs = set()
+    capacity = Capacity(tabs)
+    workers = concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="playground")
 
     async def index(request):
         return FileResponse(os.path.join(STATIC, "index.html"),
@@ -53,29 +158,41 @@ def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS):
 
     async def socket(websocket):
         await websocket.accept()
-        if len(sessions) >= max_sessions:
+        if len(tabs) >= max_sessions:
             await websocket.send_text(json.dumps({"type": "full", "message": (
-                f"The playground server is full ({max_sessions} tabs train at once); "
+                f"The playground server is full ({max_sessions} tabs are open); "
                 f"close a tab and reload.")}))
             await websocket.close(code=1013)
             return
-        session = Session()
-        sessions.add(session)
+        tab = Tab(Session())
+        tabs.add(tab)
+        if capacity.task is None:
+            capacity.task = asyncio.get_running_loop().create_task(capacity.watch())
         try:
-            await _serve(websocket, session, idle_seconds)
+            await _serve(websocket, tab, capacity, idle_seconds, workers)
+        except WebSocketDisconnect:
+            pass                                  # the tab closed while we were sending
         finally:
-            sessions.discard(session)
+            tabs.discard(tab)
 
     app = Starlette(routes=[Route("/", index),
                             WebSocketRoute("/ws", socket),
                             Mount("/static", StaticFiles(directory=STATIC), name="static")])
-    app.state.sessions = sessions
+    app.state.sessions = tabs
+    app.state.capacity = capacity
+    app.state.workers = workers
     return app
 
 
-async def _serve(websocket, session, idle_seconds):
-    from starlette.concurrency import run_in_threadpool
+async def _serve(websocket, tab, capacity, idle_seconds, workers):
     from starlette.websockets import WebSocketDisconnect
+
+    session = tab.session
+    loop = asyncio.get_running_loop()
+    interval, next_frame = 1.0 / FRAMES_PER_SECOND, 0.0
+
+    def run_in_threadpool(function, *args):
+        return loop.run_in_executor(workers, function, *args)
 
     async def reply(**fields):
         await websocket.send_text(json.dumps(fields, allow_nan=False))
@@ -108,8 +225,16 @@ async def _serve(websocket, session, idle_seconds):
         kind, ident = request["type"], request.get("id")
         try:
             if kind == "frame":
+                if tab.notice:
+                    await reply(type="full", message=tab.notice, running=False)
+                    tab.notice = None
                 if session.running:
+                    wait = next_frame - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    next_frame = max(next_frame + interval, loop.time())
                     await run_in_threadpool(session.step)
+                    tab.served.append(loop.time())
                 await send_frame()
                 continue
             new_data = False
@@ -122,6 +247,11 @@ async def _serve(websocket, session, idle_seconds):
                 await run_in_threadpool(session.set, name, request.get("value"))
                 new_data = _data_settings(session.config) != before
             elif kind == "play":
+                refusal = None if session.running else capacity.refusal()
+                if refusal:
+                    raise ValueError(refusal)
+                if not session.running:
+                    tab.play(loop.time())
                 session.running = session.message is None
             elif kind == "pause":
                 session.running = False
@@ -173,8 +303,9 @@ _OPTIONS = {}
 
 
 def options():
-    """What the page's controls offer (the session's own lists), and a 16x16
-    thumbnail of each data set (base64 bytes, labels as -1..1 → 0..255)."""
+    """What the page's controls offer (the session's own lists), a 16x16
+    thumbnail of each data set (base64 bytes, labels as -1..1 → 0..255), and
+    each input feature's 16x16 map (the page greys the ones that are off)."""
     if not _OPTIONS:
         import base64
 
@@ -193,6 +324,9 @@ def options():
             np.add.at(total[1], (15 - cells[:, 1], cells[:, 0]), 1)
             mean = np.where(total[1] > 0, total[0] / np.maximum(total[1], 1), 0)
             thumbnails.append(base64.b64encode(session._bytes(mean.ravel()).tobytes()).decode())
+        cells = data.features(data.grid(session.CELL), data.FEATURES)
+        feature_maps = [base64.b64encode(session._bytes(cells[:, i]).tobytes()).decode()
+                        for i in range(cells.shape[1])]
         _OPTIONS.update(type="options", datasets=list(data.DATASETS),
                         features=list(data.FEATURES),
                         learningRates=list(session.LEARNING_RATES),
@@ -201,7 +335,7 @@ def options():
                         optimizers=list(session.OPTIMIZERS), losses=list(session.LOSSES),
                         schedules=list(session.SCHEDULES), dropouts=list(session.DROPOUTS),
                         maxLayers=session.MAX_LAYERS, maxUnits=session.MAX_UNITS,
-                        thumbnails=thumbnails)
+                        thumbnails=thumbnails, featureMaps=feature_maps)
     return _OPTIONS
 
 

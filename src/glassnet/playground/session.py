@@ -277,6 +277,7 @@ class Session:
         self.message = None
         self._grid = data.features(data.grid(GRID), c["features"])
         self._cells = data.features(data.grid(CELL), c["features"])
+        self._outputs = None
         self._record()
 
     def _targets(self, labels):
@@ -343,6 +344,7 @@ class Session:
             history = self.model.fit(x, y, batch_size=self.config["batchSize"], epochs=1,
                                      shuffle=False, verbose=0, callbacks=callbacks)
         self.epoch += 1
+        self._outputs = None
         self._record()
         if getattr(history, "stopped_reason", None) and not self.message:
             self._stopped("not finite")
@@ -366,12 +368,20 @@ class Session:
         with np.errstate(all="ignore"):
             return self.model.predict(x, batch_size=max(1, len(x)), verbose=0)
 
+    def _predictions(self):
+        """The network's output on every point (train, then test), once per
+        change of the weights: the losses, the accuracies and the confusion
+        matrix of a frame all read it."""
+        if self._outputs is None:
+            self._outputs = self._predict(self.x)
+        return self._outputs
+
     def _losses(self):
         """TensorFlow Playground's loss: the mean of ½(o - t)² (cross-entropy
         for the cross-entropy settings), on the train and on the test points."""
         out = []
         for part in (slice(None, self.split), slice(self.split, None)):
-            p, t = self._predict(self.x[part]), self.y[part]
+            p, t = self._predictions()[part], self.y[part]
             with np.errstate(all="ignore"):
                 if self.classes > 2:
                     value = -np.mean(np.log(np.clip(p[np.arange(len(t)), t], 1e-7, 1)))
@@ -385,7 +395,7 @@ class Session:
 
     def _guesses(self, part):
         """(predicted, true) class per point of ``part``, as integers."""
-        p = self._predict(self.x[part])
+        p = self._predictions()[part]
         if self.classes > 2:
             return p.argmax(1), self.y[part]
         threshold = 0.5 if self.config["loss"] == "cross-entropy" else 0.0
@@ -452,7 +462,8 @@ class Session:
 
     def frame(self):
         """The binary frame: a 4-byte length, a JSON header (epoch, losses,
-        accuracy, the layer sizes), the output heat map (GRID² bytes; with
+        accuracy, the layer sizes, ``inside()`` with the unit marks as one letter
+        per unit: d dead, s saturated, . neither), the output heat map (GRID² bytes; with
         more than two classes then the winning class per point), every node's
         heat map (CELL² bytes each, features first; values in [-1, 1] as
         0-255), and last each layer's kernel then bias as little-endian
@@ -465,7 +476,10 @@ class Session:
                   "classes": self.classes,
                   "shape": [len(self.config["features"])] + [l.units for l in layers],
                   "message": self.message}
-        header.update(self.inside())
+        inside = self.inside()
+        header.update(inside, units=["".join("d" if m == "dead" else "s" if m == "saturated"
+                                             else "." for m in marks)
+                                     for marks in inside["units"]])
         output = self._activations(self._grid)[-1]
         if self.classes > 2:
             maps = [_bytes(output.max(1) * 2 - 1), output.argmax(1).astype(np.uint8)]
@@ -474,7 +488,7 @@ class Session:
                 self.classes == 2 else output[:, 0]
             maps = [_bytes(value)]
         for values in self._activations(self._cells)[:-1]:
-            maps += [_bytes(values[:, j]) for j in range(values.shape[1])]
+            maps += list(np.ascontiguousarray(_bytes(values).T))      # one map per node
         weights = [w for l in layers for w in (l.kernel.numpy(), l.bias.numpy())]
         text = json.dumps(header, allow_nan=False).encode()
         text += b" " * (-(4 + len(text)) % 4)             # the maps start 4-byte aligned
@@ -591,6 +605,7 @@ class Session:
             raise ValueError(f"no weight at {index} in layer {layer} (shape "
                              f"{array.shape})") from None
         target.assign(array)
+        self._outputs = None
         self._record()
 
 

@@ -18,21 +18,31 @@ function colour(byte) {          // 0..255 (value -1..1) → orange, white, blue
 const CLASS_COLOURS = [[8, 119, 189], [245, 147, 34], [46, 160, 67], [170, 60, 180],
                        [200, 50, 50]];
 
+// 256 levels → packed RGBA pixels (a Uint32Array over ImageData is little-endian:
+// 0xAABBGGRR), so painting a map is one table lookup per pixel
+const pack = (rgb) => ((255 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0]) >>> 0;
+const DIVERGING = new Uint32Array(256), DISCRETE = new Uint32Array(256);
+for (let i = 0; i < 256; i++) {
+  DIVERGING[i] = pack(colour(i));
+  DISCRETE[i] = pack(colour(i >= 128 ? 255 : 0));
+}
+const CLASS_TABLES = CLASS_COLOURS.map((base) => Uint32Array.from({ length: 256 }, (_, sure) =>
+  pack(base.map((c, k) => Math.round(MID[k] + (c - MID[k]) * (sure / 255) * 0.8)))));
+const images = new WeakMap();     // canvas → its ImageData, reused every frame
+
 function paint(canvas, bytes, side, classes = null, discretize = false) {
-  const ctx = canvas.getContext("2d"), image = ctx.createImageData(side, side);
-  for (let i = 0; i < side * side; i++) {
-    let rgb;
-    if (classes) {                 // the winning class, paler where unsure
-      const base = CLASS_COLOURS[classes[i] % CLASS_COLOURS.length];
-      const sure = discretize ? 1 : Math.max(0, bytes[i] / 255);
-      rgb = base.map((c, k) => Math.round(MID[k] + (c - MID[k]) * sure * 0.8));
-    } else {
-      const b = discretize ? (bytes[i] >= 128 ? 255 : 0) : bytes[i];
-      rgb = colour(b);
-    }
-    image.data.set([rgb[0], rgb[1], rgb[2], 255], i * 4);
-  }
   if (canvas.width !== side) { canvas.width = side; canvas.height = side; }
+  const ctx = canvas.getContext("2d");
+  let image = images.get(canvas);
+  if (!image || image.width !== side) { image = ctx.createImageData(side, side); images.set(canvas, image); }
+  const pixels = new Uint32Array(image.data.buffer), n = side * side;
+  if (classes) {                   // the winning class, paler where unsure
+    for (let i = 0; i < n; i++)
+      pixels[i] = CLASS_TABLES[classes[i] % CLASS_TABLES.length][discretize ? 255 : bytes[i]];
+  } else {
+    const table = discretize ? DISCRETE : DIVERGING;
+    for (let i = 0; i < n; i++) pixels[i] = table[bytes[i]];
+  }
   ctx.putImageData(image, 0, 0);
 }
 
@@ -48,7 +58,11 @@ function connect() {
     else if (message.type === "data") { points = message; }
     else if (message.type === "ack") onAck(message);
     else if (message.type === "file") onFile(message);
-    else if (message.type === "error" || message.type === "full") showError(message.message);
+    else if (message.type === "full") {      // paused by the server, or turned away
+      showError(message.message);
+      if (message.running === false) { running = false; scheduleDraw(); }
+    }
+    else if (message.type === "error") showError(message.message);
   };
   socket.onclose = () => showError("The connection to the playground server closed; reload the page.");
 }
@@ -114,45 +128,70 @@ function onFrame(buffer) {
     if (curve.length > 2000) curve.splice(0, curve.length - 2000);
   }
   if (header.message) { showError(header.message); running = false; }
-  draw();
-  fps.frames++;
-  const now = performance.now();
-  if (now - fps.since >= 1000) {
-    fps.value = fps.frames * 1000 / (now - fps.since); fps.frames = 0; fps.since = now;
-    $("#fps").textContent = running ? `${fps.value.toFixed(0)} frames/s` : "";
-  }
   waiting = false;
-  if (running) requestAnimationFrame(requestFrame);
+  if (running) requestFrame();      // the next epoch trains while this one is drawn
+  scheduleDraw();
 }
 
+// The page asks for the next frame as soon as one arrives (one in flight, so a
+// slow tab never queues work; the server paces a tab to 60 frames a second) and
+// draws the newest frame at the next animation frame: a tab in the background
+// keeps training without drawing.
 function requestFrame() {
   if (!running || waiting || socket.readyState !== 1) return;
   waiting = true;
   socket.send(JSON.stringify({ type: "frame" }));
 }
 
+let drawPending = false;
+function scheduleDraw() {
+  if (drawPending) return;
+  drawPending = true;
+  requestAnimationFrame(() => { drawPending = false; draw(); countFrame(); });
+}
+
+function countFrame() {
+  fps.frames++;
+  const now = performance.now();
+  if (now - fps.since >= 1000) {
+    fps.value = fps.frames * 1000 / (now - fps.since); fps.frames = 0; fps.since = now;
+    setText("#fps", running ? `${fps.value.toFixed(0)} frames/s` : "");
+  }
+}
+
+const elements = new Map();
+function setText(selector, value) {        // touch the page only where something changed
+  let element = elements.get(selector);
+  if (!element || !element.isConnected) { element = $(selector); elements.set(selector, element); }
+  if (element && element.textContent !== value) element.textContent = value;
+}
+const written = new WeakMap();
+function setHTML(element, value) {
+  if (written.get(element) !== value) { element.innerHTML = value; written.set(element, value); }
+}
+
 // ---------------------------------------------------------------- drawing
 const small = document.createElement("canvas");    // the output map at its own size
+let nodeCanvases = [], gradCells = [], unitNodes = [];   // found once per network shape
 function draw() {
   if (!last || !config) return;
   const h = last.header;
-  $("#epoch").textContent = String(h.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  $("#train-loss").textContent = h.trainLoss === null ? "NaN" : h.trainLoss.toFixed(3);
-  $("#test-loss").textContent = h.testLoss === null ? "NaN" : h.testLoss.toFixed(3);
-  $("#accuracy").textContent = h.testAccuracy === null ? "" : language === "ko" ?
+  setText("#epoch", String(h.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ","));
+  setText("#train-loss", h.trainLoss === null ? "NaN" : h.trainLoss.toFixed(3));
+  setText("#test-loss", h.testLoss === null ? "NaN" : h.testLoss.toFixed(3));
+  setText("#accuracy", h.testAccuracy === null ? "" : language === "ko" ?
     `정확도: 학습 ${(100 * h.trainAccuracy).toFixed(1)}%, 시험 ${(100 * h.testAccuracy).toFixed(1)}%` :
-    `Accuracy: train ${(100 * h.trainAccuracy).toFixed(1)}%, test ${(100 * h.testAccuracy).toFixed(1)}%`;
-  $("#play").innerHTML = running ? "&#10074;&#10074;" : "&#9654;";
+    `Accuracy: train ${(100 * h.trainAccuracy).toFixed(1)}%, test ${(100 * h.testAccuracy).toFixed(1)}%`);
+  setText("#play", running ? "\u275a\u275a" : "\u25b6");
   const discretize = $("#discretize").checked;
   const out = $("#output");
   paint(small, last.output, h.grid, last.classes, discretize);
   const ctx = out.getContext("2d");
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(small, 0, 0, out.width, out.height);
-  drawPoints(ctx, out.width);
-  document.querySelectorAll(".node:not(.output-node) canvas[data-order]").forEach((canvas) => {
-    const i = +canvas.dataset.order;
-    if (last.nodes[i]) paint(canvas, last.nodes[i], h.cell, null, discretize);
+  ctx.drawImage(pointsLayer(out.width), 0, 0);
+  nodeCanvases.forEach((canvas, i) => {
+    if (canvas && last.nodes[i]) paint(canvas, last.nodes[i], h.cell, null, discretize);
   });
   const outNode = $(".output-node canvas");
   if (outNode) outNode.getContext("2d").drawImage(small, 0, 0, outNode.width, outNode.height);
@@ -165,35 +204,43 @@ function drawInside(h) {
   // gradient flow: ||∂L/∂kernel|| of the layer into each column, on a log scale
   const grads = h.gradients || [];
   const top = Math.max(...grads.filter((g) => g), 1e-12);
-  document.querySelectorAll(".grad").forEach((cell) => {
+  gradCells.forEach((cell) => {
     const g = grads[+cell.dataset.layer];
     if (g === undefined) return;
     const share = g ? Math.max(0, 1 + Math.log10(g / top) / 6) : 0;   // 6 decades wide
-    cell.innerHTML = `∇ ${g === null ? "NaN" : g.toExponential(1)}<i style="width:${(share * 100).toFixed(0)}%"></i>`;
-    cell.title = "size of the gradient reaching this layer's weights (the bar: log scale, 6 decades)";
+    setHTML(cell, `∇ ${g === null ? "NaN" : g.toExponential(1)}<i style="width:${(share * 100).toFixed(0)}%"></i>`);
   });
-  (h.units || []).forEach((marks, l) => marks.forEach((mark, u) => {
-    const node = document.querySelector(`.node[data-layer="${l + 1}"][data-unit="${u}"]`);
-    if (!node) return;
-    node.classList.toggle("dead", mark === "dead");
-    node.classList.toggle("saturated", mark === "saturated");
-    node.title = mark === "dead" ? "dead: outputs 0 on every training point, so it learns nothing"
-      : mark === "saturated" ? "saturated: on most points in the flat tail, where its slope is ~0" : "";
+  // dead (d) and saturated (s) units, one letter per unit and layer
+  (h.units || []).forEach((marks, l) => [...marks].forEach((mark, u) => {
+    const node = unitNodes[l] && unitNodes[l][u];
+    if (!node || node.dataset.mark === mark) return;
+    node.dataset.mark = mark;
+    node.classList.toggle("dead", mark === "d");
+    node.classList.toggle("saturated", mark === "s");
   }));
   const table = $("#confusion");
-  if (!h.confusion) { table.innerHTML = ""; return; }
+  if (!h.confusion) { setHTML(table, ""); return; }
   const k = h.confusion.length;
-  table.innerHTML = `<tr><th>${language === "ko" ? "실제 ↓ 예측 →" : "true ↓ predicted →"}</th>` +
+  setHTML(table, `<tr><th>${language === "ko" ? "실제 ↓ 예측 →" : "true ↓ predicted →"}</th>` +
     h.confusion.map((_, j) => `<th>${k === 2 ? (j ? "+1" : "-1") : j}</th>`).join("") + "</tr>" +
     h.confusion.map((row, i) => `<tr><th>${k === 2 ? (i ? "+1" : "-1") : i}</th>` +
-      row.map((n, j) => `<td class="${i === j ? "hit" : ""}">${n}</td>`).join("") + "</tr>").join("");
+      row.map((n, j) => `<td class="${i === j ? "hit" : ""}">${n}</td>`).join("") + "</tr>").join(""));
 }
 
-function drawPoints(ctx, size) {
-  if (!points) return;
+// the data points, drawn once into their own layer when they or "show test data" change
+const pointsCanvas = document.createElement("canvas");
+let pointsKey = null;
+function pointsLayer(size) {
+  const showTest = $("#show-test").checked;
+  const key = points && [size, showTest, points.train.length, points.test.length].join();
+  if (points === pointsCanvas.points && key === pointsKey) return pointsCanvas;
+  pointsCanvas.width = pointsCanvas.height = size;
+  pointsCanvas.points = points; pointsKey = key;
+  const ctx = pointsCanvas.getContext("2d");
+  if (!points) return pointsCanvas;
   const scale = (v) => (v + 6) / 12 * size;
   const sets = [[points.train, "#fff"]];
-  if ($("#show-test").checked) sets.push([points.test, "#000"]);
+  if (showTest) sets.push([points.test, "#000"]);
   for (const [rows, stroke] of sets) {
     for (const [x, y, label] of rows) {
       ctx.beginPath();
@@ -205,65 +252,137 @@ function drawPoints(ctx, size) {
       ctx.lineWidth = 1; ctx.strokeStyle = stroke; ctx.stroke();
     }
   }
+  return pointsCanvas;
 }
 
 function drawCurve() {
   const canvas = $("#curve"), ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const values = curve.flatMap((c) => [c[1], c[2]]).filter((v) => v !== null && isFinite(v));
-  if (curve.length < 2 || !values.length) return;
-  const top = Math.max(...values) || 1, n = curve.length;
+  const n = curve.length;
+  if (n < 2) return;
+  let top = 0;
+  for (const c of curve) for (const v of [c[1], c[2]]) if (v !== null && isFinite(v) && v > top) top = v;
+  top = top || 1;
+  const stride = Math.max(1, Math.floor(n / canvas.width));     // at most one point per pixel
   for (const [index, style] of [[1, "#333"], [2, "#999"]]) {
     ctx.beginPath(); ctx.strokeStyle = style;
-    curve.forEach((c, i) => {
-      const x = i / (n - 1) * canvas.width, y = canvas.height - (c[index] ?? top) / top * (canvas.height - 4);
+    for (let i = 0; i < n; i += stride) {
+      const c = curve[i], x = i / (n - 1) * canvas.width;
+      const y = canvas.height - (c[index] ?? top) / top * (canvas.height - 4);
       i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
-    });
+    }
     ctx.stroke();
   }
 }
 
-function nodeCentre(layer, unit) {
+// The weights: curves on one canvas, width and colour from value and sign. The
+// curves (Path2D) are made when the network's shape or the layout changes; each
+// frame only strokes them. Hovering finds the curve under the pointer.
+let links = [], linkKey = "", linkRatio = 1, hovered = null;
+const ROOT = getComputedStyle(document.documentElement);
+const NEG_CSS = ROOT.getPropertyValue("--neg").trim() || "#f59322";
+const POS_CSS = ROOT.getPropertyValue("--pos").trim() || "#0877bd";
+function nodeCentre(layer, unit, net) {
   const node = document.querySelector(`.node[data-layer="${layer}"][data-unit="${unit}"]`);
   if (!node) return null;
-  const box = node.getBoundingClientRect(), net = $("#net").getBoundingClientRect();
+  const box = node.getBoundingClientRect();
   return [box.left - net.left + box.width / 2, box.top - net.top + box.height / 2, box.width / 2];
 }
 
-let linkKey = "";
-function drawLinks() {
-  // the paths are made when the network's shape or the layout changes; each frame
-  // only recolours and resizes them
-  const svg = $("#links");
-  if (!last) return;
-  const net = $("#net").getBoundingClientRect();
-  const key = JSON.stringify(last.header.shape) + config.features.join() + net.width + "x" + net.height;
-  if (key !== linkKey) {
-    const parts = [];
-    last.weights.forEach((w, l) => {
-      for (let j = 0; j < w.cols; j++) {
-        const to = nodeCentre(l + 1, j);
-        for (let i = 0; i < w.rows; i++) {
-          const from = nodeCentre(l, i);
-          if (!from || !to) continue;
-          parts.push(`<path class="link" data-layer="${l}" data-row="${i}" data-column="${j}" ` +
-            `d="M${from[0] + from[2]},${from[1]} C${(from[0] + to[0]) / 2},${from[1]} ` +
-            `${(from[0] + to[0]) / 2},${to[1]} ${to[0] - to[2]},${to[1]}" stroke-opacity="0.7">` +
-            `<title></title></path>`);
-        }
+function layoutLinks() {
+  const canvas = $("#links"), net = $("#net").getBoundingClientRect();
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(net.width * ratio); canvas.height = Math.round(net.height * ratio);
+  linkRatio = ratio;
+  links = [];
+  last.weights.forEach((w, l) => {
+    for (let j = 0; j < w.cols; j++) {
+      const to = nodeCentre(l + 1, j, net);
+      for (let i = 0; i < w.rows; i++) {
+        const from = nodeCentre(l, i, net);
+        if (!from || !to) continue;
+        const path = new Path2D(), x0 = from[0] + from[2], x1 = to[0] - to[2], xm = (x0 + x1) / 2;
+        path.moveTo(x0, from[1]);
+        path.bezierCurveTo(xm, from[1], xm, to[1], x1, to[1]);
+        links.push({ path, layer: l, row: i, column: j, middle: [xm, (from[1] + to[1]) / 2] });
       }
-    });
-    svg.innerHTML = parts.join("");
-    linkKey = key;
+    }
+  });
+}
+
+function drawLinks() {
+  if (!last) return;
+  const key = JSON.stringify(last.header.shape) + config.features.join();
+  if (key !== linkKey) { layoutLinks(); linkKey = key; }
+  const canvas = $("#links"), ctx = canvas.getContext("2d"), ratio = linkRatio;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  for (const link of links) {
+    const value = weightOf(link);
+    if (value === undefined) continue;
+    ctx.globalAlpha = link === hovered ? 1 : 0.7;
+    ctx.strokeStyle = value < 0 ? NEG_CSS : POS_CSS;
+    ctx.lineWidth = Math.min(8, 0.5 + Math.abs(value) * 3);
+    ctx.stroke(link.path);
   }
-  for (const path of svg.children) {
-    const w = last.weights[+path.dataset.layer];
-    if (!w) continue;
-    const value = w.kernel[+path.dataset.row * w.cols + +path.dataset.column];
-    path.setAttribute("stroke", value < 0 ? "var(--neg)" : "var(--pos)");
-    path.setAttribute("stroke-width", Math.min(8, 0.5 + Math.abs(value) * 3).toFixed(2));
-    path.firstChild.textContent = `Weight ${value.toFixed(3)} (click to edit)`;
+  ctx.globalAlpha = 1;
+}
+
+function weightOf(link) {
+  const w = last && last.weights[link.layer];
+  return w ? w.kernel[link.row * w.cols + link.column] : undefined;
+}
+
+function linkAt(x, y) {              // the topmost curve within 4 px of (x, y) in #net
+  const ctx = $("#links").getContext("2d"), ratio = linkRatio;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  for (let k = links.length - 1; k >= 0; k--) {
+    const value = weightOf(links[k]);
+    ctx.lineWidth = Math.max(8, 0.5 + Math.abs(value || 0) * 3);
+    if (ctx.isPointInStroke(links[k].path, x * ratio, y * ratio)) return links[k];
   }
+  return null;
+}
+
+function biasOf(node) {              // a hidden unit's bias, or the one output's
+  const l = +node.dataset.layer - 1, w = last && last.weights[l];
+  if (!w || node.classList.contains("feature") || (node.classList.contains("output-node") && w.cols > 1))
+    return undefined;
+  return w.bias[+node.dataset.unit];
+}
+
+function showTip(text, x, y) {
+  const tip = $("#tip");
+  tip.hidden = !text;
+  if (!text) return;
+  tip.textContent = text;
+  tip.style.left = `${x + 12}px`; tip.style.top = `${y + 12}px`;
+}
+
+function hover(event) {
+  if (!last) return;
+  const net = $("#net").getBoundingClientRect(), x = event.clientX - net.left, y = event.clientY - net.top;
+  const node = event.target.closest(".node:not(.feature)");
+  const link = node ? null : linkAt(x, y);
+  if (link !== hovered) { hovered = link; drawLinks(); }
+  if (node && biasOf(node) !== undefined) {
+    const mark = node.dataset.mark === "d" ? word("dead: outputs 0 on every training point, so it learns nothing")
+      : node.dataset.mark === "s" ? word("saturated: on most points in the flat tail, where its slope is ~0") : "";
+    showTip(`${word("Bias")} ${biasOf(node).toFixed(3)} (${word("click to edit")})${mark ? " · " + mark : ""}`, x, y);
+  } else if (link) {
+    showTip(`${word("Weight")} ${weightOf(link).toFixed(3)} (${word("click to edit")})`, x, y);
+  } else showTip("");
+}
+
+async function edit(kind, target) {
+  const now = kind === "bias" ? biasOf(target) : weightOf(target);
+  const typed = prompt(word(kind === "bias" ? "Bias" : "Weight"), now.toFixed(3));
+  if (typed === null) return;
+  const message = kind === "bias" ?
+    { type: "edit", layer: +target.dataset.layer - 1, row: null, column: +target.dataset.unit, value: Number(typed) } :
+    { type: "edit", layer: target.layer, row: target.row, column: target.column, value: Number(typed) };
+  return send(message).catch(() => {});
 }
 
 // ---------------------------------------------------------------- controls
@@ -318,22 +437,27 @@ function buildNetwork() {
         `<option value="${a}"${a === layerActivation(l) ? " selected" : ""}>${a}</option>`).join("")}` +
       `</select>${nodes.join("")}</div>`);
   });
-  const outLayer = config.hidden.length + 1, outputs = last ? last.header.shape.at(-1) : 1;
+  const outLayer = config.hidden.length + 1;
   columns.push(`<div class="column"><small>${word("Output")}</small>` +
     `<div class="grad" data-layer="${config.hidden.length}"></div><div class="unit-buttons"></div>` +
-    Array.from({ length: 0 }, () => "").join("") +
     `<div class="node output-node" data-layer="${outLayer}" data-unit="0" style="border-color:#333">` +
     `<canvas width="100" height="100"></canvas></div></div>`);
   $("#columns").innerHTML = columns.join("");
   $("#layer-count").textContent = language === "ko" ? `${word("hidden layers")} ${config.hidden.length}개` :
     `${config.hidden.length} hidden layer${config.hidden.length === 1 ? "" : "s"}`;
   // the node canvases in frame order: active features, then hidden units
-  const ordered = [];
-  config.features.forEach((f) => ordered.push($(`.node[data-feature="${f}"] canvas`)));
-  document.querySelectorAll('.node:not(.feature):not(.output-node)[data-layer] canvas').forEach((c) => ordered.push(c));
-  document.querySelectorAll(".node canvas").forEach((c) => c.removeAttribute("data-order"));
-  ordered.forEach((c, i) => c && c.setAttribute("data-order", i));
-  void outputs;
+  nodeCanvases = config.features.map((f) => $(`.node[data-feature="${f}"] canvas`));
+  document.querySelectorAll(".node:not(.feature):not(.output-node)[data-layer] canvas")
+    .forEach((c) => nodeCanvases.push(c));
+  // a feature that is off still shows its map, greyed (the maps never change)
+  options.features.forEach((f, i) => {
+    if (!config.features.includes(f) && options.featureMaps)
+      paint($(`.node[data-feature="${f}"] canvas`), Uint8Array.from(atob(options.featureMaps[i]), (c) => c.charCodeAt(0)), 16);
+  });
+  gradCells = [...document.querySelectorAll(".grad[data-layer]")];
+  unitNodes = config.hidden.map((_, l) => [...document.querySelectorAll(`.node[data-layer="${l + 1}"]`)]);
+  linkKey = "";
+  hovered = null;
   draw();
 }
 
@@ -364,8 +488,16 @@ document.addEventListener("input", (event) => {
   if (shown) shown.textContent = event.target.value;
 });
 document.addEventListener("click", (event) => {
-  const target = event.target.closest("button, .node.feature, .link");
-  if (!target || !config) return;
+  if (!config) return;
+  const unit = event.target.closest(".node:not(.feature)");
+  if (unit && biasOf(unit) !== undefined) return edit("bias", unit);
+  const target = event.target.closest("button, select, .node.feature");
+  if (!target && event.target.closest("#net")) {          // a weight's curve
+    const net = $("#net").getBoundingClientRect();
+    const link = linkAt(event.clientX - net.left, event.clientY - net.top);
+    return link ? edit("weight", link) : undefined;
+  }
+  if (!target) return;
   const control = target.dataset.control, action = target.dataset.action;
   if (control === "play") return running ? api.pause() : api.play();
   if (control === "step") return api.step();
@@ -376,13 +508,6 @@ document.addEventListener("click", (event) => {
     const f = target.dataset.feature;
     const next = config.features.includes(f) ? config.features.filter((x) => x !== f) : [...config.features, f];
     return setting("features", next).catch(() => {});
-  }
-  if (target.classList.contains("link")) {
-    const now = last.weights[+target.dataset.layer].kernel[+target.dataset.row * last.weights[+target.dataset.layer].cols + +target.dataset.column];
-    const typed = prompt("Weight", now.toFixed(3));
-    if (typed === null) return;
-    return send({ type: "edit", layer: +target.dataset.layer, row: +target.dataset.row,
-                  column: +target.dataset.column, value: Number(typed) }).catch(() => {});
   }
   const hidden = [...config.hidden];
   if (action === "add-layer" && hidden.length < options.maxLayers) hidden.push(2);
@@ -404,12 +529,14 @@ $("#upload").addEventListener("change", async (event) => {
 $("#language").addEventListener("click", () => translate(language === "en" ? "ko" : "en"));
 $("#show-test").addEventListener("change", draw);
 $("#discretize").addEventListener("change", draw);
+$("#net").addEventListener("mousemove", hover);
+$("#net").addEventListener("mouseleave", () => { showTip(""); if (hovered) { hovered = null; drawLinks(); } });
+new ResizeObserver(() => { linkKey = ""; if (last) draw(); }).observe($("#net"));
 $("#copy-code").addEventListener("click", async () => {
   try { await navigator.clipboard.writeText(code); $("#copy-code").textContent = word("Copied"); }
   catch { showError("The browser did not allow copying; playground.exportCode() gives the code."); }
   setTimeout(() => { $("#copy-code").textContent = word("Copy as code"); }, 1500);
 });
-window.addEventListener("resize", () => { linkKey = ""; drawLinks(); });
 
 function showError(text) { $("#message").textContent = text || ""; }
 
@@ -424,7 +551,11 @@ const WORDS = {
   "Download .safetensors": ".safetensors 받기", "hidden layers": "은닉층", "neurons": "뉴런", "Copied": "복사됨",
   "Your points (CSV: x1, x2, label)": "내 점 (CSV: x1, x2, label)", "Schedule": "학습률 스케줄",
   "constant": "일정", "exponential": "지수 감소", "cosine": "코사인", "Dropout": "드롭아웃",
-  "Batch norm": "배치 정규화",
+  "Batch norm": "배치 정규화", "Weight": "가중치", "Bias": "편향", "click to edit": "클릭해 고치기",
+  "dead: outputs 0 on every training point, so it learns nothing":
+    "죽은 뉴런: 모든 학습 점에서 0을 내므로 배우지 못합니다",
+  "saturated: on most points in the flat tail, where its slope is ~0":
+    "포화: 대부분의 점에서 기울기가 거의 0인 평평한 꼬리에 있습니다",
 };
 let language = "en";
 function translate(name) {
