@@ -4,7 +4,8 @@
                                           [--seconds 15] [--json out.json]
 
 - speed: frames per second of one tab playing TensorFlow Playground's default
-  network (circle, x1 x2 → 4 → 2, tanh, batch 10) and a 6 × 8 network, as the page
+  network (circle, x1 x2 → 4 → 2, tanh, batch 10) and a 6 × 8 network (with x1 x2,
+  and with all 7 features), as the page
   counts them (every frame redraws the output map and every neuron's map); the
   time from opening the page to its first frame; the largest frame payload
   (8 layers × 16 neurons on a 5-class set, the largest frame there is).
@@ -90,7 +91,9 @@ def speed(browser, url, seconds, result):
         firsts.append(first)
         page.close()
     result["first_frame_s"] = firsts
-    for name, hash_ in (("default", ""), ("6x8", "#hidden=8,8,8,8,8,8")):
+    for name, hash_ in (("default", ""), ("6x8", "#hidden=8,8,8,8,8,8"),
+                        ("6x8_7features", "#hidden=8,8,8,8,8,8&features=x1,x2,x1^2,x2^2,x1x2,"
+                                          "sin(x1),sin(x2)")):
         page, _, errors = open_page(browser, url + hash_)
         rate, own = played_fps(page, seconds)
         result[f"fps_{name}"] = rate
@@ -108,7 +111,9 @@ def speed(browser, url, seconds, result):
     result["largest_frame_bytes"] = largest
     print(f"first frame: {', '.join(f'{t:.2f}' for t in firsts)} s; default network "
           f"{result['fps_default']:.1f} frames/s (page: {result['fps_default_page']:.0f}); "
-          f"6 x 8: {result['fps_6x8']:.1f} (page: {result['fps_6x8_page']:.0f}); "
+          f"6 x 8: {result['fps_6x8']:.1f} (page: {result['fps_6x8_page']:.0f}), with all 7 "
+          f"features {result['fps_6x8_7features']:.1f} (page: "
+          f"{result['fps_6x8_7features_page']:.0f}); "
           f"largest frame {largest:,} bytes", flush=True)
 
 

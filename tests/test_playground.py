@@ -337,6 +337,8 @@ def _epoch(frame):
 
 
 def test_protocol_answers_every_message_and_survives_bad_ones():
+    import base64
+
     from starlette.testclient import TestClient
 
     from glassnet.playground.server import create_app
@@ -349,6 +351,8 @@ def test_protocol_answers_every_message_and_survives_bad_ones():
     with client.websocket_connect("/ws") as ws:
         options = _receive_until(ws, "options")
         assert options["learningRates"][5] == 0.03 and len(options["thumbnails"]) == 11
+        x1x2 = np.frombuffer(base64.b64decode(options["featureMaps"][4]), np.uint8)
+        assert x1x2.shape == (256,) and x1x2[0] == 0 and x1x2[15] == 255   # -36 and +36
         assert len(_receive_until(ws, "data")["train"]) == 250
         assert _epoch(_receive_until(ws, "frame")) == 0
         for bad in ("not json", "[1, 2]", json.dumps({"type": 3}), "x" * 70000):
@@ -374,19 +378,30 @@ def test_protocol_answers_every_message_and_survives_bad_ones():
         ws.send_text(json.dumps({"id": 5, "type": "play"}))
         assert _receive_until(ws, "ack")["running"] is True
         _receive_until(ws, "frame")
-        for expected in (2, 3, 4):
+        started = time.perf_counter()
+        for expected in range(2, 32):
             ws.send_text(json.dumps({"type": "frame"}))
             assert _epoch(_receive_until(ws, "frame")) == expected
+        assert time.perf_counter() - started >= 29 / 60      # at most 60 frames a second
         ws.send_text(json.dumps({"id": 6, "type": "download", "format": "safetensors"}))
         file = _receive_until(ws, "file")
-        import base64
 
         assert file["id"] == 6 and file["name"] == "playground.safetensors"
         assert len(base64.b64decode(file["data"])) > 1000
         ws.send_text(json.dumps({"id": 7, "type": "download", "format": "exe"}))
         assert "format must be keras or safetensors" in _receive_until(ws, "ack")["error"]
-        ws.send_text(json.dumps({"type": "config", "config": {"hidden": "x"}}))
+        ws.send_text(json.dumps({"type": "config", "config": [1]}))
         assert not _receive_until(ws, "ack")["ok"]
+        # a link with a bad value still opens, without it, and says what was left out
+        ws.send_text(json.dumps({"type": "config", "config": {
+            "hidden": "x", "dataset": "upload", "seed": 5, "colour": 1}}))
+        ack = _receive_until(ws, "ack")
+        assert ack["ok"] and ack["config"]["seed"] == 5 and ack["config"]["dataset"] == "circle"
+        assert ack["config"]["hidden"] == [4, 2]
+        assert ack["warning"].startswith("Part of this link was left out: unknown settings "
+                                         "['colour']")
+        assert "made with uploaded points" in ack["warning"]
+        assert "hidden must be a list" in ack["warning"]
 
 
 def test_full_server_says_so_and_idle_tabs_are_freed():

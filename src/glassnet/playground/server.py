@@ -232,14 +232,16 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
                     wait = next_frame - loop.time()
                     if wait > 0:
                         await asyncio.sleep(wait)
-                    next_frame = max(next_frame + interval, loop.time())
+                    next_frame = max(next_frame, loop.time()) + interval
                     await run_in_threadpool(session.step)
                     tab.served.append(loop.time())
                 await send_frame()
                 continue
-            new_data = False
+            new_data, warning = False, None
             if kind == "config":
-                await run_in_threadpool(_configure, session, request.get("config"))
+                problems = await run_in_threadpool(_configure, session, request.get("config"))
+                if problems:
+                    warning = "Part of this link was left out: " + "; ".join(problems) + "."
                 new_data = True
             elif kind == "set":
                 name = request.get("name")
@@ -294,7 +296,7 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
         if new_data:
             await websocket.send_text(json.dumps(session.points_message()))
         await reply(type="ack", id=ident, ok=True, config=session.config,
-                    running=session.running,
+                    running=session.running, warning=warning,
                     code=export_code(session.config, uploaded=session.uploaded))
         await send_frame()
 
@@ -340,8 +342,13 @@ def options():
 
 
 def _configure(session, config):
-    fresh = Session(config)
+    """A fresh session from a link's settings; returns what had to be left out."""
+    from glassnet.playground.session import salvage_config
+
+    kept, problems = salvage_config(config)
+    fresh = Session(kept)
     session.__dict__.update(fresh.__dict__)
+    return problems
 
 
 def _data_settings(config):

@@ -157,6 +157,32 @@ def check_config(config, uploaded=None):
     return out
 
 
+def salvage_config(config):
+    """The usable part of a configuration from a link: (the settings kept, what
+    was left out and why), so that a link with one bad value still opens the
+    page. A link made with uploaded points names the data set "upload", which a
+    URL cannot carry (the points stay in the tab that uploaded them)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"config must be an object of settings; received {config!r}")
+    kept, problems = {}, []
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        problems.append(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}")
+    for name in ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset"):
+        if name not in config:
+            continue
+        if name == "dataset" and config[name] == UPLOAD:
+            problems.append("this link was made with uploaded points, which a link cannot "
+                            "carry: upload the CSV again")
+            continue
+        try:
+            check_config({**kept, name: config[name]})
+            kept[name] = config[name]
+        except ValueError as error:
+            problems.append(str(error))
+    return kept, problems
+
+
 class PlaygroundL1(Callback):
     """TensorFlow Playground's L1 (nn.ts ``updateWeights``): after the batch's
     step, a weight that the L1 term pushed across 0 is set to 0 and stays 0

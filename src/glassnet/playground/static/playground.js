@@ -83,7 +83,7 @@ function onAck(message) {
     if (request) request.reject(new Error(message.error));
     return;
   }
-  showError("");
+  showError(message.warning || "");
   if (message.report) $("#report").textContent = message.report;
   config = message.config; code = message.code; running = message.running;
   syncControls();
