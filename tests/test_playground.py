@@ -699,3 +699,74 @@ def test_hover_reads_and_click_edits_a_weight_and_a_bias_in_chromium(server_url)
         assert corners == [[245, 147, 34, 255], [8, 119, 189, 255]]
         browser.close()
     assert errors == []
+
+
+def test_every_control_on_the_page_changes_the_network_in_chromium(server_url):
+    playwright, chromium = _browser()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server_url)
+        page.wait_for_function("window.playground && playground.state().config")
+        config = lambda: page.evaluate("playground.state().config")      # noqa: E731
+
+        def changed(name, expected):
+            page.wait_for_function(f"JSON.stringify(playground.state().config[{name!r}]) === "
+                                   f"{json.dumps(json.dumps(expected))}", timeout=10000)
+
+        for name, value, expected in (("learningRate", "0.1", 0.1), ("optimizer", "adam", "adam"),
+                                      ("loss", "cross-entropy", "cross-entropy"),
+                                      ("regularization", "l2", "l2"),
+                                      ("regularizationRate", "0.01", 0.01)):
+            page.select_option(f'select[data-control="{name}"]', value)
+            changed(name, expected)
+        for name, value in (("trainRatio", 70), ("noise", 20), ("batchSize", 5), ("seed", 42)):
+            page.eval_on_selector(f'[data-control="{name}"]', "(e, v) => { e.value = v; "
+                                  "e.dispatchEvent(new Event('input', {bubbles: true})); "
+                                  "e.dispatchEvent(new Event('change', {bubbles: true})); }",
+                                  str(value))
+            changed(name, value)
+        assert page.locator("#trainRatio-value").inner_text() == "70"
+        page.click('button[data-dataset="spiral"]')
+        changed("dataset", "spiral")
+        assert page.locator('button[data-dataset="spiral"]').get_attribute("class") == "selected"
+        page.click('[data-control="regenerate"]')
+        changed("seed", 43)
+        page.click('[data-action="remove-layer"]')
+        changed("hidden", [4])
+        page.click('[data-action="add-unit"][data-index="0"]')
+        changed("hidden", [5])
+        page.click('[data-action="remove-unit"][data-index="0"]')
+        page.click('[data-action="remove-unit"][data-index="0"]')
+        changed("hidden", [3])
+        page.click('.node.feature[data-feature="x1"]')
+        changed("features", ["x2"])
+        # the run buttons
+        page.click('[data-control="step"]')
+        page.wait_for_function("playground.state().epoch === 1")
+        page.click('[data-control="play"]')
+        page.wait_for_function("playground.state().epoch >= 5")
+        page.click('[data-control="play"]')
+        page.wait_for_function("!playground.state().running")
+        page.click('[data-control="reset"]')
+        page.wait_for_function("playground.state().epoch === 0")
+        assert config()["hidden"] == [3]
+        # show test data and discretize change the picture, not the network
+        def pixels():
+            return page.evaluate("Array.from(document.querySelector('#output').getContext('2d')"
+                                 ".getImageData(0, 0, 300, 300).data.filter((_, i) => i % 4 == 0))")
+        plain = pixels()
+        page.check("#discretize")
+        page.wait_for_timeout(100)
+        sharp = pixels()
+        def pure(reds):               # the share of fully orange or fully blue pixels
+            return sum(r in (245, 8) for r in reds) / len(reds)
+        assert pure(plain) < 0.3 < 0.7 < pure(sharp)     # a fresh network's output is near 0
+        page.check("#show-test")
+        page.wait_for_timeout(100)
+        assert pixels() != sharp
+        assert page.evaluate("playground.state().epoch") == 0
+        browser.close()
+    assert errors == []
