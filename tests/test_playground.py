@@ -486,6 +486,40 @@ def test_play_is_refused_with_a_message_when_the_server_is_full():
         assert _epoch(_receive_until(first, "frame")) == 0
 
 
+def test_the_command_prints_its_url_first_serves_the_page_and_names_a_busy_port():
+    pytest.importorskip("uvicorn")
+    import urllib.request
+
+    command = [sys.executable, "-m", "glassnet.cli", "playground", "--no-browser"]
+    with subprocess.Popen(command + ["--port", "0"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as server:
+        try:
+            url = server.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+            with urllib.request.urlopen(url, timeout=10) as page:
+                assert b"<title>glassnet playground</title>" in page.read()
+            busy = int(url.rsplit(":", 1)[1].rstrip("/"))
+            result = subprocess.run(command + ["--port", str(busy)], capture_output=True,
+                                    text=True, timeout=60)
+            assert result.returncode == 1 and result.stdout == ""
+            assert result.stderr.startswith(f"glassnet: error: could not listen on 127.0.0.1 "
+                                            f"port {busy}: ")
+            assert "--port N" in result.stderr
+        finally:
+            server.terminate()
+    result = subprocess.run(command + ["--port", "99999"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "--port must be 0-65535; received 99999" in result.stderr
+    with subprocess.Popen(command + ["--port", "0", "--host", "0.0.0.0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as wide:
+        try:
+            assert wide.stderr.readline().startswith("warning: the playground listens on "
+                                                     "0.0.0.0, not only on this machine")
+            assert wide.stdout.readline().startswith("http://0.0.0.0:")
+        finally:
+            wide.terminate()
+
+
 # ------------------------------------------------------------------ the page, in Chromium
 def _browser():
     """Playwright driving Debian's chromium; CI (GLASSNET_REQUIRE_DATA=1) fails

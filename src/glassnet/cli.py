@@ -551,6 +551,11 @@ def main(argv=None):
         print(f"glassnet: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
+        if error.filename is None and args.command == "playground":       # the port
+            print(f"glassnet: error: could not listen on {args.host} port {args.port}: "
+                  f"{error.strerror or error}; choose another with --port N (0: any free "
+                  f"port)", file=sys.stderr)
+            return 1
         print(f"glassnet: error: could not write {error.filename or ''}: {error.strerror}",
               file=sys.stderr)
         return 1

@@ -368,6 +368,7 @@ def serve(port=8765, host="127.0.0.1", open_browser=True, log=print):
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
+    listener.listen(128)             # a browser that connects at once waits, not refused
     port = listener.getsockname()[1]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     log(url, flush=True) if log is print else log(url)
