@@ -2,6 +2,7 @@
 training rule, the frames, the server's protocol, and the page in a real
 headless Chromium."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -563,7 +564,10 @@ def server_url():
     listener.close()
 
 
-def test_the_page_trains_in_chromium(server_url, tmp_path):
+@contextlib.contextmanager
+def _page(url):
+    """A page of the playground at ``url`` in Chromium, its network built; at
+    the end, no errors in its console."""
     playwright, chromium = _browser()
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True)
@@ -571,8 +575,15 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server_url + "#dataset=xor&hidden=5,3&learningRate=0.1&seed=7")
+        page.goto(url)
         page.wait_for_function("window.playground && playground.state().config")
+        yield page
+        browser.close()
+    assert errors == []
+
+
+def test_the_page_trains_in_chromium(server_url, tmp_path):
+    with _page(server_url + "#dataset=xor&hidden=5,3&learningRate=0.1&seed=7") as page:
         state = page.evaluate("playground.state()")
         assert state["config"]["dataset"] == "xor" and state["config"]["hidden"] == [5, 3]
         assert state["trainLoss"] is None and state["epoch"] == 0
@@ -600,7 +611,7 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         assert len(cells) == 4 and sum(cells) == 250
         # the URL holds every setting: a new tab from it has the same network
         url = page.url
-        again = browser.new_page()
+        again = page.context.browser.new_page()
         again.goto(url)
         again.wait_for_function("window.playground && playground.state().config")
         assert again.evaluate("playground.state().config") == trained["config"]
@@ -642,8 +653,6 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         assert page.locator("#report").inner_text().startswith(
             "Read 40 points (2 classes); skipped 1 bad row: line 42")
         page.screenshot(path=str(tmp_path / "playground.png"))
-        browser.close()
-    assert errors == []
     path = tmp_path / "net.py"
     path.write_text(source.replace("epochs=100", "epochs=3"))
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
@@ -685,14 +694,7 @@ def test_gradient_flow_dead_and_saturated_units_and_the_confusion_matrix():
 
 
 def test_hover_reads_and_click_edits_a_weight_and_a_bias_in_chromium(server_url):
-    playwright, chromium = _browser()
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server_url + "#seed=3")
-        page.wait_for_function("window.playground && playground.state().config")
+    with _page(server_url + "#seed=3") as page:
         before = page.evaluate("playground.step()")["testLoss"]
         # the curve from x1 (the top feature) to the first hidden unit passes through
         # the middle of the two nodes' facing edges; no other curve passes there
@@ -731,19 +733,10 @@ def test_hover_reads_and_click_edits_a_weight_and_a_bias_in_chromium(server_url)
             return [[d[0], d[1], d[2], d[3]], [d[60], d[61], d[62], d[63]]]; }""")
         # x1·x2 at the top left (-6, 6) is -36 (orange), at the top right +36 (blue)
         assert corners == [[245, 147, 34, 255], [8, 119, 189, 255]]
-        browser.close()
-    assert errors == []
 
 
 def test_every_control_on_the_page_changes_the_network_in_chromium(server_url):
-    playwright, chromium = _browser()
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server_url)
-        page.wait_for_function("window.playground && playground.state().config")
+    with _page(server_url) as page:
         config = lambda: page.evaluate("playground.state().config")      # noqa: E731
 
         def changed(name, expected):
@@ -802,5 +795,3 @@ def test_every_control_on_the_page_changes_the_network_in_chromium(server_url):
         page.wait_for_timeout(100)
         assert pixels() != sharp
         assert page.evaluate("playground.state().epoch") == 0
-        browser.close()
-    assert errors == []
