@@ -652,6 +652,17 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         page.wait_for_function("playground.state().config.dataset === 'upload'")
         assert page.locator("#report").inner_text().startswith(
             "Read 40 points (2 classes); skipped 1 bad row: line 42")
+        # the points become one more data-set button, with its own thumbnail
+        upload = page.locator('.datasets button[data-dataset="upload"]')
+        assert upload.get_attribute("class") == "selected"
+        page.click('.datasets button[data-dataset="circle"]')
+        page.wait_for_function("playground.state().config.dataset === 'circle'")
+        upload.click()
+        page.wait_for_function("playground.state().config.dataset === 'upload'")
+        drawn = page.evaluate("""() => new Set(document.querySelector(
+            '.datasets button[data-dataset="upload"] canvas').getContext('2d')
+            .getImageData(0, 0, 16, 16).data).size""")
+        assert drawn > 3                 # orange and blue cells on the empty (white) ones
         page.screenshot(path=str(tmp_path / "playground.png"))
     path = tmp_path / "net.py"
     path.write_text(source.replace("epochs=100", "epochs=3"))

@@ -412,9 +412,30 @@ function syncControls() {
     $(`[data-control="${name}"]`).value = config[name];
     const shown = $(`#${name}-value`); if (shown) shown.textContent = config[name];
   }
+  if (config.dataset === "upload" && points) uploadThumbnail();
   document.querySelectorAll(".datasets button").forEach((b) =>
     b.classList.toggle("selected", b.dataset.dataset === config.dataset));
   buildNetwork();
+}
+
+function uploadThumbnail() {
+  // your points as one more data-set button, drawn as the others (the mean label per cell)
+  const box = $('[data-control="dataset"]');
+  let button = box.querySelector('[data-dataset="upload"]');
+  if (!button) {
+    box.insertAdjacentHTML("beforeend", '<button data-dataset="upload" title="upload">' +
+                           '<canvas width="16" height="16"></canvas></button>');
+    button = box.lastElementChild;
+  }
+  const sum = new Float32Array(256), count = new Float32Array(256);
+  const cell = (v) => Math.min(15, Math.max(0, Math.floor((v + 6) / 12 * 16)));
+  for (const [x, y, label] of [...points.train, ...points.test]) {
+    const i = (15 - cell(y)) * 16 + cell(x);
+    sum[i] += points.classes > 2 ? label / Math.max(1, points.classes - 1) * 2 - 1 : label;
+    count[i]++;
+  }
+  paint(button.querySelector("canvas"), Uint8Array.from(sum, (total, i) =>
+    count[i] ? Math.round((Math.max(-1, Math.min(1, total / count[i])) + 1) * 127.5) : 128), 16);
 }
 
 function buildNetwork() {
