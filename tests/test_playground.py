@@ -521,6 +521,33 @@ def test_the_command_prints_its_url_first_serves_the_page_and_names_a_busy_port(
             wide.terminate()
 
 
+def test_show_embeds_a_running_playground_in_a_notebook():
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("IPython")
+    import urllib.request
+
+    import glassnet.playground as playground
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    frame = playground.show(port=port, height=700)
+    assert frame.src == f"http://127.0.0.1:{port}/" and frame.height == 700
+    assert f'src="http://127.0.0.1:{port}/"' in frame._repr_html_()
+    for _ in range(100):                      # the server starts in a background thread
+        try:
+            with urllib.request.urlopen(frame.src, timeout=5) as page:
+                assert b"<title>glassnet playground</title>" in page.read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        raise AssertionError("show() did not start a server")
+    servers = dict(playground._running)
+    assert playground.show(port=port).src == frame.src and playground._running == servers  # once
+
+
 # ------------------------------------------------------------------ the page, in Chromium
 def _browser():
     """Playwright driving Debian's chromium; CI (GLASSNET_REQUIRE_DATA=1) fails
