@@ -71,9 +71,10 @@ class Tab:
 class Capacity:
     """How many tabs may train at once, learned from the tabs themselves: when a
     tab that has played for SETTLE_SECONDS is served fewer than MIN_FPS frames a
-    second (over 3 s) for SLOW_SECONDS on end, the newest playing tab is paused with a message and the limit is set
-    one below the number that were playing; play is then refused at the limit.
-    RETRY_SECONDS after the last pause the limit is lifted again."""
+    second (over 3 s) for SLOW_SECONDS on end, the newest playing tab is paused
+    with a message and the limit is set one below the number that were playing;
+    play is then refused at the limit. RETRY_SECONDS after the last pause the
+    limit is lifted again."""
 
     def __init__(self, tabs):
         self.tabs, self.limit, self.shed_at, self.task = tabs, None, -1e9, None

@@ -140,6 +140,9 @@ def validate(name, value, config=None, uploaded=None):
     raise ValueError(f"unknown setting {name!r}; valid: {', '.join(DEFAULTS)}")
 
 
+_CHECK_ORDER = ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset")   # others depend on it
+
+
 def check_config(config, uploaded=None):
     """A whole configuration (the URL's), each value validated; missing names
     take TensorFlow Playground's defaults."""
@@ -149,7 +152,7 @@ def check_config(config, uploaded=None):
     if unknown:
         raise ValueError(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}")
     out = dict(DEFAULTS, features=list(DEFAULTS["features"]), hidden=list(DEFAULTS["hidden"]))
-    for name in ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset"):
+    for name in _CHECK_ORDER:
         if name in config:
             out[name] = validate(name, config[name], out, uploaded)
     if _count(out["dataset"], uploaded) > 2:
@@ -168,7 +171,7 @@ def salvage_config(config):
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         problems.append(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}")
-    for name in ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset"):
+    for name in _CHECK_ORDER:
         if name not in config:
             continue
         if name == "dataset" and config[name] == UPLOAD:
@@ -303,7 +306,6 @@ class Session:
         self.message = None
         self._grid = data.features(data.grid(GRID), c["features"])
         self._cells = data.features(data.grid(CELL), c["features"])
-        self._outputs = None
         self._record()
 
     def _targets(self, labels):
@@ -370,7 +372,6 @@ class Session:
             history = self.model.fit(x, y, batch_size=self.config["batchSize"], epochs=1,
                                      shuffle=False, verbose=0, callbacks=callbacks)
         self.epoch += 1
-        self._outputs = None
         self._record()
         if getattr(history, "stopped_reason", None) and not self.message:
             self._stopped("not finite")
@@ -384,6 +385,9 @@ class Session:
                         f"regularization; then press reset.")
 
     def _record(self):
+        """The losses after the weights changed (a new network, an epoch, an
+        edit): the predictions are made afresh here."""
+        self._outputs = None
         train, test = self._losses()
         self.history.append([self.epoch, train, test])
         del self.history[:-500]
@@ -631,7 +635,6 @@ class Session:
             raise ValueError(f"no weight at {index} in layer {layer} (shape "
                              f"{array.shape})") from None
         target.assign(array)
-        self._outputs = None
         self._record()
 
 

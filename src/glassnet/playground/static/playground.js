@@ -304,7 +304,7 @@ function layoutLinks() {
         const path = new Path2D(), x0 = from[0] + from[2], x1 = to[0] - to[2], xm = (x0 + x1) / 2;
         path.moveTo(x0, from[1]);
         path.bezierCurveTo(xm, from[1], xm, to[1], x1, to[1]);
-        links.push({ path, layer: l, row: i, column: j, middle: [xm, (from[1] + to[1]) / 2] });
+        links.push({ path, layer: l, row: i, column: j });
       }
     }
   });
