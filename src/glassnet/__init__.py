@@ -24,7 +24,21 @@ _SUBMODULES = {"activations", "callbacks", "datasets", "engine", "gradcheck", "g
                "neuron", "optimizers", "perceptron", "plot", "recipes", "regularizers", "utils",
                "variables", "cli"}
 _NAMES = {"Sequential": "models", "Model": "models", "load_model": "models",
-          "Neuron": "neuron", "Input": "layers", "Variable": "variables"}
+          "Neuron": "neuron", "Input": "layers", "Variable": "variables",
+          "Tensor": "tensor", "TensorShape": "tensor", "constant": "tensor",
+          "convert_to_tensor": "tensor", "GradientTape": "tape", "function": "tape"}
+# TensorFlow's namespaces of ops (tf.math, tf.nn, ...) and its dtype names
+_NAMESPACES = {"math", "nn", "random", "linalg"}
+_DTYPE_NAMES = {"float16", "float32", "float64", "bfloat16", "half", "double", "int8", "int16",
+                "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "complex64",
+                "complex128", "string"}
+_OUT_OF_SCOPE = {"config", "saved_model", "distribute", "hub", "tpu", "lite", "compat",
+                 "estimator", "feature_column", "summary", "io", "image", "strings",
+                 "sparse", "ragged", "experimental", "autograph", "raw_ops", "signal",
+                 "train", "sysconfig", "test", "xla", "queue", "audio", "bitwise", "dtypes",
+                 "errors", "lookup", "mlir", "profiler", "quantization", "types",
+                 "tensorflow_datasets"}
+newaxis = None
 
 
 class _Version:
@@ -64,8 +78,24 @@ def __getattr__(name):
         return importlib.import_module(f"glassnet.{name}")
     if name in _NAMES:
         return getattr(importlib.import_module(f"glassnet.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+    if name in _DTYPE_NAMES:
+        return importlib.import_module("glassnet.tensor").DTYPES[name]
+    ops = importlib.import_module("glassnet.ops")
+    if name in _NAMESPACES:
+        return getattr(ops, name)
+    if name in ops.TF:
+        module, attr = ops.TF[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    if name in _OUT_OF_SCOPE and name != "io":
+        raise AttributeError(f"module 'glassnet' has no attribute {name!r}: tf.{name} is "
+                             f"TensorFlow beyond what Keras learner code uses, and out of "
+                             f"glassnet's scope (see glassnet's API contract)")
+    raise AttributeError(ops.missing("glassnet", name, __dir__()))
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES | set(_NAMES))
+    import glassnet.ops as ops
+    return sorted(set(globals()) | _SUBMODULES | set(_NAMES) | _NAMESPACES | set(ops.TF)
+                  | _DTYPE_NAMES)

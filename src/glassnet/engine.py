@@ -635,7 +635,7 @@ class Engine:
                     self.input_gradient = input_grads[0] if len(input_grads) == 1 else \
                         input_grads
                 if update:
-                    self.optimizer.apply(self._params, self._grads, self._layout)
+                    self.optimizer.step(self._params, self._grads, self._layout)
             self._states = {}
         return total, values, outputs
 

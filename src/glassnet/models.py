@@ -30,6 +30,9 @@ from glassnet import layers as layers_module
 from glassnet.engine import Engine
 from glassnet.layers import InputLayer, Layer
 from glassnet.layers.base import UnknownArgumentError, _compatible, _show
+from glassnet.ops import function
+from glassnet.tensor import Tensor
+from glassnet.variables import Variable
 
 __all__ = ["Model", "Sequential", "load_model", "clone_model"]
 
@@ -251,11 +254,18 @@ class Model(Engine, Layer):
         return self._pack_outputs(outputs)
 
     def _eager_call(self, inputs, training):
-        self._build_from(inputs)
-        xs = self._predict_inputs(inputs, f"model {self.name!r}")
-        outputs = self._run_forward([x.astype(_float_or(t, self.dtype), copy=False)
-                                     for x, t in zip(xs, self.inputs)], training)
-        return self._pack_outputs(outputs)
+        """``model(x)``: Tensors back; under a tape, the whole model is one node
+        whose backward is the engine's backward (``LayerCall``)."""
+        arrays = _arrays(inputs)
+        self._build_from(arrays)
+        xs = self._predict_inputs(arrays, f"model {self.name!r}")
+        xs = [x.astype(_float_or(t, self.dtype), copy=False) for x, t in zip(xs, self.inputs)]
+        flat = [inputs[name] for name in self.input_names] if isinstance(inputs, dict) else \
+            list(inputs) if isinstance(inputs, (list, tuple)) else inputs
+        return function.call_layer(
+            self, xs if len(xs) > 1 else xs[0], training,
+            lambda a: self._pack_outputs(self._run_forward(a if len(xs) > 1 else [a], training)),
+            tensors=flat)
 
     def forward(self, inputs, training=False):
         """The outputs for a batch of inputs (an array, or a list or dict of
@@ -677,6 +687,15 @@ class Sequential(Model):
         if model._layers:
             model._maybe_rebuild()
         return model
+
+
+def _arrays(inputs):
+    """Tensors (nested) as their arrays, for the engine's checks."""
+    if isinstance(inputs, dict):
+        return {k: _arrays(v) for k, v in inputs.items()}
+    if isinstance(inputs, (list, tuple)):
+        return type(inputs)(_arrays(v) for v in inputs)
+    return function.value_of(inputs) if isinstance(inputs, (Tensor, Variable)) else inputs
 
 
 def _float_or(tensor, float_dtype):

@@ -285,7 +285,7 @@ class Optimizer:
     def _initial_state(self, name, params):
         return np.zeros_like(params)
 
-    def apply(self, params, grads, layout=None):
+    def step(self, params, grads, layout=None):
         """One step: update ``params`` in place from ``grads``. ``layout``
         (a list of (offset, size), one per weight) is needed for clipnorm."""
         if params.shape != grads.shape:
@@ -300,6 +300,88 @@ class Optimizer:
             params -= params * params.dtype.type(lr * self.weight_decay)
         self.iterations += 1
         self.update(params, grads, lr)
+
+    # ------------------------------------------------ gradients from a tape
+    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False,
+                        **kwargs):
+        """One step on ``(gradient, variable)`` pairs, as a tape returns them:
+        ``optimizer.apply_gradients(zip(grads, model.trainable_variables))``.
+        A ``None`` gradient is skipped with a warning; all ``None`` raises."""
+        pairs = list(grads_and_vars)
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"{type(self).__name__}.apply_gradients takes (gradient, "
+                                f"variable) pairs, e.g. zip(grads, model.trainable_variables); "
+                                f"received {type(pair).__name__}")
+        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, trainable_variables=None, layout=None):
+        """Keras 3's ``optimizer.apply(grads, trainable_variables)`` (and the
+        engine's ``apply(params, grads)`` on two arrays: see ``step``)."""
+        if isinstance(grads, np.ndarray) and isinstance(trainable_variables, np.ndarray):
+            return self.step(grads, trainable_variables, layout)  # (params, grads): engine's
+        grads = list(grads)
+        if trainable_variables is None:
+            raise ValueError(f"{type(self).__name__}.apply(grads, trainable_variables): give "
+                             f"the variables the gradients belong to")
+        variables = list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for "
+                             f"{len(variables)} variables")
+        kept = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not kept:
+            raise ValueError(f"No gradients provided for any variable: "
+                             f"{[getattr(v, 'path', getattr(v, 'name', '?')) for v in variables]}"
+                             f". Check that the loss depends on them (glassnet.inspect.why_none "
+                             f"says why a gradient is None)")
+        if len(kept) < len(variables):
+            import warnings
+            missing = [getattr(v, "path", "?") for g, v in zip(grads, variables) if g is None]
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
+                          f"the loss. If you're using `model.compile()`, did you forget to "
+                          f"provide a `loss` argument?", UserWarning, stacklevel=3)
+        arrays = []
+        for g, v in kept:
+            if not hasattr(v, "assign") or not hasattr(v, "_value"):
+                raise TypeError(f"{type(self).__name__}.apply: expected Variables to update; "
+                                f"received {type(v).__name__}")
+            a = np.asarray(g._value if hasattr(g, "_value") else g)
+            if a.shape != v.shape:
+                raise ValueError(f"{type(self).__name__}: the gradient for variable "
+                                 f"{v.path!r} has shape {a.shape}; the variable has shape "
+                                 f"{tuple(v.shape)}")
+            arrays.append(a)
+        group = tuple(id(v) for _, v in kept)
+        params, base = _packed_view([v for _, v in kept])
+        if params is None:
+            params = np.concatenate([v._value.ravel() for _, v in kept]).astype(
+                kept[0][1].dtype, copy=False)
+        grads_flat = np.concatenate([a.ravel() for a in arrays]).astype(params.dtype,
+                                                                        copy=False)
+        layout, offset = [], 0
+        for _, v in kept:
+            layout.append((offset, v.size))
+            offset += v.size
+        self._use_group(group, params)
+        self.step(params, grads_flat, layout)
+        if base is None:
+            for (_, v), (offset, size) in zip(kept, layout):
+                v._value[...] = params[offset:offset + size].reshape(v.shape)
+        return self.iterations
+
+    def _use_group(self, group, params):
+        """Keep each set of variables' slots apart (a GAN's two models)."""
+        groups = self.__dict__.setdefault("_groups", {})
+        current = self.__dict__.get("_group")
+        if current == group:
+            return
+        if current is not None:
+            groups[current] = (self._state, self._scratch, self._layout)
+        if group in groups:
+            self._state, self._scratch, self._layout = groups.pop(group)
+        else:
+            self._state, self._scratch = {}, None
+        self._group = group
 
     def _clip(self, grads, layout):
         if self.clipvalue is not None:
@@ -500,6 +582,26 @@ class AdamW(Adam):
                  epsilon=1e-7, amsgrad=False, **kwargs):
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+
+
+def _packed_view(variables):
+    """The one contiguous vector these variables' values are consecutive
+    views of (a model's packed weights, in order), else (None, None)."""
+    first = variables[0]._value
+    base = first.base
+    if base is None or base.ndim != 1 or not first.flags.c_contiguous:
+        return None, None
+    start = (first.__array_interface__["data"][0] - base.__array_interface__["data"][0]) \
+        // base.itemsize
+    offset = start
+    for v in variables:
+        value = v._value
+        if value.base is not base or not value.flags.c_contiguous or \
+                value.__array_interface__["data"][0] != \
+                base.__array_interface__["data"][0] + offset * base.itemsize:
+            return None, None
+        offset += value.size
+    return base[start:offset], base
 
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}

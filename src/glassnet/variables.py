@@ -20,17 +20,30 @@ one contiguous vector so its optimizer updates them in a few passes
 moves each Variable's values there (``_value`` becomes a view of the vector);
 the Variable object, and any reference a user holds to it, stays the same.
 ``grad`` is the gradient array that backward fills (``layer.grad_kernel``).
+
+A Variable is TensorFlow's ``tf.Variable`` too: ``tf.Variable(3.0)`` (a
+float32 scalar), ``tf.Variable(initial_value, trainable=True, name=None,
+dtype=None)``. Under a ``GradientTape`` every operation on a Variable is
+recorded (``x @ layer.kernel`` stays on the tape) and a trainable Variable is
+watched as soon as it is read. A Variable made by your own code
+(``tf.Variable``) gives Tensors from its operators everywhere, as TensorFlow;
+a layer's weight gives plain arrays outside a tape, which keeps the layers'
+NumPy code as it is.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from glassnet import tape as _tape
+
 __all__ = ["Variable"]
 
 
 def _unwrap(value):
     if isinstance(value, Variable):
+        return value._value
+    if type(value).__name__ == "Tensor":
         return value._value
     if isinstance(value, tuple):
         return tuple(_unwrap(v) for v in value)
@@ -40,8 +53,26 @@ def _unwrap(value):
 class Variable:
     __hash__ = object.__hash__  # a weight is one object, whatever its values
 
-    def __init__(self, value, name="variable", trainable=True, path=None, regularizer=None,
-                 owner=None):
+    def __init__(self, initial_value=None, trainable=True, validate_shape=True,
+                 caching_device=None, name=None, variable_def=None, dtype=None,
+                 import_scope=None, constraint=None, synchronization=None, aggregation=None,
+                 shape=None, path=None, regularizer=None, owner=None, value=None):
+        if value is None:
+            value = initial_value
+        if value is None:
+            raise ValueError("Variable: initial_value is required")
+        if constraint is not None:
+            raise NotImplementedError("tf.Variable: the argument constraint= is not "
+                                      "implemented in glassnet")
+        if callable(value) and not hasattr(value, "shape"):
+            value = value()  # TensorFlow's initial_value may be a function
+        if not isinstance(value, np.ndarray) or owner is None:
+            from glassnet.tensor import as_dtype, to_array
+            value = np.array(to_array(value, as_dtype(dtype, "tf.Variable")), copy=True)
+        self._tensor_ops = owner is None  # tf.Variable: operators give Tensors
+        name = name or ("Variable" if owner is None else "variable")
+        if not isinstance(name, str):
+            raise TypeError(f"Variable: name must be a string; received {name!r}")
         self._value = value
         self.name = name
         self.path = path or name
@@ -110,8 +141,13 @@ class Variable:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # NumPy asks here whenever a Variable meets an array (x @ kernel, z += bias):
+        # under a tape (or for a tf.Variable) the operators become recorded ops; else
         # compute with the arrays themselves. The common case first, kept short: a
         # layer's forward makes a few of these per step.
+        if (_tape._active and not _tape._pause[0] or self._tensor_ops) and \
+                method == "__call__" and not kwargs and ufunc.__name__ in _UFUNC_OPS:
+            from glassnet.ops import math_ops
+            return getattr(math_ops, _UFUNC_OPS[ufunc.__name__])(*inputs)
         if method == "__call__" and len(inputs) == 2:
             a, b = inputs
             if type(a) is Variable:
@@ -130,12 +166,23 @@ class Variable:
             return ufunc(*inputs, **kwargs)
         return getattr(ufunc, method)(*inputs, **kwargs)
 
+    def read_value(self):
+        """The current values as a Tensor (TensorFlow's ``read_value``)."""
+        from glassnet.ops import array_ops
+        return array_ops.identity(self)
+
+    def value_tensor(self):
+        return self.read_value()
+
     def __getattr__(self, name):  # reshape, T, sum, mean, copy, astype, ...
-        if name.startswith("__") or name in ("_value", "_grad", "_owner"):
+        if name.startswith("__") or name in ("_value", "_grad", "_owner", "_tensor_ops"):
             raise AttributeError(name)
         return getattr(self._value, name)
 
     def __getitem__(self, index):
+        if self._tensor_ops or _tape._active and not _tape._pause[0]:
+            from glassnet.ops import array_ops
+            return array_ops.getitem(self, index)
         return self._value[index]
 
     def __setitem__(self, index, value):
@@ -161,11 +208,33 @@ class Variable:
                 f"value={self._value}>")
 
 
-def _binary(name):
+def _binary(name, op=None, reflected=False):
     def method(self, other):
+        if op is not None and (self._tensor_ops or _tape._active and not _tape._pause[0]):
+            from glassnet.ops import math_ops
+            function = getattr(math_ops, op)
+            return function(other, self) if reflected else function(self, other)
         return getattr(self._value, name)(_unwrap(other))
     method.__name__ = name
     return method
+
+
+def _unary(name, numpy_function):
+    def method(self):
+        if self._tensor_ops or _tape._active and not _tape._pause[0]:
+            from glassnet.ops import math_ops
+            return getattr(math_ops, name)(self)
+        return numpy_function(self._value)
+    return method
+
+
+_OPERATOR_OPS = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "divide",
+                 "floordiv": "floordiv", "mod": "floormod", "pow": "pow", "matmul": "matmul",
+                 "lt": "less", "le": "less_equal", "eq": None, "ne": None, "gt": "greater",
+                 "ge": "greater_equal"}
+_UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
+              "true_divide": "divide", "divide": "divide", "matmul": "matmul", "power": "pow",
+              "negative": "negative"}
 
 
 def _in_place(name):
@@ -177,11 +246,11 @@ def _in_place(name):
 
 
 for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
-    setattr(Variable, f"__{_op}__", _binary(f"__{_op}__"))
-    setattr(Variable, f"__r{_op}__", _binary(f"__r{_op}__"))
+    setattr(Variable, f"__{_op}__", _binary(f"__{_op}__", _OPERATOR_OPS[_op]))
+    setattr(Variable, f"__r{_op}__", _binary(f"__r{_op}__", _OPERATOR_OPS[_op], True))
     setattr(Variable, f"__i{_op}__", _in_place(f"__i{_op}__"))
 for _op in ("lt", "le", "eq", "ne", "gt", "ge"):
-    setattr(Variable, f"__{_op}__", _binary(f"__{_op}__"))
-Variable.__neg__ = lambda self: -self._value
+    setattr(Variable, f"__{_op}__", _binary(f"__{_op}__", _OPERATOR_OPS[_op]))
+Variable.__neg__ = _unary("negative", np.negative)
 Variable.__pos__ = lambda self: +self._value
-Variable.__abs__ = lambda self: abs(self._value)
+Variable.__abs__ = _unary("abs", np.abs)

@@ -34,6 +34,8 @@ import inspect as _inspect
 import numpy as np
 
 from glassnet import activations, graph, initializers, regularizers, utils
+from glassnet.ops import function
+from glassnet.tensor import Tensor
 from glassnet.variables import Variable
 
 __all__ = ["Layer", "ActivatedLayer", "UnknownArgumentError", "not_implemented"]
@@ -312,7 +314,9 @@ class Layer:
             x = np.asarray(inputs)
             self._maybe_build(_batch_shape(x.astype(self.dtype, copy=False)
                                            if x.dtype.kind in "biuf" else x))
-            return self.forward(x, training=bool(training), mask=np.asarray(mask))
+            mask = np.asarray(mask)
+            return function.call_layer(self, x, bool(training), lambda a: self.forward(
+                a, training=bool(training), mask=mask), tensors=inputs)
         if graph.is_symbolic(inputs):
             outputs = self._symbolic_call(inputs)
             if training is not None:  # base(x, training=False): this call always infers
@@ -321,8 +325,11 @@ class Layer:
         return self._eager_call(inputs, bool(training))
 
     def _eager_call(self, inputs, training):
+        """A call on data: a Tensor back. Under a tape, a layer with its own
+        forward/backward is one node (``glassnet.ops.function.LayerCall``);
+        a Keras-style layer (its own ``call``) runs its ops, each recorded."""
         def array(x):
-            x = np.asarray(x)
+            x = np.asarray(function.value_of(x))
             if x.ndim == 0:
                 raise ValueError(f"Layer {self.name!r} expects a batch (batch, ...); received "
                                  f"a scalar")
@@ -330,7 +337,19 @@ class Layer:
 
         x = [array(v) for v in inputs] if isinstance(inputs, (list, tuple)) else array(inputs)
         self._maybe_build(_batch_shape(x))
-        return self.forward(x, training=training)
+        if self._calls_with_ops():
+            if isinstance(inputs, (list, tuple)):
+                tensors = [v if _is_tensor(v) else Tensor(a) for v, a in zip(inputs, x)]
+            else:
+                tensors = inputs if _is_tensor(inputs) else Tensor(x)
+            return function.wrap(self.forward(tensors, training=training))
+        return function.call_layer(self, x, training,
+                                   lambda a: self.forward(a, training=training), tensors=inputs)
+
+    @classmethod
+    def _calls_with_ops(cls):
+        """A Keras-style layer: its own ``call`` and no ``backward`` of its own."""
+        return cls.call is not Layer.call and cls.backward is Layer.backward
 
     def _symbolic_call(self, inputs):
         flat = graph.flatten(inputs)
@@ -543,6 +562,10 @@ class ActivatedLayer(Layer):
 
     def backward_from_z(self, grad_z, input_grad=True):
         raise NotImplementedError
+
+
+def _is_tensor(x):
+    return isinstance(x, (Tensor, Variable))
 
 
 def _shape(shape):
