@@ -77,6 +77,22 @@ class Step:
         wrapped = getattr(runner.forward, "__wrapped__", None)
         self.forward = wrapped.__get__(runner) if wrapped else runner.forward
         self.backward = getattr(runner, "_backward", None) or runner.backward
+        # (layer, weight) pairs whose gradient the layer itself names grad_<name>
+        self.owned = [(layer, v) for layer in layers for v in layer._trainable_variables
+                      if v._owner is layer]
+
+    def collect_gradients(self):
+        """A book-style backward may assign ``self.grad_w = …`` (a new array)
+        instead of filling the one it was given: copy such a gradient into
+        the engine's vector, so that it is never silently lost."""
+        for layer, v in self.owned:
+            g = layer.__dict__.get("grad_" + v.name)
+            if g is not None and g is not v.grad and v.grad is not None:
+                if np.shape(g) != v.shape:
+                    raise ValueError(f"Layer {layer.name!r}: backward set grad_{v.name} of "
+                                     f"shape {np.shape(g)}; the weight has shape {v.shape}")
+                v.grad[...] = g
+                layer.__dict__["grad_" + v.name] = v.grad
 
     def trainable_variables(self):
         seen, found = set(), []
@@ -495,6 +511,7 @@ class Engine:
         for step, input_needs, need_any, shared in plan.backward:
             if step in z_grads:
                 grad_in = step.layer.backward_from_z(z_grads[step], need_any)
+                step.collect_gradients()
             else:
                 if step.multi_output:
                     incoming = [grads.pop(i, None) for i in step.outputs]
@@ -512,6 +529,7 @@ class Engine:
                     step.layer._restore_call_state(self._states[(id(step), step.outputs[0])])
                 saved = [(v, v.grad.copy()) for v in shared]
                 grad_in = step.backward(incoming, need_any)
+                step.collect_gradients()
                 for v, before in saved:
                     v.grad += before
                     if runs[id(v)] and v.regularizer is not None:

@@ -227,6 +227,30 @@ class Tensor:
         from glassnet.ops import math_ops
         return math_ops.cast(self, dtype)
 
+    # NumPy's reductions, as methods (code written for arrays keeps working, on the tape)
+    def sum(self, axis=None, keepdims=False):
+        from glassnet.ops import math_ops
+        return math_ops.reduce_sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        from glassnet.ops import math_ops
+        return math_ops.reduce_mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        from glassnet.ops import math_ops
+        return math_ops.reduce_max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        from glassnet.ops import math_ops
+        return math_ops.reduce_min(self, axis, keepdims)
+
+    def __getattr__(self, name):
+        # the other NumPy array methods (copy, tolist, item, argmax, ...): computed on
+        # the values, as NumPy would; they leave the tape
+        if name.startswith("_") or not hasattr(np.ndarray, name):
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        return getattr(self._value, name)
+
 
 _UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
               "true_divide": "divide", "divide": "divide", "matmul": "matmul",
@@ -258,12 +282,22 @@ for _name in ("and", "or", "xor"):
     setattr(Tensor, f"__r{_name}__", _binary(f"logical_{_name}", reflected=True))
 
 
+def _comparable(other):
+    from glassnet.variables import Variable
+    return isinstance(other, (Tensor, Variable, np.ndarray, np.generic, int, float, bool,
+                              complex, list, tuple))
+
+
 def _eq(self, other):
+    if not _comparable(other):  # None, pytest.approx(...): Python asks the other side
+        return NotImplemented
     from glassnet.ops import math_ops
     return math_ops.equal(self, other)
 
 
 def _ne(self, other):
+    if not _comparable(other):
+        return NotImplemented
     from glassnet.ops import math_ops
     return math_ops.not_equal(self, other)
 

@@ -464,12 +464,8 @@ class Sigmoid(_Unary):
     name = "sigmoid"
 
     def compute(self, x):
-        out = np.empty_like(x)
-        positive = x >= 0
-        out[positive] = 1 / (1 + np.exp(-x[positive]))
-        e = np.exp(x[~positive])
-        out[~positive] = e / (1 + e)
-        return out
+        from glassnet.activations import sigmoid as stable_sigmoid
+        return stable_sigmoid(x)
 
     def backward(self, gy):
         y = self.outputs[0]
