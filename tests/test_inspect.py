@@ -178,3 +178,23 @@ def test_gradient_through_time_and_hidden_states():
     np.testing.assert_allclose(hidden[:, -1], model.layers[0](x), atol=1e-6)
     with pytest.raises(ValueError, match="is not recurrent"):
         gn.inspect.hidden_states(model, x, layer=model.layers[1].name)
+
+
+def test_layer_outputs_follow_masks_as_predict_does():
+    # one runner: inspect walks the engine's own forward, so masks flow as in predict
+    from glassnet import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,), dtype="int32"),
+                              keras.layers.Embedding(20, 4, mask_zero=True),
+                              keras.layers.LSTM(5), keras.layers.Dense(2)])
+    x = np.array([[3, 4, 5, 0, 0, 0], [1, 2, 3, 4, 5, 6]])
+    outputs = inspect.layer_outputs(model, x)
+    assert list(outputs) == [layer.name for layer in model.layers]
+    np.testing.assert_allclose(outputs[model.layers[-1].name], model.predict(x, verbose=0),
+                               rtol=1e-6)
+    # and the mask mattered: the LSTM without it gives another answer for the padded row
+    embedded = outputs[model.layers[0].name]
+    unmasked = model.layers[1].forward(embedded, training=False)
+    assert not np.allclose(unmasked[0], outputs[model.layers[1].name][0], atol=1e-4)
+    np.testing.assert_allclose(unmasked[1], outputs[model.layers[1].name][1], rtol=1e-5)

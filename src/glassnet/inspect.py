@@ -20,7 +20,7 @@ import numpy as np
 from glassnet.callbacks import Callback
 
 __all__ = ["layer_outputs", "activation_stats", "gradient_norms", "gradient_through_time",
-           "hidden_states", "Recorder"]
+           "hidden_states", "Recorder", "why_none"]
 
 
 def _require_built(model):
@@ -33,17 +33,13 @@ def layer_outputs(model, x, training=False):
     """{layer name: its output for the batch x}, in the order the layers run."""
     _require_built(model)
     xs = model._predict_inputs(x, "layer_outputs")
-    values = {id(t): v.astype(model.dtype if v.dtype.kind in "biuf" else v.dtype, copy=False)
-              for t, v in zip(model.inputs, xs)}
+    xs = [v.astype(model.dtype if v.dtype.kind in "biuf" else v.dtype, copy=False) for v in xs]
     outputs = {}
-    for node in model._nodes:
-        args = [values[id(t)] for t in node.input_tensors]
-        out = node.operation.forward(args[0] if len(args) == 1 and not isinstance(
-            node.arguments, (list, tuple, dict)) else args, training=training)
-        flat = out if isinstance(out, list) else [out]
-        for tensor, value in zip(node.outputs, flat):
-            values[id(tensor)] = value
-        outputs[node.operation.name] = out.copy() if isinstance(out, np.ndarray) else out
+
+    def observe(step, out):  # the engine's own walk, masks and all, one step per layer
+        outputs[step.layer.name] = out.copy() if isinstance(out, np.ndarray) else out
+
+    model._run_forward(xs, training, observe=observe)
     return outputs
 
 
@@ -194,3 +190,183 @@ class Recorder(Callback):
             summary[key] = {name: float(np.mean([r[key][name] for r in self._current]))
                             for name in names}
         self.epochs.append(summary)
+
+
+# ---------------------------------------------------------------- why a gradient is None
+def _reach(records, start, blocked=()):
+    """The ids reachable from the ids ``start`` through the records (in
+    recording order), skipping the records named in ``blocked``; and, for each
+    reached output id, the record that reached it first (to trace a path)."""
+    reach, came_from = set(start), {}
+    for i, r in enumerate(records):
+        if r["name"] in blocked or not any(x in reach for x in r["inputs"]):
+            continue
+        for y in r["outputs"]:
+            if y not in reach:
+                reach.add(y)
+                came_from[y] = i
+    return reach, came_from
+
+
+def _ancestors(records, target_id):
+    """The records the target was computed through, in recording order, and
+    the ids they read that no record made (what the target was built from)."""
+    made = {y: i for i, r in enumerate(records) for y in r["outputs"]}
+    wanted, seen, stack = set(), set(), [target_id]
+    while stack:
+        i = made.get(stack.pop())
+        if i is None or i in wanted:
+            continue
+        wanted.add(i)
+        stack.extend(records[i]["inputs"])
+    leaves = {}
+    for i in sorted(wanted):
+        r = records[i]
+        for x, name, shape in zip(r["inputs"], r["input_names"], r["input_shapes"]):
+            if x not in made and x not in seen:
+                seen.add(x)
+                leaves[x] = (name, shape)
+    return [records[i] for i in sorted(wanted)], leaves
+
+
+def _names(records, limit=6):
+    names = list(dict.fromkeys(r["name"] for r in records))
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _describe(x):
+    path = getattr(x, "path", None)
+    shape = tuple(np.shape(getattr(x, "_value", x)))
+    return f"variable {path!r} {shape}" if path is not None else f"tensor of shape {shape}"
+
+
+def why_none(tape, target, source):
+    """Why ``tape.gradient(target, source)`` is None: which of TensorFlow's
+    reasons applies (its autodiff guide, "Cases where gradient returns None"),
+    in one line, and what to do in a second. Checked in this order: an integer
+    source; a non-trainable variable; a tensor never watched (or a variable
+    replaced by ``v = v + 1``); a target that left the tape through NumPy; a
+    target the tape did not record; a target that does not depend on the
+    source (or only through ``tf.stop_gradient``). When none applies it says
+    the gradient is not None, and through which recorded nodes.
+
+    Works after ``gradient`` was called on a non-persistent tape: it reads
+    ``tape.records()`` and ``tape.watched_ids()`` (ids and shapes, no arrays),
+    so ``target`` and ``source`` must be the objects given to ``gradient``.
+
+        >>> import glassnet as tf
+        >>> x = tf.constant(3.0)
+        >>> with tf.GradientTape() as tape:
+        ...     y = x * x
+        >>> tape.gradient(y, x) is None
+        True
+        >>> print(why_none(tape, y, x))  # doctest: +ELLIPSIS
+        the source is a plain Tensor that this tape never watched: ...
+        What to do: call tape.watch(x) inside the `with` block, before x is used...
+    """
+    from glassnet.tensor import Tensor
+    from glassnet.variables import Variable
+
+    for name, value in (("source", source), ("target", target)):
+        if isinstance(value, (list, tuple, dict)):
+            raise TypeError(f"why_none explains one gradient: give one {name}, not a "
+                            f"{type(value).__name__} (e.g. model.trainable_variables[3])")
+    records = tape.records()
+    watched = tape.watched_ids()
+    is_tensor = isinstance(source, (Tensor, Variable))
+    dtype = getattr(source, "dtype", None)
+    if dtype is None and isinstance(source, (bool, int, np.integer, np.bool_)):
+        dtype = np.asarray(source).dtype
+    # 1. integers carry no gradient
+    if dtype is not None and np.dtype(dtype).kind in "biu":
+        return (f"the source is an integer ({np.dtype(dtype).name}) "
+                f"{'tensor' if is_tensor else 'value'}: integers have no gradient, so the "
+                f"tape does not follow them.\n"
+                f"What to do: make it a float: tf.Variable(3.0) rather than tf.Variable(3), "
+                f"or tf.cast(x, tf.float32) before the tape.")
+    # (a NumPy array or a Python number is no tensor: a tape follows it only where an op
+    # read that very object)
+    if not is_tensor and not any(id(source) in r["inputs"] for r in records):
+        return (f"the source is a {type(source).__name__}, not a tensor or variable: a tape "
+                f"follows only tensors and variables.\n"
+                f"What to do: make it tf.Variable(x) (watched by itself), or tf.constant(x) "
+                f"and tape.watch it inside the `with` block, and compute with that.")
+    source_watched = id(source) in watched
+    # 2. a variable the tape did not watch: not trainable (or its layer is frozen)
+    owner = getattr(source, "_owner", None)
+    frozen = owner is not None and not getattr(owner, "trainable", True)
+    if isinstance(source, Variable) and not source_watched and (not source.trainable or frozen):
+        by_layer = frozen and source.trainable
+        why = (f"its layer {owner.name!r} is frozen (layer.trainable = False)" if by_layer
+               else "it was made with trainable=False")
+        fix = "layer.trainable = True" if by_layer else "tf.Variable(..., trainable=True)"
+        return (f"the source is a non-trainable Variable ({source.path!r}: {why}): the tape "
+                f"watches only trainable variables on its own.\n"
+                f"What to do: call tape.watch(v) inside the `with` block, or make it "
+                f"trainable ({fix}).")
+    # 3. (and 7.) a plain tensor the tape never watched
+    if isinstance(source, Tensor) and not source_watched:
+        return (f"the source is a plain Tensor that this tape never watched: the tape "
+                f"watches only trainable Variables on its own (if this was a tf.Variable "
+                f"before, a line like `v = v + 1` replaced it with a Tensor).\n"
+                f"What to do: call tape.watch(x) inside the `with` block, before x is used; "
+                f"or keep the Variable and update it in place with v.assign_add(1) / "
+                f"v.assign(...).")
+    # 4. the target left the tape through NumPy
+    if not isinstance(target, (Tensor, Variable)):
+        kind = "None" if target is None else (
+            "a NumPy array" if isinstance(target, (np.ndarray, np.generic)) else
+            f"a Python {type(target).__name__}")
+        return (f"the target is {kind}, not a Tensor: the computation left the tape (np.* "
+                f"functions and .numpy() compute on arrays, which no tape records).\n"
+                f"What to do: use tf ops all the way to the target (tf.exp, tf.reduce_sum, "
+                f"tf.matmul instead of np.exp, np.sum, np.dot), and no .numpy() before "
+                f"tape.gradient.")
+    made = {y for r in records for y in r["outputs"]}
+    if target is source:
+        return ("the gradient is not None: the target is the source itself (∂x/∂x = 1).\n"
+                "What to do: nothing; check that you passed the tensors you meant.")
+    # 5. the tape did not record the target
+    if id(target) not in made:
+        empty = " (this tape recorded nothing at all)" if not records else ""
+        return (f"the target was not recorded on this tape{empty}: it was computed outside "
+                f"the tape's `with` block, inside `with tape.stop_recording():`, or only "
+                f"from tensors the tape does not watch.\n"
+                f"What to do: compute the target inside `with tf.GradientTape() as tape:` "
+                f"from the watched source (and outside any tape.stop_recording()).")
+    # 6. no path from the source to the target
+    reach, came_from = _reach(records, {id(source)}, blocked=("stop_gradient",))
+    if id(target) not in reach:
+        through, leaves = _ancestors(records, id(target))
+        built = [f"{name!r}" if name else f"a tensor {shape}" for x, (name, shape)
+                 in leaves.items() if x in watched]
+        side = (f" The target was computed through {_names(through)}"
+                f"{' from ' + ', '.join(built[:6]) if built else ''}.")
+        if id(target) in _reach(records, {id(source)})[0]:
+            return (f"the target depends on the source only through tf.stop_gradient: a "
+                    f"stop_gradient record lies on every path, and no gradient flows back "
+                    f"through it.{side}\n"
+                    f"What to do: remove tf.stop_gradient from the path if you want this "
+                    f"gradient (it is there to block it).")
+        readers = [r for r in records if id(source) in r["inputs"]]
+        read = (f"No recorded op or layer read the source ({_describe(source)})." if not
+                readers else f"The source was read by {_names(readers)}, but those do not "
+                f"lead to the target.")
+        return (f"the target does not depend on the source: no path in what this tape "
+                f"recorded leads from the source to the target. {read}{side}\n"
+                f"What to do: compute the target from the source inside the tape's `with` "
+                f"block; if None is expected there, pass unconnected_gradients='zero' (or "
+                f"leave the source out of the list).")
+    path, at = [], id(target)
+    while at in came_from:
+        r = records[came_from[at]]
+        path.append(r["name"])
+        at = next((x for x in r["inputs"] if x in reach and (x in came_from or
+                                                              x == id(source))), None)
+    path = path[::-1]
+    shown = " → ".join(path if len(path) <= 8 else path[:4] + ["…"] + path[-3:])
+    return (f"the gradient is not None: the target depends on the source through "
+            f"{len(path)} recorded node{'s' if len(path) != 1 else ''} ({shown}).\n"
+            f"What to do: nothing here; if tape.gradient still gave None, check that you "
+            f"passed this tape, this target and this source.")

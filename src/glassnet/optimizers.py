@@ -353,6 +353,8 @@ class Optimizer:
             arrays.append(a)
         group = tuple(id(v) for _, v in kept)
         params, base = _packed_view([v for _, v in kept])
+        if params is None and len({v.dtype for _, v in kept}) == 1:
+            params = base = _pack([v for _, v in kept])  # once; later steps find the view
         if params is None:
             params = np.concatenate([v._value.ravel() for _, v in kept]).astype(
                 kept[0][1].dtype, copy=False)
@@ -602,6 +604,18 @@ def _packed_view(variables):
             return None, None
         offset += value.size
     return base[start:offset], base
+
+
+def _pack(variables):
+    """Move the variables' values into one vector (each Variable's values
+    become a view of it, as a model's engine does), so each step updates
+    them in place, in a few passes."""
+    params = np.concatenate([v._value.ravel() for v in variables])
+    offset = 0
+    for v in variables:
+        v._value = params[offset:offset + v.size].reshape(v.shape)
+        offset += v.size
+    return params
 
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}

@@ -15,7 +15,7 @@ from glassnet.neuron import Neuron
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
            "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
            "compare_inside", "weights", "model_graph", "gradient_through_time", "hidden_states",
-           "DEFAULT_ACTIVATIONS"]
+           "tape", "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
 DEFAULT_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
@@ -807,3 +807,351 @@ def model_graph(model, path=None, show_shapes=False, show_dtype=False, show_laye
                     arrowprops={"arrowstyle": "-|>", "color": "#444444", "lw": 1.1,
                                 "shrinkA": 0, "shrinkB": 0})
     return _finish(fig, path)
+
+
+# ---------------------------------------------------------------- what a tape recorded
+_TAPE_COLORS = ("#1f6fd1", "#d9480f", "#2b8a3e", "#862e9c", "#c2255c", "#5c940d")
+_TAPE_STYLES = ("-", "--", ":", "-.")
+_KIND_FACE = {"layer": "#ffe8cc", "op": "#e8f0fe", "variable": "#e6f4ea", "tensor": "#eeeeee"}
+_KIND_EDGE = {"layer": "#e8590c", "op": "#3c6fd1", "variable": "#2b8a3e", "tensor": "#777777"}
+
+
+def _named_tapes(tape_or_tapes):
+    """{name: tape}: a dict as given, a list as "tape 1", "tape 2", ..., one tape as "tape"."""
+    if isinstance(tape_or_tapes, dict):
+        tapes = {str(name): t for name, t in tape_or_tapes.items()}
+    elif isinstance(tape_or_tapes, (list, tuple)):
+        tapes = {f"tape {i + 1}": t for i, t in enumerate(tape_or_tapes)}
+    else:
+        tapes = {"tape": tape_or_tapes}
+    if not tapes:
+        raise ValueError("plot.tape needs a GradientTape, a list of them or a dict "
+                         "{name: tape}; received an empty one")
+    for name, t in tapes.items():
+        if not hasattr(t, "records") or not hasattr(t, "watched_ids"):
+            raise TypeError(f"plot.tape draws GradientTapes; {name!r} is a "
+                            f"{type(t).__name__}")
+    return tapes
+
+
+def _shape_text(shape):
+    return str(tuple(shape))
+
+
+def _tape_nodes(tapes):
+    """The union of what the tapes recorded: (nodes, edges). A node is a dict
+    (kind "op", "layer", "variable" or "tensor"; label; out: its output
+    shapes; tapes: the indices of the tapes that recorded or watched it); an
+    edge is (from node, to node, tapes that recorded it). A record seen by
+    several tapes (the same op, inputs and outputs) is one node."""
+    nodes, index, produced, edges = [], {}, {}, []
+    records = []
+    for t_i, t in enumerate(tapes.values()):
+        for r in t.records():
+            key = (r["name"], tuple(r["inputs"]), tuple(r["outputs"]))
+            if key not in index:
+                index[key] = len(nodes)
+                records.append((len(nodes), r))
+                nodes.append({"kind": r["kind"], "record": r, "tapes": set(),
+                              "out": [_shape_text(s) for s in r["output_shapes"]]})
+                for y in r["outputs"]:
+                    produced.setdefault(y, index[key])
+            nodes[index[key]]["tapes"].add(t_i)
+    watched = [t.watched_ids() for t in tapes.values()]
+    sources = {}
+    for i, r in records:
+        data = []
+        for x, name, shape in zip(r["inputs"], r["input_names"], r["input_shapes"]):
+            j = produced.get(x)
+            if j is not None and j != i:
+                edges.append((j, i, nodes[j]["tapes"] & nodes[i]["tapes"]))
+                if name is None:
+                    data.append(shape)
+                continue
+            by = {t_i for t_i, ids in enumerate(watched) if x in ids}
+            if not by:  # a constant, or data the tapes do not watch: not drawn
+                if name is None:
+                    data.append(shape)
+                continue
+            if x not in sources:
+                sources[x] = len(nodes)
+                kind = "variable" if name is not None else "tensor"
+                nodes.append({"kind": kind, "tapes": by, "out": [],
+                              "label": f"{name if name else 'watched tensor'}\n"
+                                       f"{_shape_text(shape)}"})
+            edges.append((sources[x], i, by & nodes[i]["tapes"]))
+            if name is None:
+                data.append(shape)
+        name = r["name"]
+        if r["kind"] == "layer":
+            cls, _, layer_name = name.partition(" ")
+            head = name if len(name) <= 18 else f"{cls}\n{layer_name}"
+            nodes[i]["label"] = head + (f"\nin {', '.join(_shape_text(s) for s in data)}"
+                                        if data else "")
+        else:
+            nodes[i]["label"] = name
+    return nodes, edges
+
+
+def _tape_columns(nodes, edges):
+    """Each node's column: 1 + the largest column of its inputs; a watched
+    source sits just before the first node that reads it."""
+    preds = {i: [] for i in range(len(nodes))}
+    succs = {i: [] for i in range(len(nodes))}
+    for a, b, _ in edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    recorded = [i for i, node in enumerate(nodes) if "record" in node]
+    waiting = {i: sum(1 for p in preds[i] if "record" in nodes[p]) for i in recorded}
+    ready = [i for i in recorded if not waiting[i]]
+    column = {}
+    while len(column) < len(recorded):
+        if not ready:  # a cycle (ids reused between unrelated tapes): break it anywhere
+            ready = [min(i for i in recorded if i not in column)]
+        i = ready.pop()
+        if i in column:
+            continue
+        column[i] = 1 + max([column[p] for p in preds[i] if p in column and
+                             "record" in nodes[p]], default=0)
+        for b in succs[i]:
+            waiting[b] -= 1
+            if not waiting[b]:
+                ready.append(b)
+    for i, node in enumerate(nodes):
+        if "record" not in node:
+            column[i] = min(column[b] for b in succs[i]) - 1
+    low = min(column.values())
+    return {i: c - low for i, c in column.items()}, preds, succs
+
+
+def tape(tape_or_tapes, path=None, title=None):
+    """What a GradientTape recorded, drawn left to right: an op is a small
+    box ("multiply", "reduce_mean"), a layer call a bigger orange one
+    ("Dense 'dense'", with its input's shape), a watched source a green box
+    (a variable by its path and shape) or a grey one (a watched tensor);
+    each arrow carries a tensor from the node that made it to the one that
+    read it, its shape written where it leaves. Constants and data the tape
+    did not watch are not drawn (a layer's box names its input's shape).
+
+    ``tape_or_tapes``: a tape, a list of tapes, or a dict {name: tape} (a GAN
+    step's {"generator": gen_tape, "discriminator": disc_tape}). With several,
+    the small squares above each box say which tapes recorded it (one colour
+    per tape, named in the legend), and an arrow only some tapes recorded is
+    drawn in their colour and line style. Works on a used non-persistent
+    tape (it reads ``tape.records()``). Long graphs wrap into bands of
+    columns. Drawn with matplotlib alone. Returns the Figure; ``path=``
+    saves a PNG."""
+    tapes = _named_tapes(tape_or_tapes)
+    nodes, edges = _tape_nodes(tapes)
+    if not nodes:
+        raise ValueError("plot.tape: the tape recorded nothing: no op inside its `with` block "
+                         "read a watched tensor or a trainable variable")
+    column, preds, succs = _tape_columns(nodes, edges)
+    many = len(tapes) > 1
+    # sizes in inches (one data unit is one inch, so text and boxes keep their proportions)
+    longest = max(len(line) for node in nodes for line in node["label"].split("\n"))
+    box_w = min(max(0.075 * longest + 0.2, 1.0), 1.9)
+    gap_x, gap_y = 0.62, 0.34 if many else 0.24
+    heights = {i: 0.24 + 0.17 * node["label"].count("\n") + (0.1 if node["kind"] == "layer"
+                                                              else 0)
+               for i, node in enumerate(nodes)}
+    n_columns = max(column.values()) + 1
+    starts = _tape_bands(n_columns, edges, column,
+                         max(1, int((13.0 + gap_x) // (box_w + gap_x))))
+    band_of = {c: max(b for b, s in enumerate(starts) if s <= c) for c in range(n_columns)}
+    per_band = max(e - s for s, e in zip(starts, starts[1:] + [n_columns]))
+    by_column = {}
+    for i in range(len(nodes)):
+        by_column.setdefault(column[i], []).append(i)
+    y = {}
+
+    def stack(c):
+        col = by_column[c]
+        top = (sum(heights[i] for i in col) + gap_y * (len(col) - 1)) / 2
+        for i in col:
+            y[i] = top - heights[i] / 2
+            top -= heights[i] + gap_y
+
+    for c in sorted(by_column):
+        stack(c)
+    for sweep in range(4):  # order each column by where its neighbours sit: fewer crossings
+        order = sorted(by_column) if sweep % 2 == 0 else sorted(by_column, reverse=True)
+        for c in order:
+            def key(i):
+                near = [y[p] for p in (preds[i] if sweep % 2 == 0 else succs[i])
+                        if band_of[column[p]] == band_of[c]] or \
+                    [y[p] for p in preds[i] + succs[i]]
+                return -np.mean(near) if near else 0.0
+            by_column[c].sort(key=key)
+            stack(c)
+    band = {i: band_of[column[i]] for i in range(len(nodes))}
+    x = {i: (column[i] - starts[band[i]]) * (box_w + gap_x) for i in range(len(nodes))}
+
+    def half(i):
+        return heights[i] / 2 + (0.14 if many else 0.0)  # the tape marks sit above
+
+    # an edge that skips columns inside a band goes over the boxes between, in a lane
+    lanes, lane_used = {}, {}
+    for k, (a, b, _) in enumerate(edges):
+        if band[a] != band[b] or column[b] - column[a] < 2:
+            continue
+        xa, xb = x[a] + box_w / 2, x[b] - box_w / 2
+        between = [i for i in range(len(nodes)) if band[i] == band[a] and
+                   column[a] < column[i] < column[b]]
+        if not any(abs(y[a] + (x[i] - xa) / (xb - xa) * (y[b] - y[a]) - y[i]) <
+                   heights[i] / 2 + 0.1 for i in between):
+            continue
+        level = max(y[i] + half(i) for i in between) + 0.2
+        span = (column[a], column[b])
+        used = lane_used.setdefault(band[a], [])
+        while any(abs(level - h) < 0.1 and s[0] < span[1] and span[0] < s[1] for h, s in used):
+            level += 0.1
+        used.append((level, span))
+        lanes[k] = level
+    # stack the bands top to bottom; an edge from one band to a later one runs in the gap
+    top_of, bottom_of = {}, {}
+    for i in range(len(nodes)):
+        top_of[band[i]] = max(top_of.get(band[i], -np.inf), y[i] + half(i))
+        bottom_of[band[i]] = min(bottom_of.get(band[i], np.inf), y[i] - heights[i] / 2 - 0.22)
+    for k, level in lanes.items():
+        a = edges[k][0]
+        top_of[band[a]] = max(top_of[band[a]], level + 0.05)
+    crossing = [k for k, (a, b, _) in enumerate(edges) if band[a] != band[b]]
+    offset, at = {}, 0.0
+    for bnd in range(len(starts)):
+        offset[bnd] = at - top_of[bnd]
+        leaving = sum(1 for k in crossing if band[edges[k][0]] == bnd)
+        at = offset[bnd] + bottom_of[bnd] - 0.3 - 0.1 * leaving
+    for i in y:
+        y[i] += offset[band[i]]
+    for k in lanes:
+        lanes[k] += offset[band[edges[k][0]]]
+    next_level = {}
+    for k in crossing:
+        bnd = band[edges[k][0]]
+        lanes[k] = next_level.get(bnd, offset[bnd] + bottom_of[bnd] - 0.12)
+        next_level[bnd] = lanes[k] - 0.1
+    # a routed edge climbs (or drops) beside its tail and its head: one track per tensor
+    # leaving a column and one per edge entering a column, so the tracks stay apart
+    tail_x, head_x, tails, heads = {}, {}, {}, {}
+    for k in sorted(lanes, key=lambda k: -lanes[k]):
+        a, b, _ = edges[k]
+        track = tails.setdefault(column[a], {}).setdefault(a, len(tails[column[a]]))
+        tail_x[k] = x[a] + box_w / 2 + min(0.1 + 0.08 * track, gap_x - 0.15)
+        track = heads.setdefault(column[b], 0)
+        heads[column[b]] += 1
+        head_x[k] = x[b] - box_w / 2 - min(0.1 + 0.08 * track, gap_x - 0.15)
+    # where each arrow ends: spread along the reader's left side, in the order of their tails
+    ends = {}
+    for b in range(len(nodes)):
+        incoming = sorted((k for k, e in enumerate(edges) if e[1] == b),
+                          key=lambda k: -(lanes[k] if k in lanes else y[edges[k][0]]))
+        step = min(0.1, heights[b] / (len(incoming) + 1))
+        for n, k in enumerate(incoming):
+            ends[k] = y[b] + ((len(incoming) - 1) / 2 - n) * step
+    # the figure
+    plt = _pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
+
+    colors = {t_i: _TAPE_COLORS[t_i % len(_TAPE_COLORS)] for t_i in range(len(tapes))}
+    all_tapes = set(range(len(tapes)))
+    kinds = [k for k in ("layer", "op", "variable", "tensor")
+             if any(node["kind"] == k for node in nodes)]
+    partial = sorted({min(by) for _, _, by in edges if many and by and by != all_tapes})
+    n_handles = len(kinds) + (len(tapes) + len(partial) + 1 if many else 0)
+    left = min([-box_w / 2] + list(head_x.values())) - 0.3
+    width = max(per_band * (box_w + gap_x) - box_w / 2 - left + 0.2, 9.0)
+    ncol = max(1, min(n_handles, int(width // 2.3)))
+    header = 0.8 + 0.25 * -(-n_handles // ncol) + 0.25
+    bottom = min(min(y[i] - heights[i] / 2 for i in y), min(lanes.values(), default=0)) - 0.25
+    top = max(y[i] + half(i) for i in y) + header
+    fig = plt.figure(figsize=(width, top - bottom))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.axis("off")
+    ax.set_xlim(left, left + width)
+    ax.set_ylim(bottom, top)
+    for i, node in enumerate(nodes):
+        kind, h = node["kind"], heights[i]
+        edge, lw = _KIND_EDGE[kind], 1.1
+        if many and len(node["tapes"]) == 1:
+            edge, lw = colors[next(iter(node["tapes"]))], 2.0
+        box = FancyBboxPatch((x[i] - box_w / 2, y[i] - h / 2), box_w, h,
+                             boxstyle="round,pad=0.02,rounding_size=0.06",
+                             facecolor=_KIND_FACE[kind], edgecolor=edge, linewidth=lw, zorder=3)
+        box.set_gid(f"node:{kind}")
+        ax.add_patch(box)
+        ax.text(x[i], y[i], node["label"], ha="center", va="center", zorder=4,
+                fontsize=8.5 if kind in ("op", "layer") else 8,
+                fontweight="bold" if kind == "layer" else "normal",
+                family="monospace" if kind in ("variable", "tensor") else None,
+                linespacing=1.15)
+        if many:
+            for t_i in sorted(node["tapes"]):
+                mark = Rectangle((x[i] - box_w / 2 + 0.03 + 0.15 * t_i, y[i] + h / 2 + 0.04),
+                                 0.11, 0.09, facecolor=colors[t_i], edgecolor="none", zorder=4)
+                mark.set_gid(f"tape:{list(tapes)[t_i]}")
+                ax.add_patch(mark)
+        if node["out"]:  # the shape of what leaves the node, where it leaves
+            ax.text(x[i] + box_w / 2 + 0.05, y[i] + 0.05, ", ".join(node["out"]), ha="left",
+                    va="bottom", fontsize=7, color="#555555", family="monospace", zorder=4)
+    for k, (a, b, by) in enumerate(edges):
+        if not many or by == all_tapes:
+            color, style = "#555555", "-"
+        elif by:
+            color, style = colors[min(by)], _TAPE_STYLES[min(by) % len(_TAPE_STYLES)]
+        else:
+            color, style = "#999999", ":"
+        xa, ya = x[a] + box_w / 2, y[a]
+        xb, yb = x[b] - box_w / 2, ends[k]
+        points = [(xa, ya)]
+        if k in lanes:
+            points += [(tail_x[k], ya), (tail_x[k], lanes[k]), (head_x[k], lanes[k]),
+                       (head_x[k], yb)]
+            ax.plot([p[0] for p in points], [p[1] for p in points], color=color, lw=1.0,
+                    linestyle=style, solid_joinstyle="round", zorder=2)
+        ax.annotate("", xy=(xb, yb), xytext=points[-1], zorder=2,
+                    arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.0,
+                                "linestyle": style, "shrinkA": 0, "shrinkB": 0})
+    records = sum(1 for node in nodes if "record" in node)
+    counts = [f"{records} recorded node{'s' * (records != 1)}"]
+    for kind in ("variable", "tensor"):
+        n = sum(1 for node in nodes if node["kind"] == kind)
+        if n:
+            counts.append(f"{n} watched {kind}{'s' * (n != 1)}")
+    heading = title or (f"What the tape{'s' * many} recorded"
+                        f"{' (' + ', '.join(tapes) + ')' if many else ''}")
+    ax.text(left + 0.25, top - 0.15, heading, ha="left", va="top", fontsize=13,
+            fontweight="bold")
+    ax.text(left + 0.25, top - 0.47, ", ".join(counts) + "; each arrow carries a tensor, its "
+            "shape written where it leaves", ha="left", va="top", fontsize=9, color="#444444")
+    labels = {"layer": "layer call", "op": "op", "variable": "watched variable",
+              "tensor": "watched tensor"}
+    handles = [Patch(facecolor=_KIND_FACE[k], edgecolor=_KIND_EDGE[k], label=labels[k])
+               for k in kinds]
+    if many:
+        names = list(tapes)
+        handles += [Patch(facecolor=colors[t_i], label=f"recorded by {name}")
+                    for t_i, name in enumerate(names)]
+        handles += [Line2D([], [], color=colors[t_i], linestyle=_TAPE_STYLES[t_i % 4],
+                           label=f"arrow on {names[t_i]} only") for t_i in partial]
+        handles.append(Line2D([], [], color="#555555", label="arrow on all tapes"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(left + 0.2, top - 0.75),
+              bbox_transform=ax.transData, fontsize=8.5, framealpha=0.95, ncol=ncol,
+              borderaxespad=0.0, frameon=False)
+    return _finish(fig, path)
+
+
+def _tape_bands(n_columns, edges, column, limit):
+    """Where each band of columns starts: at most ``limit`` columns a band,
+    bands of about equal width, each cut where the fewest arrows cross it."""
+    bands = -(-n_columns // limit)
+    target = -(-n_columns // bands)
+    starts = [0]
+    while n_columns - starts[-1] > limit:
+        s = starts[-1]
+        cuts = range(s + max(1, target - 2), min(s + limit, n_columns - 1) + 1)
+        starts.append(min(cuts, key=lambda cut: (
+            sum(1 for a, b, _ in edges if column[a] < cut <= column[b]),
+            abs(cut - s - target))))
+    return starts

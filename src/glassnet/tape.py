@@ -178,6 +178,7 @@ class GradientTape:
 
     def reset(self):
         """Forget everything recorded so far (the tape keeps recording)."""
+        self._skeleton = None
         self._nodes = []
         self._watched = {}
         self._variables = []
@@ -185,8 +186,36 @@ class GradientTape:
 
     def _release(self):
         if not self._persistent:
+            self._skeleton = self.records()
+            self._watched_ids = set(self._watched)
             self._nodes = []
             self._watched = {}
+
+    def records(self):
+        """What this tape recorded, one dict per node, in order: ``name``
+        (the op, or the layer's class and name), ``kind`` ("op" or
+        "layer"), ``inputs``/``outputs`` (object ids) and their ``shapes``.
+        A used non-persistent tape keeps these (no arrays) for
+        ``glassnet.inspect.why_none`` and ``glassnet.plot.tape``."""
+        if not self._nodes and getattr(self, "_skeleton", None) is not None:
+            return self._skeleton
+        out = []
+        for node in self._nodes:
+            op = node.op
+            layer = getattr(op, "layer", None)
+            out.append({
+                "name": op.op_name, "kind": "layer" if layer is not None else "op",
+                "inputs": [id(x) for x in node.inputs],
+                "input_shapes": [tuple(np.shape(getattr(x, "_value", x))) for x in node.inputs],
+                "input_names": [getattr(x, "path", None) for x in node.inputs],
+                "outputs": list(node.outputs),
+                "output_shapes": [tuple(o.shape) for o in op.outputs] if op.outputs else [],
+            })
+        return out
+
+    def watched_ids(self):
+        """The ids of every tensor and variable this tape watches or watched."""
+        return set(self._watched) or set(getattr(self, "_watched_ids", ()))
 
     # ------------------------------------------------------------ gradients
     def gradient(self, target, sources, output_gradients=None,

@@ -20,7 +20,7 @@ from glassnet import __version__
 
 _SUBMODULES = {"layers", "models", "losses", "metrics", "optimizers", "callbacks",
                "activations", "initializers", "regularizers", "datasets", "utils", "backend",
-               "preprocessing", "ops", "saving"}
+               "preprocessing", "ops", "random", "saving"}
 _NAMES = {"Sequential": "glassnet.models", "Model": "glassnet.models",
           "Input": "glassnet.layers", "Layer": "glassnet.layers",
           "Variable": "glassnet.variables", "KerasTensor": "glassnet.graph"}

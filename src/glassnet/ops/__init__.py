@@ -124,8 +124,12 @@ KERAS_OPS = {
     "binary_crossentropy": (_K, "binary_crossentropy"),
     "categorical_crossentropy": (_K, "categorical_crossentropy"),
     "sparse_categorical_crossentropy": (_K, "sparse_categorical_crossentropy"),
-    "conv": (_N, "conv"), "moments": (_N, "moments"), "normalize": (_L, "l2_normalize"),
+    "conv": (_N, "conv"), "moments": (_N, "moments"),
 }
+# Keras's own signature or defaults where TensorFlow's differ (gelu approximates by
+# default, trace over axes 0 and 1, zeros in float32, flip's axis, linspace's num=50)
+KERAS_OPS.update({name: (_K, name) for name in (
+    "gelu", "norm", "normalize", "trace", "zeros", "ones", "eye", "flip", "linspace")})
 
 KERAS_RANDOM = {"normal": (_R, "normal"), "uniform": (_R, "uniform"),
                 "truncated_normal": (_R, "truncated_normal"),
@@ -148,7 +152,6 @@ class Namespace(types.ModuleType):
             raise AttributeError(attr)
         if attr in self._extra:
             value = self._extra[attr]
-            value = value() if callable(value) and getattr(value, "_lazy", False) else value
         elif attr in self._table:
             module, name = self._table[attr]
             value = getattr(importlib.import_module(module), name)
@@ -172,19 +175,7 @@ def missing(namespace, attr, names):
            f"it){hint}"
 
 
-def lazy(function):
-    function._lazy = True
-    return function
-
-
-def _seed_generator():
-    return importlib.import_module(_R).SeedGenerator
-
-
 math = Namespace("glassnet.math", MATH, doc="tf.math: elementwise math and reductions.")
 nn = Namespace("glassnet.nn", NN, doc="tf.nn: activations, softmax, cross-entropies, dropout.")
 random = Namespace("glassnet.random", RANDOM, doc="tf.random: random tensors.")
 linalg = Namespace("glassnet.linalg", LINALG, doc="tf.linalg: matrix operations.")
-keras_ops = Namespace("glassnet.keras.ops", KERAS_OPS, doc="keras.ops: Keras 3's ops.")
-keras_random = Namespace("glassnet.keras.random", KERAS_RANDOM,
-                         doc="keras.random: Keras 3's random ops.")

@@ -505,7 +505,6 @@ def reverse(tensor, axis, name=None):
 
 
 def repeat(input, repeats, axis=None, name=None):
-    x = value_of(input)
     if axis is None:
         input, axis = reshape(input, [-1]), 0
     n = np.shape(value_of(input))[axis]

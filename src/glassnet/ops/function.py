@@ -183,6 +183,56 @@ class LayerCall(Op):
         return grads
 
 
+class LossCall(Op):
+    """A Keras loss called on tensors: one node. Forward is the loss's own
+    value; backward is its own gradient, ∂loss/∂y_pred (from
+    ``value_and_gradient``), scaled by the gradient arriving from above. Like a
+    layer's, it is computed with arrays: a second derivative through it
+    raises an error naming the loss."""
+
+    def __init__(self, loss, y_true, sample_weight):
+        self.loss, self.y_true, self.sample_weight = loss, y_true, sample_weight
+
+    @property
+    def op_name(self):
+        return f"{type(self.loss).__name__} {self.loss.name!r}"
+
+    def forward(self, y_pred):
+        loss = self.loss
+        if loss.reduction in (None, "none"):
+            values, grads = loss.losses_and_gradients(self.y_true, y_pred)
+            if self.sample_weight is not None:
+                w = loss._weights(self.sample_weight, values.shape)
+                values = values * w.astype(values.dtype)
+                grads = grads * w[..., np.newaxis].astype(grads.dtype)
+            self.grad = grads
+            return np.asarray(values, dtype=y_pred.dtype)
+        value, self.grad = loss.value_and_gradient(self.y_true, y_pred, self.sample_weight)
+        return np.asarray(value, dtype=y_pred.dtype)
+
+    def backward(self, gy):
+        g = value_of(gy)
+        if self.loss.reduction in (None, "none"):
+            g = g[..., np.newaxis]
+        grad = Tensor(np.asarray(self.grad * g, dtype=self.grad.dtype))
+        if _tape.recording():
+            _tape.record(NoSecondOrder(self.op_name), [gy, self.inputs[0]], [grad])
+        return grad
+
+
+def call_loss(loss, y_true, y_pred, sample_weight=None):
+    """``loss(y_true, y_pred)`` on tensors: a Tensor, recorded as one node."""
+    from glassnet.activations import as_float_array
+    pred = as_float_array(value_of(y_pred), f"{loss.name} y_pred")
+    y = loss.check_targets(value_of(y_true), pred.shape)
+    weight = None if sample_weight is None else np.asarray(value_of(sample_weight))
+    if not isinstance(y_pred, (Tensor,)) and not hasattr(y_pred, "assign"):
+        y_pred = Tensor(pred)
+    elif pred is not value_of(y_pred):  # integer predictions: computed in float
+        y_pred = Tensor(pred)
+    return LossCall(loss, y, weight)(y_pred)
+
+
 def _weight_grad(layer, variable):
     """A copy of ∂L/∂weight after the layer's backward: from ``layer.grad_<name>``
     (a book-style layer may have assigned a new array there) or the Variable's."""

@@ -7,6 +7,8 @@ above. Shapes broadcast as in NumPy; the tape sums broadcast gradients back.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet.ops.function import Op, value_of
@@ -276,7 +278,6 @@ def logical_xor(x, y, name=None):
 
 
 truediv = divide
-multiply_no_nan = None  # set below
 floor_div = floordiv
 mod = floormod
 
@@ -493,7 +494,7 @@ class Erf(_Unary):
 
     def backward(self, gy):
         x = self.inputs[0]
-        return multiply(gy, multiply(exp(negative(square(x))), 2 / np.sqrt(np.pi)))
+        return multiply(gy, multiply(exp(negative(square(x))), 2 / math.sqrt(math.pi)))
 
 
 class _Piecewise(_Unary):
@@ -742,7 +743,7 @@ class ReduceSum(_Reduce):
     name = "reduce_sum"
 
     def compute(self, x, axes):
-        dtype = np.int32 if x.dtype == np.bool_ else None
+        dtype = np.int32 if x.dtype == np.bool_ else x.dtype  # TensorFlow keeps the dtype
         return np.sum(x, axis=axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, gy):

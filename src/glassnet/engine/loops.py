@@ -1,0 +1,476 @@
+"""Keras's loops over the runner: compile, fit, evaluate, predict and the
+*_on_batch calls, with callbacks and metrics."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from glassnet import callbacks as callbacks_module
+from glassnet import graph, losses, metrics as metrics_module, optimizers, utils
+from glassnet.engine.compiled import CompiledLoss, CompiledMetrics, Losses
+from glassnet.engine.data import DataChecks, input_dtype
+from glassnet.engine.params import Params
+from glassnet.engine.runner import Runner
+
+__all__ = ["Engine"]
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {value!r}")
+    return int(value)
+
+
+def _verbose(value, default):
+    if value == "auto":
+        return default
+    if value not in (0, 1, 2, True, False):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2; received {value!r}")
+    return int(value)
+
+
+class Engine(Runner, Params, Losses, DataChecks):
+    """compile / fit / evaluate / predict for a model whose graph is
+    ``self.inputs``, ``self.outputs`` and ``self._nodes`` (glassnet.models)."""
+
+    def _init_engine(self):
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self.input_gradient_wanted = False  # True: backward also computes ∂loss/∂x
+        self.input_gradient = None
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self._compile_args = None
+        self._trackers = {}
+        self._steps = None
+        self._plans = {}
+        self._packed = None
+        self._params = self._grads = None
+        self._layout = None
+        self._states = {}
+        self._fusion = True  # tests switch it off to compare with the layers one by one
+
+    # ------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Choose how to learn: the optimizer (name or object), the loss (a
+        name, a Loss, or one per output as a list or dict), ``loss_weights``,
+        and ``metrics`` (e.g. ``["accuracy"]``, or per output). glassnet
+        always runs eagerly in NumPy, so ``run_eagerly`` and ``jit_compile``
+        change nothing."""
+        if steps_per_execution != 1:
+            raise NotImplementedError(f"compile: steps_per_execution={steps_per_execution!r} is "
+                                      f"not implemented in glassnet (only 1)")
+        if isinstance(metrics, str) or (metrics is not None and not isinstance(
+                metrics, (list, tuple, dict))):
+            metrics = [metrics]
+        for spec in (metrics, weighted_metrics):
+            for identifier in graph.flatten(spec if isinstance(spec, (list, tuple, dict))
+                                            else [spec]):
+                if identifier is not None:
+                    if isinstance(identifier, str) and identifier.lower() in ("accuracy",
+                                                                                "acc"):
+                        continue
+                    metrics_module.get(identifier)  # fail now on an unknown name
+        if loss is not None:
+            for spec in graph.flatten(loss if isinstance(loss, (list, tuple, dict)) else [loss]):
+                if spec is not None:
+                    losses.get(spec)
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
+        self._compiled_loss = self._compiled_metrics = None
+        self.compiled = True
+        if getattr(self, "built", False) and self.outputs is not None:
+            self._build_compiled()
+
+    def _build_compiled(self):
+        loss, loss_weights, metrics, weighted = self._compile_args
+        names = self.output_names
+        self._compiled_loss = None if loss is None else CompiledLoss(loss, loss_weights, names)
+        self._compiled_metrics = CompiledMetrics(metrics, weighted, names)
+        self._trackers = {"loss": metrics_module.Mean(name="loss")}
+        if self._compiled_loss is not None and self._compiled_loss.several:
+            for _, name, _, _ in self._compiled_loss.entries:
+                self._trackers[f"{name}_loss"] = metrics_module.Mean(name=f"{name}_loss")
+
+    def _require_compiled(self, what, need_loss=True):
+        if not self.compiled:
+            raise ValueError(f"{what} needs compile() first, e.g. model.compile("
+                             f"optimizer='adam', loss='sparse_categorical_crossentropy', "
+                             f"metrics=['accuracy'])")
+        if self._compiled_loss is None and self._compile_args is not None and self.built:
+            self._build_compiled()
+        if need_loss and self._compiled_loss is None:
+            raise ValueError(f"{what} needs a loss: compile(loss=...) with one of "
+                             f"{', '.join(losses.names())}")
+
+    @property
+    def metrics(self):
+        """The loss trackers and the compiled metrics (Keras's ``model.metrics``)."""
+        found = list(self._trackers.values())
+        if self._compiled_metrics is not None:
+            found += [m for _, _, m, _ in self._compiled_metrics.entries]
+        return found
+
+    @property
+    def metrics_names(self):
+        names = list(self._trackers)
+        if self._compiled_metrics is not None:
+            names += [name for _, name, _, _ in self._compiled_metrics.entries]
+        return names
+
+    def reset_metrics(self):
+        for tracker in self._trackers.values():
+            tracker.reset_state()
+        if self._compiled_metrics is not None:
+            self._compiled_metrics.reset()
+
+    # ------------------------------------------------------------ training
+    def _prepare(self):
+        """Before fit, evaluate or a batch call: threads, packing, the plan,
+        which losses fuse."""
+        utils.prepare_threads()  # worker threads = BLAS threads; warm-up (see its docstring)
+        self._pack()
+        if self._compiled_loss is None and self._compile_args is not None:
+            self._build_compiled()
+        self._fused = self._fused_steps()
+        self._logits = {id(loss): type(loss).from_config({**loss.get_config(),
+                                                           "from_logits": True})
+                        for index, _, loss, _ in (self._compiled_loss.entries
+                                                  if self._compiled_loss else [])
+                        if index in self._fused}
+        self._has_regularizers = any(v.regularizer is not None for v in self.weights)
+        self._input_dtypes = [input_dtype(t, self.dtype) for t in self.inputs]
+
+    def compute_gradients(self, x, y, sample_weight=None):
+        """Forward (training mode), loss, backward: fills every weight's
+        gradient and returns (loss including regularization, output).
+        Skips backward when the loss is not finite. With
+        ``model.input_gradient_wanted = True``, ∂loss/∂x is left in
+        ``self.input_gradient``.
+
+        Overflow on the way (a diverging run) raises no NumPy warning: it
+        shows up as a non-finite loss, which ``fit`` reports and stops on."""
+        self._prepare()
+        xs = x if isinstance(x, list) else [x]
+        ys = y if isinstance(y, list) else [y]
+        weights = None if sample_weight is None else (
+            sample_weight if isinstance(sample_weight, list) else [sample_weight] * len(ys))
+        loss, _, outputs = self._gradient_step(xs, ys, weights)
+        return loss, outputs[0] if len(outputs) == 1 else outputs
+
+    def _gradient_step(self, xs, ys, weights, update=False):
+        """Forward, loss, backward (and with ``update`` the optimizer's step),
+        where a diverging run's overflow raises no warning: it shows up as a
+        non-finite loss, which fit reports and stops on."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            self._states = {}
+            outputs = self._run_forward(xs, training=True)
+            total, values, grads, z_grads = self._losses(ys, outputs, weights, True)
+            if math.isfinite(total):
+                input_grads = self._run_backward(grads, z_grads, self.input_gradient_wanted)
+                if self.input_gradient_wanted:
+                    self.input_gradient = input_grads[0] if len(input_grads) == 1 else \
+                        input_grads
+                if update:
+                    self.optimizer.step(self._params, self._grads, self._layout)
+            self._states = {}
+        return total, values, outputs
+
+    def compute_loss(self, x, y, training=True, sample_weight=None):
+        """The loss (including regularization) on one batch, without backward."""
+        self._prepare()
+        xs = x if isinstance(x, list) else [x]
+        ys = y if isinstance(y, list) else [y]
+        outputs = self._run_forward(xs, training=training)
+        return self._losses(ys, outputs, None if sample_weight is None else [sample_weight] *
+                            len(ys), False)[0]
+
+    def train_step(self, data):
+        """Keras's ``train_step(data)``: one step on the batch ``data = (x, y)``
+        or ``(x, y, sample_weight)``; returns the logs (the loss and the
+        metrics so far)."""
+        if not isinstance(data, tuple) or len(data) not in (2, 3):
+            raise ValueError("train_step takes data = (x, y) or (x, y, sample_weight)")
+        self._prepare()
+        batch = self._batch(self._data(data[0], data[1], data[2] if len(data) == 3 else None,
+                                       None, "train_step"), slice(None))
+        loss, values, outputs = self._train_batch(batch)
+        if math.isfinite(loss):
+            self._update_metrics(batch, loss, values, outputs)
+        return self._logs()
+
+    def _train_batch(self, data):
+        """One step on one batch: forward, loss, backward, update. Returns the
+        loss, the per-output losses and the outputs; a non-finite loss leaves
+        the weights untouched."""
+        return self._gradient_step(data.xs, data.ys, data.weights, update=True)
+
+    def _update_metrics(self, data, loss, values, outputs):
+        batch = data.n
+        self._trackers["loss"].update_state(loss, sample_weight=batch)
+        if self._compiled_loss.several:
+            for name, value in values.items():
+                self._trackers[f"{name}_loss"].update_state(value, sample_weight=batch)
+        metrics = self._compiled_metrics
+        if not metrics.built:
+            metrics.build([None if y is None else y.shape for y in data.ys],
+                          [o.shape for o in outputs])
+        for index, _, metric, weighted in metrics.entries:
+            weight = data.weights[index] if weighted and data.weights is not None else None
+            metric.update_state(data.ys[index], outputs[index], sample_weight=weight)
+
+    def _logs(self):
+        logs = {name: float(t.result()) for name, t in self._trackers.items()}
+        for _, name, metric, _ in self._compiled_metrics.entries:
+            logs[name] = float(metric.result())
+        return logs
+
+    # ------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, seed=None):
+        """Train for ``epochs`` passes over (x, y) in mini-batches (Keras's
+        arguments). Returns a History whose ``history`` dict holds one value
+        per epoch for ``loss``, each metric, and ``val_``-prefixed ones when
+        validating; for several outputs also ``<output>_loss`` and
+        ``<output>_<metric>``. ``seed`` (glassnet's) makes the shuffling and
+        dropout of this call reproducible."""
+        self._require_compiled("fit", need_loss=False)
+        for argument, value in (("steps_per_epoch", steps_per_epoch),
+                                ("validation_steps", validation_steps)):
+            if value is not None:
+                raise NotImplementedError(f"fit: {argument}={value!r} is not implemented in "
+                                          f"glassnet (it trains on whole arrays)")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        validation_batch_size = batch_size if validation_batch_size is None else \
+            _positive_int(validation_batch_size, "validation_batch_size")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be an integer >= 0; received {epochs!r}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
+                or initial_epoch < 0:
+            raise ValueError(f"initial_epoch must be an integer >= 0; received "
+                             f"{initial_epoch!r}")
+        verbose = _verbose(verbose, 1)
+        validation_freq = _positive_int(validation_freq, "validation_freq")
+        if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+            raise ValueError(f"validation_split must be a number in [0, 1); received "
+                             f"{validation_split!r}")
+        if shuffle not in (True, False):
+            raise NotImplementedError(f"fit: shuffle={shuffle!r} is not implemented in "
+                                      f"glassnet (only True or False)")
+        with utils.seeded(seed):
+            self._build_from(x)
+            self._require_compiled("fit")
+            data = self._data(x, y, sample_weight, class_weight, "fit")
+            val = None
+            if validation_data is not None:
+                if validation_split:
+                    raise ValueError("give validation_data or validation_split, not both")
+                if not (isinstance(validation_data, (tuple, list)) and
+                        len(validation_data) in (2, 3)):
+                    raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                                     "(x_val, y_val, sample_weight_val)")
+                val = self._data(validation_data[0], validation_data[1],
+                                 validation_data[2] if len(validation_data) == 3 else None,
+                                 None, "fit validation_data")
+            elif validation_split:
+                split = int(data.n * (1 - validation_split))  # Keras: the last fraction
+                if split == 0 or split == data.n:
+                    raise ValueError(f"validation_split={validation_split} leaves no samples "
+                                     f"for training or validation with {data.n} samples")
+                data, val = data.split(split)
+            return self._fit_loop(data, val, batch_size, validation_batch_size, epochs,
+                                  verbose, callbacks, shuffle, initial_epoch, validation_freq)
+
+    def _fit_loop(self, data, val, batch_size, val_batch_size, epochs, verbose, callbacks,
+                  shuffle, initial_epoch, validation_freq):
+        self._prepare()
+        n = data.n
+        steps = math.ceil(n / batch_size)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, model=self, add_history=True, add_progbar=True, verbose=verbose,
+            params={"epochs": epochs, "steps": steps})
+        history = callback_list.history
+        self.history = history
+        self.stop_training = False
+        generator = utils.rng()
+        self._grads[...] = 0
+        self._initial_epoch = None
+        callback_list.on_train_begin()
+        if self._initial_epoch is not None:  # BackupAndRestore found a backup to resume from
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            order = generator.permutation(n) if shuffle else None
+            seen, logs = 0, {}
+            for step in range(steps):
+                part = slice(step * batch_size, min((step + 1) * batch_size, n))
+                batch = self._batch(data, part if order is None else order[part])
+                callback_list.on_train_batch_begin(step)
+                loss, values, outputs = self._train_batch(batch)
+                if not math.isfinite(loss):
+                    callback_list.on_train_batch_end(step, {**self._logs(), "loss": loss})
+                    self._stop_on_bad_loss(loss, epoch, step, history)
+                    break
+                seen += batch.n
+                self._update_metrics(batch, loss, values, outputs)
+                logs = self._logs()
+                callback_list.on_train_batch_end(step, logs)
+                if self.stop_training:  # a callback or Ctrl-C asked: stop after this batch
+                    break
+            if not seen:
+                break
+            logs = dict(sorted(self._logs().items()))
+            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                values = self._evaluate_data(val, val_batch_size, in_fit=True,
+                                             callback_list=callback_list)
+                logs.update({f"val_{k}": v for k, v in sorted(values.items())})
+            callback_list.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end()
+        return history
+
+    def _stop_on_bad_loss(self, loss, epoch, step, history):
+        lr = self.optimizer.current_learning_rate()
+        message = (f"Training stopped at epoch {epoch + 1}, batch {step + 1}: the loss became "
+                   f"{loss} (not finite), so that batch's update was not applied and the "
+                   f"weights are those from before it. The usual cause is a learning rate "
+                   f"that is too high (it is {lr:g}); try a lower one, e.g. {lr / 10:g}. Also "
+                   f"check that the inputs are scaled (e.g. x / 255).")
+        history.stopped_reason = message
+        self.stop_training = True
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    # ------------------------------------------------------------ evaluation
+    def _evaluate_data(self, data, batch_size, in_fit=False, callback_list=None):
+        """The loss and metrics over ``data`` (metrics reset first)."""
+        saved = None
+        if in_fit:  # validation must not disturb the epoch's training metrics
+            saved = (self._trackers, self._compiled_metrics)
+            self._trackers = {name: metrics_module.Mean(name=name) for name in self._trackers}
+            copy = CompiledMetrics(*self._compiled_metrics.specs,
+                                    self._compiled_metrics.output_names)
+            self._compiled_metrics = copy
+        else:
+            self.reset_metrics()
+        steps = math.ceil(data.n / batch_size)
+        if callback_list is not None:
+            callback_list.on_test_begin()
+        for step in range(steps):
+            batch = self._batch(data, slice(step * batch_size, (step + 1) * batch_size))
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
+            outputs = self._run_forward(batch.xs, training=False)
+            loss, values, _, _ = self._losses(batch.ys, outputs, batch.weights, False)
+            self._update_metrics(batch, loss, values, outputs)
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, self._logs())
+        logs = self._logs()
+        if callback_list is not None:
+            callback_list.on_test_end(logs)
+        if saved is not None:
+            self._trackers, self._compiled_metrics = saved
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss and metrics on (x, y): ``[loss, metric, ...]`` (Keras's
+        order: the loss, the per-output losses, then the metrics), or the
+        loss alone (a float) when there is nothing else, as in Keras;
+        ``return_dict=True`` gives a dict."""
+        self._require_compiled("evaluate", need_loss=False)
+        if steps is not None:
+            raise NotImplementedError("evaluate: steps is not implemented in glassnet")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        verbose = _verbose(verbose, 1)
+        self._build_from(x)
+        self._require_compiled("evaluate")
+        data = self._data(x, y, sample_weight, None, "evaluate")
+        self._prepare()
+        callback_list = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=True, verbose=verbose,
+            params={"steps": math.ceil(data.n / batch_size)})
+        logs = self._evaluate_data(data, batch_size, callback_list=callback_list)
+        return self._result(logs, return_dict)
+
+    def _result(self, logs, return_dict):
+        if return_dict:
+            return dict(sorted(logs.items()))
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for x, computed in batches (one array, or a
+        list/dict of them for several outputs)."""
+        if steps is not None:
+            raise NotImplementedError("predict: steps is not implemented in glassnet")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        verbose = _verbose(verbose, 1)
+        self._build_from(x)
+        # no NaN scan here (a pass over all of x): NaN in, NaN out, as in Keras; fit refuses it
+        xs = self._predict_inputs(x, "predict")
+        utils.prepare_threads()
+        n = len(xs[0])
+        steps = math.ceil(n / batch_size)
+        callback_list = callbacks_module.CallbackList(callbacks, model=self, add_progbar=True,
+                                                      verbose=verbose, params={"steps": steps})
+        callback_list.on_predict_begin()
+        results = None
+        for step in range(steps):
+            part = slice(step * batch_size, (step + 1) * batch_size)
+            callback_list.on_predict_batch_begin(step)
+            outputs = self._run_forward([x[part].astype(input_dtype(t, self.dtype), copy=False)
+                                         for x, t in zip(xs, self.inputs)], training=False)
+            if results is None:
+                results = [np.empty((n,) + o.shape[1:], dtype=o.dtype) for o in outputs]
+            for result, output in zip(results, outputs):
+                result[part] = output
+            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        callback_list.on_predict_end()
+        return self._pack_outputs(results)
+
+    # ------------------------------------------------------------ one batch
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One training step on this batch; returns the loss and metrics so
+        far (they accumulate until ``reset_metrics()``, as in Keras)."""
+        self._build_from(x)
+        self._require_compiled("train_on_batch")
+        data = self._data(x, y, sample_weight, class_weight, "train_on_batch")
+        self._prepare()
+        batch = self._batch(data, slice(0, data.n))
+        loss, values, outputs = self._train_batch(batch)
+        if math.isfinite(loss):
+            self._update_metrics(batch, loss, values, outputs)
+        else:
+            warnings.warn(f"train_on_batch: the loss became {loss} (not finite); the weights "
+                          f"were not updated", RuntimeWarning, stacklevel=2)
+            return loss
+        return self._result(self._logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics on this batch (metrics reset first)."""
+        self._build_from(x)
+        self._require_compiled("test_on_batch")
+        data = self._data(x, y, sample_weight, None, "test_on_batch")
+        self._prepare()
+        logs = self._evaluate_data(data, data.n)
+        return self._result(logs, return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for this batch, in one pass."""
+        self._build_from(x)
+        return self.predict(x, batch_size=len(self._predict_inputs(x, "predict_on_batch")[0]),
+                            verbose=0)
