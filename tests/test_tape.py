@@ -448,3 +448,23 @@ def test_fit_trains_a_book_style_layer_that_assigns_its_gradient():
     history = model.fit(x, y, batch_size=32, epochs=20, verbose=0)
     assert history.history["loss"][-1] < 1e-4
     np.testing.assert_allclose(model.layers[0].w.numpy().ravel(), [2.0, -1.0], atol=1e-2)
+
+
+def test_a_registered_layer_loads_back_from_keras_file(tmp_path):
+    from glassnet.layers import Layer, register
+
+    @register
+    class TimesTwo(Layer):
+        def forward(self, x, training=False):
+            return x * 2
+
+        def backward(self, grad):
+            return grad * 2
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), TimesTwo()])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded.layers[-1]) is TimesTwo
+    x = np.ones((2, 3), dtype="float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

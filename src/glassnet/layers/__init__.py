@@ -54,11 +54,11 @@ __all__ = (["Layer", "Input", "serialize", "deserialize", "register"]
 
 _CLASSES = {cls.__name__: cls for cls in _LAYERS}
 _CLASSES.update(_ALIASES)
-_BUILTIN = dict(_CLASSES)  # what a file from elsewhere may name (register() adds to _CLASSES)
 
 
 def register(cls):
-    """Make a Layer subclass known to ``deserialize`` (and so to load_model)."""
+    """Make a Layer subclass known to ``deserialize`` (and so to load_model: a
+    file may name the classes Keras has and those your code registered)."""
     _CLASSES[cls.__name__] = cls
     return cls
 

@@ -327,7 +327,7 @@ def model_from_keras(serialized, path):
         _refuse(path, where, f"class {class_name!r} is not Sequential or Functional (a "
                              f"subclassed model is code; glassnet never runs code from a "
                              f"file)")
-    known = set(layers_module._BUILTIN)
+    known = set(layers_module._CLASSES)  # Keras's classes and those the caller register()ed
     cls = Sequential if class_name == "Sequential" else Model
     try:
         config = _model_config_from_keras(class_name, serialized["config"], path, known)
