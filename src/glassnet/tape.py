@@ -244,6 +244,12 @@ class GradientTape:
         self._used = True
         flat_sources = _flatten(sources)
         targets = _flatten(target)
+        for what, values in (("target", targets), ("source", flat_sources)):
+            for x in values:  # TensorFlow's warning: integers carry no gradient
+                if hasattr(x, "dtype") and np.dtype(x.dtype).kind not in "fc":
+                    warnings.warn(f"The dtype of the {what} tensor must be floating (e.g. "
+                                  f"tf.float32) when calling GradientTape.gradient, got "
+                                  f"{np.dtype(x.dtype).name}", UserWarning, stacklevel=2)
         seeds = [None] * len(targets) if output_gradients is None else _flatten(output_gradients)
         if len(seeds) != len(targets):
             raise ValueError(f"GradientTape.gradient: {len(targets)} targets but "
