@@ -124,13 +124,43 @@ def hidden_states(path):
                                                           f"{texts[index][:60]}…")
 
 
+def tape_gan(path):
+    """What two tapes recorded in one GAN step (TensorFlow's DCGAN tutorial's
+    shape, small): each model is one node, called on tensors."""
+    import glassnet as tf
+    from glassnet import keras
+
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(12, activation="tanh")], name="generator")
+    discriminator = keras.Sequential([keras.Input((12,)), keras.layers.Dense(8,
+                                                                             activation="relu"),
+                                      keras.layers.Dense(1)], name="discriminator")
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    noise = tf.random.normal([32, 8])
+    real = tf.random.uniform([32, 12], -1, 1)
+    with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+        fake = generator(noise, training=True)
+        real_output = discriminator(real, training=True)
+        fake_output = discriminator(fake, training=True)
+        gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+        disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + \
+            cross_entropy(tf.zeros_like(fake_output), fake_output)
+    gen_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+    disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+    print(f"GAN step: generator gradient norm "
+          f"{float(tf.linalg.norm(gen_grads[0])):.3g} (through the discriminator)")
+    gn.plot.tape({"gen_tape": gen_tape, "disc_tape": disc_tape}, path=path)
+
+
 def main(out="docs/images"):
     os.makedirs(out, exist_ok=True)
     for name, draw in (("gradient_flow.png", gradient_flow),
                        ("decision_boundary.png", decision_boundary),
                        ("plot_model.png", plot_model),
                        ("gradient_through_time.png", gradient_through_time),
-                       ("hidden_states.png", hidden_states)):
+                       ("hidden_states.png", hidden_states),
+                       ("tape_gan.png", tape_gan)):
         draw(os.path.join(out, name))
         print("wrote", os.path.join(out, name))
 

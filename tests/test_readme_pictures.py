@@ -42,11 +42,13 @@ def test_readme_pictures_script(tmp_path, fashion_mnist, capsys, monkeypatch):
              for kind in ("SimpleRNN", "LSTM", "GRU")}
     assert start["SimpleRNN"] > 0.5, out                       # measured 0.9: it carries
     assert start["LSTM"] < 0.05 and start["GRU"] < 0.05, out   # measured 0.014, 0.017
+    assert_real_png(tmp_path / "tape_gan.png", min_height=300)
+    assert float(out.split("GAN step: generator gradient norm ")[1].split()[0]) > 0
 
 
 def test_committed_pictures_exist():
     images = SCRIPT.parent.parent / "docs" / "images"
-    for name in ("gradient_flow.png", "decision_boundary.png"):
+    for name in ("gradient_flow.png", "decision_boundary.png", "tape_gan.png"):
         assert_real_png(images / name)
     with Image.open(images / "plot_model.png") as drawn:  # plot_model's own size: 80 dpi
         drawn.verify()

@@ -85,16 +85,10 @@ class Loss:
 
     # ------------------------------------------------------------- public
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if _on_tensors(y_true, y_pred, sample_weight):
-            from glassnet.ops.function import call_loss
-            return call_loss(self, y_true, y_pred, sample_weight)
-        y_pred = as_float_array(y_pred, f"{self.name} y_pred")
-        y_true = self.check_targets(y_true, y_pred.shape)
-        if self.reduction in (None, "none"):
-            values = self.losses(y_true, y_pred)
-            return values if sample_weight is None else values * self._weights(
-                sample_weight, values.shape)
-        return self.value(y_true, y_pred, sample_weight)
+        """The loss as a Tensor, as TensorFlow's: under a GradientTape it is
+        one node whose backward is this loss's own gradient."""
+        from glassnet.ops.function import call_loss
+        return call_loss(self, y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         """The per-sample losses (unreduced), as Keras's ``Loss.call``."""
@@ -178,14 +172,6 @@ class Loss:
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
-
-
-def _on_tensors(*values):
-    """Whether a loss is called the TensorFlow way: on Tensors, or under a tape."""
-    from glassnet import tape
-    from glassnet.tensor import Tensor
-    from glassnet.variables import Variable
-    return tape.recording() or any(isinstance(v, (Tensor, Variable)) for v in values)
 
 
 class _Elementwise(Loss):

@@ -189,6 +189,9 @@ class Tensor:
     def __int__(self):
         return int(self._value)
 
+    def __round__(self, ndigits=None):
+        return round(self._value.item(), ndigits)
+
     def __index__(self):
         if self._value.dtype.kind not in "iu" or self._value.ndim:
             raise TypeError(f"only integer scalar tensors can be used as an index; this one "

@@ -195,7 +195,7 @@ class LossCall(Op):
 
     @property
     def op_name(self):
-        return f"{type(self.loss).__name__} {self.loss.name!r}"
+        return type(self.loss).__name__
 
     def forward(self, y_pred):
         loss = self.loss

@@ -1,25 +1,24 @@
-"""Random tensors: ``tf.random`` and ``keras.random``. One generator,
-seeded by ``tf.random.set_seed`` (and ``keras.utils.set_random_seed``); an
-op-level ``seed=`` gives the same numbers on every call, as TensorFlow."""
+"""Random tensors: ``tf.random`` and ``keras.random``. glassnet's one
+generator (``glassnet.utils.rng``, which layers and ``fit`` use too), seeded
+by ``tf.random.set_seed`` or ``keras.utils.set_random_seed``; an op-level
+``seed=`` gives the same numbers on every call, as TensorFlow."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from glassnet import utils
 from glassnet.ops.function import value_of
 from glassnet.tensor import Tensor, as_dtype
 
-_generator = [np.random.default_rng()]
-
-
 def set_seed(seed):
     """Seed the global generator (TensorFlow's ``tf.random.set_seed``)."""
-    _generator[0] = np.random.default_rng(int(seed))
+    utils.set_random_seed(int(seed))
 
 
 def _rng(seed):
     if seed is None:
-        return _generator[0]
+        return utils.rng()
     if isinstance(seed, SeedGenerator):
         return seed.next()
     return np.random.default_rng(int(np.sum(np.atleast_1d(value_of(seed)))))
