@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from glassnet import layers as L
+from glassnet.layers import Layer
 from glassnet.testing import run_layer_test
 
 
@@ -40,16 +41,18 @@ PADDED[1, :1] = 0
 # differentiable (a_t = x_t · [x_t ≠ mask_value]; Keras's gradient there is 0)
 UNPADDED = np.random.default_rng(6).normal(size=(2, 4, 3))
 
-# the bugs the harness found (xfail, strict: fixing one makes its cases fail until removed)
+# the bugs the harness found: (the check that fails, the bug). xfail, strict: a fix
+# makes its cases fail until the xfail is removed; another failure is not taken for it
 TAPE_REGULARIZED = ("tape", (
-    "under a GradientTape, a layer with a regularizer adds the regularizer's "
-    "gradient to the tape's gradient of sum(layer(x) * upstream), a loss without the penalty "
-    "(LayerCall.backward_node runs layer._backward, which calls add_regularization_gradients); "
-    "TensorFlow's tape gives that loss's gradient only (Keras keeps the penalty apart, in layer.losses)"))
+    "under a GradientTape, a layer with a regularizer adds the regularizer's gradient "
+    "to the tape's gradient of sum(layer(x) * upstream), a loss without the penalty "
+    "(LayerCall.backward_node runs layer._backward, which calls "
+    "add_regularization_gradients); TensorFlow's tape gives that loss's gradient only "
+    "(Keras keeps the penalty apart, in layer.losses)"))
 AVERAGE_SAME_FLOAT64 = ("book", (
-    "AveragePooling2D/1D with padding='same' returns float64 from a float32 "
-    "layer (forward: np.nansum(windows) / self.counts, counts int64; backward too), so "
-    "forward, layer(x) and model.predict give float64; expected float32"))
+    "AveragePooling2D/1D with padding='same' returns float64 from a float32 layer "
+    "(forward: np.nansum(windows) / self.counts, counts int64; backward too), so forward, "
+    "layer(x) and model.predict give float64; expected float32"))
 
 LAYERS = [
     # core
@@ -96,12 +99,13 @@ LAYERS = [
     (M(L.Concatenate, axis=1), [(2, 2, 3), (2, 1, 3)], F),
     # convolution and pooling
     (M(L.Conv2D, 3, 3), (2, 5, 5, 2), F),
-    (M(L.Conv2D, 3, 3, strides=2, padding="same", activation="relu"), (2, 5, 5, 2), F),
+    (M(L.Conv2D, 3, 3, strides=2, padding="same", activation="relu"), (2, 5, 5, 2), F,
+     {"expected_output_shape": (2, 3, 3, 3)}),
     (M(L.Conv2D, 2, (2, 3), strides=(1, 2), use_bias=False), (2, 4, 5, 1), F),
     (M(L.Conv2D, 2, 2, padding="same", activation="sigmoid"), (2, 3, 4, 2), F),
     (M(L.Conv1D, 3, 3), (2, 6, 2), F),
     (M(L.Conv1D, 3, 2, strides=2, padding="same", activation="tanh"), (2, 5, 2), F),
-    (M(L.Conv1D, 2, 3, padding="causal"), (2, 5, 2), F),
+    (M(L.Conv1D, 2, 3, padding="causal"), (2, 5, 2), F, {"expected_output_shape": (2, 5, 2)}),
     (M(L.MaxPooling2D), (2, 4, 4, 2), F),
     (M(L.MaxPooling2D, 3, strides=2, padding="same"), (2, 5, 5, 2), F),
     (M(L.MaxPooling2D, 2, padding="same"), (2, 5, 3, 1), F),
@@ -147,7 +151,7 @@ LAYERS = [
     (M(L.GRU, 2, return_sequences=True, go_backwards=True), (2, 3, 2), F),
     (M(L.GRU, 2, activation="relu", recurrent_activation="hard_sigmoid"), (2, 3, 2), F),
     # wrappers
-    (M(L.Bidirectional, M(L.LSTM, 2)), (2, 3, 2), F),
+    (M(L.Bidirectional, M(L.LSTM, 2)), (2, 3, 2), F, {"expected_output_shape": (2, 4)}),
     (M(L.Bidirectional, M(L.GRU, 2, return_sequences=True), merge_mode="sum"), (2, 3, 2), F),
     (M(L.Bidirectional, M(L.SimpleRNN, 2), merge_mode="ave"), (2, 3, 2), F),
     (M(L.TimeDistributed, M(L.Dense, 3, activation="relu")), (2, 3, 4), F),
@@ -186,17 +190,20 @@ def test_layer(factory, shape, dtype, options, tmp_path):
         raise
     assert report["checked"][:4] == ["book", "gradients", "tape", "config"]
     assert "files" in report["checked"]
-    skipped = report["skipped"].get("onnx")
+    skipped = report["skipped"].get("onnx", "")
+    missing = skipped.endswith("is not installed")  # onnx or onnxruntime: skipped cleanly
     if isinstance(options.get("onnx"), str):
-        assert "onnx refused" in report["checked"] and skipped == options["onnx"]
-    else:  # exported unless onnxruntime is missing: never skipped otherwise
-        assert "onnx" in report["checked"] or skipped == "onnxruntime is not installed", \
-            report["skipped"]
+        assert missing or ("onnx refused" in report["checked"] and skipped == options["onnx"])
+    else:  # exported and compared: never skipped otherwise
+        assert missing or "onnx" in report["checked"], report["skipped"]
 
 
 def test_every_exported_layer_class_is_in_the_list():
     covered = {type(entry[0]()) for entry in LAYERS}
-    exported = set(L._LAYERS)
+    exported = set(L._LAYERS) | {
+        value for name, value in vars(L).items()
+        if isinstance(value, type) and issubclass(value, Layer) and value is not Layer
+        and not name.startswith("_")}
     assert exported - covered - EXCLUDED == set(), "layers missing from LAYERS"
     assert covered <= exported, "LAYERS has a class glassnet.layers does not export"
     assert EXCLUDED <= exported
@@ -216,3 +223,12 @@ def test_a_failure_names_the_layer_and_the_check(tmp_path):
 def test_a_refusal_that_exports_fails(tmp_path):
     with pytest.raises(AssertionError, match="check 'onnx refused' failed"):
         run_layer_test(L.Dense(2), (2, 3), files=False, onnx="no reason", tmp_dir=tmp_path)
+
+
+def test_a_config_that_forgets_an_argument_fails():
+    class Forgetful(L.Dense):
+        def get_config(self):
+            return {k: v for k, v in super().get_config().items() if k != "activation"}
+
+    with pytest.raises(AssertionError, match=r"Forgetful '.*': check 'config' failed"):
+        run_layer_test(Forgetful(2, activation="tanh"), (2, 3), files=False, onnx=False)

@@ -167,10 +167,9 @@ class _Harness:
         layer.set_weights(self.layer.get_weights())
         return layer
 
-    def upstream(self, shapes):
-        if isinstance(shapes, list):
-            return [self.rng.normal(size=s) for s in shapes]
-        return self.rng.normal(size=shapes)
+    def upstream(self, shape):
+        """A fixed random ∂L/∂output: the loss is Σ output · upstream."""
+        return self.rng.normal(size=shape)
 
     # ------------------------------------------------------------ checks
     def book(self, expected_output_shape):
@@ -353,16 +352,15 @@ class _Harness:
             self.report["skipped"]["onnx"] = "onnx=False"
             return
         try:
-            import onnxruntime
+            import onnx as _onnx  # noqa: F401 - the exporter's own dependency
         except ImportError:
-            self.report["skipped"]["onnx"] = "onnxruntime is not installed"
+            self.report["skipped"]["onnx"] = "the onnx package is not installed"
             return
-        model = self.model()
         path = os.path.join(folder, f"harness_{self.layer.name}.onnx")
         if isinstance(onnx, str):  # glassnet refuses it: check that it does
             with self.check("onnx refused"):
                 try:
-                    model.export(path, format="onnx", verbose=False)
+                    self.model().export(path, format="onnx", verbose=False)
                 except NotImplementedError:
                     pass
                 else:
@@ -370,14 +368,21 @@ class _Harness:
                                          f"but it succeeded: test it (onnx=True)")
             self.report["skipped"]["onnx"] = onnx
             return
+        try:
+            import onnxruntime
+        except ImportError:
+            self.report["skipped"]["onnx"] = "onnxruntime is not installed"
+            return
         with self.check("onnx"):
+            model = self.model()
             model.export(path, format="onnx", verbose=False)
             session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-            feed = {}
-            for spec, v in zip(session.get_inputs(), self.xs):
-                feed[spec.name] = v.astype(np.int64 if spec.type == "tensor(int64)" else
-                                           np.int32 if spec.type == "tensor(int32)" else
-                                           np.float32)
+            types = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
+                     "tensor(float)": np.float32}
+            specs = session.get_inputs()
+            assert len(specs) == len(self.xs), \
+                f"{len(specs)} ONNX inputs; the model has {len(self.xs)}"
+            feed = {spec.name: v.astype(types[spec.type]) for spec, v in zip(specs, self.xs)}
             got = session.run(None, feed)
             want = model.predict(self.inputs(), verbose=0)
             want = want if isinstance(want, list) else [want]

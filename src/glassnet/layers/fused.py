@@ -29,7 +29,7 @@ The batch is worked through in pieces of about CACHE_CHUNK_BYTES, so each
 piece of z is pooled (and each piece of ∂L/∂z used) while it is in the
 CPU's cache; cols are kept for backward only up to IM2COL_BUDGET_BYTES
 (64 MiB: batch 128 of the lessons' CNN needs 15 MB), else rebuilt there. The engine
-(glassnet/engine.py) uses this step where a Conv2D's output is read by one
+(glassnet/engine/plan.py) uses this step where a Conv2D's output is read by one
 MaxPooling2D and nothing else; each layer keeps its weights, config and its own
 ``forward``/``backward``.
 """
