@@ -119,7 +119,8 @@ def pack_like(structure, flat):
             packed = {key: pack(item[key]) for key in sorted(item)}
             return {key: packed[key] for key in item}
         if isinstance(item, (list, tuple)):
-            return type(item)(pack(v) for v in item)
+            packed = [pack(v) for v in item]
+            return type(item)(*packed) if hasattr(item, "_fields") else type(item)(packed)
         return flat.pop(0)
 
     result = pack(structure)

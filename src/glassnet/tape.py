@@ -41,6 +41,8 @@ import warnings
 
 import numpy as np
 
+from glassnet import graph
+
 __all__ = ["GradientTape", "recording", "paused", "record"]
 
 _active = []   # the tapes whose ``with`` block is open, innermost last
@@ -149,7 +151,7 @@ class GradientTape:
         from glassnet.tensor import Tensor
         from glassnet.variables import Variable
 
-        for x in _flatten(tensor):
+        for x in graph.flatten(tensor):
             if not isinstance(x, (Tensor, Variable)):
                 raise ValueError(f"GradientTape.watch: only tensors and variables can be "
                                  f"watched; received {type(x).__name__} (use tf.constant(x) "
@@ -242,15 +244,16 @@ class GradientTape:
                           "to trace the gradient in order to compute higher order "
                           "derivatives.", UserWarning, stacklevel=2)
         self._used = True
-        flat_sources = _flatten(sources)
-        targets = _flatten(target)
+        flat_sources = graph.flatten(sources)
+        targets = graph.flatten(target)
         for what, values in (("target", targets), ("source", flat_sources)):
             for x in values:  # TensorFlow's warning: integers carry no gradient
                 if hasattr(x, "dtype") and np.dtype(x.dtype).kind not in "fc":
                     warnings.warn(f"The dtype of the {what} tensor must be floating (e.g. "
                                   f"tf.float32) when calling GradientTape.gradient, got "
                                   f"{np.dtype(x.dtype).name}", UserWarning, stacklevel=2)
-        seeds = [None] * len(targets) if output_gradients is None else _flatten(output_gradients)
+        seeds = [None] * len(targets) if output_gradients is None else \
+            graph.flatten(output_gradients)
         if len(seeds) != len(targets):
             raise ValueError(f"GradientTape.gradient: {len(targets)} targets but "
                              f"{len(seeds)} output_gradients")
@@ -264,7 +267,7 @@ class GradientTape:
                 from glassnet.ops import array_ops
                 g = array_ops.zeros_like(s)
             result.append(g)
-        return _pack_like(sources, result)
+        return graph.pack_like(sources, result)
 
     def _backward(self, targets, seeds, sources):
         """The walk: seed ∂L/∂target, then each node from the last, the chain
@@ -326,8 +329,8 @@ class GradientTape:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
                                "set of gradients (or jacobians)")
         self._used = True
-        flat_sources = _flatten(sources)
-        t = _flatten(target)[0]
+        flat_sources = graph.flatten(sources)
+        t = graph.flatten(target)[0]
         size = int(np.prod(t.shape))
         rows = [[] for _ in flat_sources]
         try:
@@ -348,7 +351,7 @@ class GradientTape:
             gs = [array_ops.zeros_like(s) if g is None else g for g in gs]
             result.append(array_ops.reshape(array_ops.stack(gs),
                                             tuple(t.shape) + tuple(s.shape)))
-        return _pack_like(sources, result)
+        return graph.pack_like(sources, result)
 
     def batch_jacobian(self, target, source, unconnected_gradients="none",
                        parallel_iterations=None, experimental_use_pfor=True):
@@ -388,30 +391,6 @@ class GradientTape:
     def __repr__(self):
         return (f"<GradientTape persistent={self._persistent}, {len(self._nodes)} nodes, "
                 f"{len(self._watched)} watched>")
-
-
-def _flatten(structure):
-    if isinstance(structure, dict):
-        return [x for key in structure for x in _flatten(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [x for item in structure for x in _flatten(item)]
-    return [structure]
-
-
-def _pack_like(structure, flat):
-    flat = list(flat)
-
-    def pack(item):
-        if isinstance(item, dict):
-            return type(item)((key, pack(item[key])) for key in item)
-        if isinstance(item, (list, tuple)):
-            packed = [pack(x) for x in item]
-            if hasattr(item, "_fields"):  # a namedtuple
-                return type(item)(*packed)
-            return type(item)(packed)
-        return flat.pop(0)
-
-    return pack(structure)
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None,

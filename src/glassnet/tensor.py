@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Tensor", "TensorShape", "constant", "convert_to_tensor", "newaxis", "DTYPES"]
+__all__ = ["ArrayFace", "Tensor", "TensorShape", "constant", "convert_to_tensor", "newaxis", "DTYPES"]
 
 newaxis = None
 
@@ -105,17 +105,13 @@ def to_array(value, dtype=None):
     return array
 
 
-class Tensor:
-    """An immutable NumPy array that tapes can record (see the module's doc)."""
+class ArrayFace:
+    """What a Tensor and a Variable share: an array ``_value`` behind
+    ``numpy()``, ``__array__``, ``shape``, ``dtype``, ``ndim``, ``size``."""
 
-    __slots__ = ("_value", "__weakref__")
-    __array_priority__ = 100  # ndarray + Tensor asks Tensor first
+    __slots__ = ()
+    __array_priority__ = 100  # ndarray + Tensor asks the Tensor first
 
-    def __init__(self, value, dtype=None):
-        self._value = value if isinstance(value, np.ndarray) and dtype is None else \
-            to_array(value, as_dtype(dtype))
-
-    # ------------------------------------------------------------ arrays
     def numpy(self):
         """The values as a NumPy array (a copy)."""
         return self._value.copy()
@@ -124,19 +120,6 @@ class Tensor:
         if dtype is not None and np.dtype(dtype) != self._value.dtype:
             return self._value.astype(dtype)
         return self._value.copy() if copy else self._value
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        # ndarray ⊕ Tensor (and np.add(a, t)): the operators stay tensors; other NumPy
-        # functions compute on the arrays and return arrays (they leave the tape).
-        if method == "__call__" and not kwargs and ufunc.__name__ in _UFUNC_OPS:
-            from glassnet.ops import math_ops
-            return getattr(math_ops, _UFUNC_OPS[ufunc.__name__])(*inputs)
-        inputs = [x._value if isinstance(x, Tensor) else x for x in inputs]
-        out = kwargs.get("out")
-        if out is not None:
-            kwargs["out"] = tuple(o._value if isinstance(o, Tensor) else o for o in out)
-        return getattr(ufunc, method)(*inputs, **kwargs) if method != "__call__" else \
-            ufunc(*inputs, **kwargs)
 
     @property
     def shape(self):
@@ -156,6 +139,37 @@ class Tensor:
     @property
     def size(self):
         return self._value.size
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+
+class Tensor(ArrayFace):
+    """An immutable NumPy array that tapes can record (see the module's doc)."""
+
+    __slots__ = ("_value", "__weakref__")
+
+    def __init__(self, value, dtype=None):
+        self._value = value if isinstance(value, np.ndarray) and dtype is None else \
+            to_array(value, as_dtype(dtype))
+
+    # ------------------------------------------------------------ arrays
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # ndarray ⊕ Tensor (and np.add(a, t)): the operators stay tensors; other NumPy
+        # functions compute on the arrays and return arrays (they leave the tape).
+        if method == "__call__" and not kwargs and ufunc.__name__ in _UFUNC_OPS:
+            from glassnet.ops import math_ops
+            return getattr(math_ops, _UFUNC_OPS[ufunc.__name__])(*inputs)
+        inputs = [x._value if isinstance(x, Tensor) else x for x in inputs]
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(o._value if isinstance(o, Tensor) else o for o in out)
+        return getattr(ufunc, method)(*inputs, **kwargs) if method != "__call__" else \
+            ufunc(*inputs, **kwargs)
 
     @property
     def T(self):
@@ -182,12 +196,6 @@ class Tensor:
         raise TypeError("'Tensor' object does not support item assignment (tensors are "
                         "immutable; use a tf.Variable, or tf.tensor_scatter_nd_update / "
                         "tf.where to make a new tensor)")
-
-    def __float__(self):
-        return float(self._value)
-
-    def __int__(self):
-        return int(self._value)
 
     def __round__(self, ndigits=None):
         return round(self._value.item(), ndigits)

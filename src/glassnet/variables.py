@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import tape as _tape
+from glassnet.tensor import ArrayFace
 
 __all__ = ["Variable"]
 
@@ -50,7 +51,7 @@ def _unwrap(value):
     return value
 
 
-class Variable:
+class Variable(ArrayFace):
     __hash__ = object.__hash__  # a weight is one object, whatever its values
 
     def __init__(self, initial_value=None, trainable=True, validate_shape=True,
@@ -98,8 +99,6 @@ class Variable:
         """The array itself (not a copy)."""
         return self._value
 
-    def numpy(self):
-        return self._value.copy()
 
     def assign(self, value):
         value = np.asarray(_unwrap(value))
@@ -117,27 +116,8 @@ class Variable:
         self._value -= _unwrap(delta)
         return self
 
-    @property
-    def shape(self):
-        return self._value.shape
-
-    @property
-    def dtype(self):
-        return self._value.dtype
-
-    @property
-    def ndim(self):
-        return self._value.ndim
-
-    @property
-    def size(self):
-        return self._value.size
 
     # ---------------------------------------------------------- NumPy protocol
-    def __array__(self, dtype=None, copy=None):
-        if dtype is not None and np.dtype(dtype) != self._value.dtype:
-            return self._value.astype(dtype)
-        return self._value.copy() if copy else self._value
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # NumPy asks here whenever a Variable meets an array (x @ kernel, z += bias):
@@ -194,17 +174,12 @@ class Variable:
     def __iter__(self):
         return iter(self._value)
 
-    def __float__(self):
-        return float(self._value)
-
-    def __int__(self):
-        return int(self._value)
 
     def __bool__(self):
         return bool(self._value)
 
     def __repr__(self):
-        return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
+        return (f"<Variable path={self.path}, shape={self._value.shape}, dtype={self.dtype}, "
                 f"value={self._value}>")
 
 

@@ -208,7 +208,8 @@ class AveragePooling2D(_Pooling2D):
         if self.padding == "valid":
             return self._windows(x, 0).mean(axis=-1)
         windows = self._windows(x, np.nan)
-        self.counts = np.sum(~np.isnan(windows[:1, ..., :1, :]), axis=-1)  # per position
+        self.counts = np.sum(~np.isnan(windows[:1, ..., :1, :]), axis=-1).astype(
+            x.dtype)  # per position; in x's dtype, so float32 stays float32
         return np.nansum(windows, axis=-1) / self.counts
 
     def backward(self, grad):

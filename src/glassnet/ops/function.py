@@ -170,6 +170,11 @@ class LayerCall(Op):
             dx = layer._backward(grad, input_wanted) if input_wanted else \
                 layer._backward(grad, False)
             weight_grads = [_weight_grad(layer, v) for v in variables]
+            for v, g in zip(variables, weight_grads):
+                if v.regularizer is not None and layer.trainable:
+                    # a layer's backward adds its penalty's gradient (for fit); the tape
+                    # differentiates only what was recorded, as TensorFlow's does
+                    g -= v.regularizer.gradient(v.value).astype(g.dtype, copy=False)
         finally:
             layer._restore_call_state(saved)
         if self.n_inputs == 1:
