@@ -91,12 +91,57 @@ class Loss:
         return call_loss(self, y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
-        """The per-sample losses (unreduced), as Keras's ``Loss.call``."""
+        """The per-sample losses (unreduced), as Keras's ``Loss.call``. A
+        subclass may define ``call`` itself with ops (Keras's way): its
+        gradient then comes from a tape."""
         y_pred = as_float_array(y_pred, f"{self.name} y_pred")
         return self.losses(self.check_targets(y_true, y_pred.shape), y_pred)
 
+    @classmethod
+    def written_with_ops(cls):
+        """A Keras-style loss: its own ``call`` written with ops."""
+        return cls.call is not Loss.call
+
+    def _ops_values(self, y, p):
+        """The per-sample losses of a Keras-style loss, a Tensor (recorded on
+        whatever tape is recording)."""
+        from glassnet.tensor import Tensor
+        values = self.call(y if isinstance(y, Tensor) else Tensor(np.asarray(y)),
+                           p if isinstance(p, Tensor) or hasattr(p, "assign") else Tensor(p))
+        return values if isinstance(values, Tensor) else Tensor(np.asarray(values))
+
+    def reduce_tensor(self, values, sample_weight=None):
+        """``_reduce`` written with ops: Σ wᵢlᵢ over the divisor of the reduction."""
+        from glassnet.ops import math_ops
+        if self.reduction in (None, "none"):
+            return values if sample_weight is None else math_ops.multiply(
+                values, self._weights(sample_weight, values.shape).astype(values.dtype))
+        w = None if sample_weight is None else self._weights(sample_weight, values.shape)
+        total = math_ops.reduce_sum(values if w is None else
+                                    math_ops.multiply(values, w.astype(values.dtype)))
+        if self.reduction == "sum":
+            divisor = 1.0
+        elif self.reduction == "mean_with_sample_weight" and w is not None:
+            divisor = float(np.sum(w))
+        else:
+            divisor = float(values.size)
+        return math_ops.divide(total, np.asarray(divisor or 1.0, dtype=values.dtype))
+
+    def _tape_value_and_gradient(self, y, p, sample_weight):
+        from glassnet import tape as tape_module
+        from glassnet.tensor import Tensor
+        pt = Tensor(p)
+        with tape_module.only(), tape_module.GradientTape() as tape:
+            tape.watch(pt)
+            total = self.reduce_tensor(self._ops_values(y, pt), sample_weight)
+        grad = tape.gradient(total, pt)
+        grad = np.zeros_like(p) if grad is None else np.asarray(grad._value, dtype=p.dtype)
+        return float(total), grad
+
     def value(self, y_true, y_pred, sample_weight=None):
         """The reduced loss of checked targets (see ``check_targets``)."""
+        if self.written_with_ops():
+            return float(self.reduce_tensor(self._ops_values(y_true, y_pred), sample_weight))
         return self._reduce(self.losses(y_true, y_pred), sample_weight)[0]
 
     def gradient(self, y_true, y_pred, sample_weight=None):
@@ -104,6 +149,8 @@ class Loss:
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None):
         """(reduced loss, ∂loss/∂y_pred): both at once, as a training step needs."""
+        if self.written_with_ops():
+            return self._tape_value_and_gradient(y_true, y_pred, sample_weight)
         values, grads = self.losses_and_gradients(y_true, y_pred)
         value, scale = self._reduce(values, sample_weight)
         if isinstance(scale, np.ndarray):
@@ -152,7 +199,13 @@ class Loss:
 
     # ------------------------------------------------------------- targets
     def check_targets(self, y_true, output_shape):
-        """Float targets of the predictions' shape."""
+        """Float targets of the predictions' shape (a Keras-style loss gets
+        its targets as they are, as Keras gives them)."""
+        if self.written_with_ops():
+            y = np.asarray(y_true)
+            if y.ndim == len(output_shape) - 1 and tuple(output_shape)[-1] == 1:
+                y = y[..., np.newaxis]
+            return y
         y = as_float_array(y_true, f"{self.name} targets")
         output_shape = tuple(output_shape)
         if y.shape != output_shape:
@@ -537,6 +590,27 @@ _FUNCTIONS = {f: _BY_NAME[f.__name__] for f in (
     squared_hinge)}
 
 
+class LossFunctionWrapper(Loss):
+    """A loss from your own function ``fn(y_true, y_pred)`` written with ops
+    (``tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)``): its values are
+    what ``fn`` returns, reduced as any loss; its gradient comes from a tape."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None,
+                 **kwargs):
+        if not callable(fn):
+            raise TypeError(f"LossFunctionWrapper needs a function fn(y_true, y_pred); "
+                            f"received {type(fn).__name__}")
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction,
+                         dtype=dtype)
+        self.fn, self.fn_kwargs = fn, kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "fn": getattr(self.fn, "__name__", None)}
+
+
 def names():
     return sorted(_BY_NAME)
 
@@ -547,10 +621,7 @@ def get(identifier):
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     if callable(identifier) and not isinstance(identifier, (Loss, type)):
-        name = getattr(identifier, "__name__", type(identifier).__name__)
-        raise ValueError(f"Unknown loss function {name!r}: glassnet needs each loss's gradient, "
-                         f"so a loss is one of its own ({', '.join(names())}) or a Loss "
-                         f"subclass that defines losses_and_gradients(y, p)")
+        return LossFunctionWrapper(identifier)  # your own fn(y_true, y_pred), with ops
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
         config = {k: v for k, v in identifier.get("config", {}).items()
                   if k not in ("fn", "dtype")}

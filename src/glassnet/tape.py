@@ -65,6 +65,21 @@ def paused():
         _pause[0] -= 1
 
 
+@contextlib.contextmanager
+def only(*tapes):
+    """Run code with ``tapes`` as the only active ones (none: nothing
+    records): a Keras-style layer inside a model replays its own ops on a
+    private tape, which no outer tape must see twice."""
+    saved, saved_pause = list(_active), _pause[0]
+    _active[:] = list(tapes)
+    _pause[0] = 0
+    try:
+        yield
+    finally:
+        _active[:] = saved
+        _pause[0] = saved_pause
+
+
 class _Node:
     """One recorded op: what ran, on what, making what (output ids)."""
 

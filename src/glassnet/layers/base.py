@@ -148,8 +148,13 @@ class Layer:
         name="kernel")``. Its gradient is ``self.grad_<name>``."""
         owner = f"{type(self).__name__} {self.name!r}"
         not_implemented(owner, "constraint", constraint)
-        name = name or "variable"
-        if any(v.name == name for v in self._variables()):
+        taken = {v.name for v in self._variables()}
+        if name is None:  # Keras names them variable, variable_1, ...
+            name = "variable"
+            while name in taken:
+                name = f"variable_{len(taken)}" if name == "variable" else \
+                    f"variable_{int(name.rsplit('_', 1)[1]) + 1}"
+        if name in taken:
             raise ValueError(f"{owner} already has a weight named {name!r}")
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = np.dtype(_dtype_name(dtype, owner)) if dtype is not None else self.dtype
@@ -181,23 +186,49 @@ class Layer:
             layer.trainable = value
 
     def _sublayers(self):
-        """The layers inside this one (a model's, a wrapper's); none for a plain layer."""
-        return []
+        """The layers inside this one (a model's, a wrapper's). A Keras-style
+        layer tracks the layers set as its attributes, as Keras does."""
+        if not self._calls_with_ops():
+            return []
+        found = []
+        for value in self.__dict__.values():
+            for item in (value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(item, Layer) and item is not self and item not in found:
+                    found.append(item)
+        return found
 
     @property
     def weights(self):
-        """Every weight, trainable ones first (Keras's order)."""
+        """Every weight, trainable ones first (Keras's order); a Keras-style
+        layer's include those of the layers it tracks."""
+        if self._calls_with_ops():
+            found = self._variables()
+            for layer in self._sublayers():
+                seen = {id(v) for v in found}
+                found += [v for v in layer.weights if id(v) not in seen]
+            return found
         return self._variables()
 
     @property
     def trainable_weights(self):
-        return list(self._trainable_variables) if self.trainable else []
+        if not self.trainable:
+            return []
+        if self._calls_with_ops():
+            found = list(self._trainable_variables)
+            for layer in self._sublayers():
+                seen = {id(v) for v in found}
+                found += [v for v in layer.trainable_weights if id(v) not in seen]
+            return found
+        return list(self._trainable_variables)
 
     @property
     def non_trainable_weights(self):
         if self.trainable:
+            if self._calls_with_ops():
+                trainable = {id(v) for v in self.trainable_weights}
+                return [v for v in self.weights if id(v) not in trainable]
             return list(self._non_trainable_variables)
-        return self._variables()
+        return self.weights
 
     variables = weights
     trainable_variables = trainable_weights
@@ -337,12 +368,12 @@ class Layer:
 
         x = [array(v) for v in inputs] if isinstance(inputs, (list, tuple)) else array(inputs)
         self._maybe_build(_batch_shape(x))
-        if self._calls_with_ops():
+        if self._calls_with_ops():  # its ops record themselves on the caller's tape
             if isinstance(inputs, (list, tuple)):
                 tensors = [v if _is_tensor(v) else Tensor(a) for v, a in zip(inputs, x)]
             else:
                 tensors = inputs if _is_tensor(inputs) else Tensor(x)
-            return function.wrap(self.forward(tensors, training=training))
+            return function.wrap(self._call_ops(tensors, training))
         return function.call_layer(self, x, training,
                                    lambda a: self.forward(a, training=training), tensors=inputs)
 
@@ -360,7 +391,11 @@ class Layer:
         if isinstance(inputs, tuple):
             shapes = list(shapes)  # several inputs: a list of shapes, as Keras
         self._maybe_build(shapes)
-        output_shape = self.compute_output_shape(shapes)
+        if self._calls_with_ops() and type(self).compute_output_shape is \
+                Layer.compute_output_shape:
+            output_shape = self._probe_output_shape(inputs)
+        else:
+            output_shape = self.compute_output_shape(shapes)
         dtype = str(self.dtype)
         if _is_shape_list(output_shape):
             outputs = [graph.KerasTensor(s, dtype, name=f"{self.name}_{i}")
@@ -370,6 +405,26 @@ class Layer:
         node = graph.Node(self, inputs, outputs)
         self._propagate_mask(node, flat, outputs)
         return outputs if len(outputs) > 1 else outputs[0]
+
+    def _probe_output_shape(self, inputs):
+        """A Keras-style layer's output shape, as Keras finds it: run ``call``
+        (on zeros, recording nothing) for two sizes of each unknown axis; an
+        axis whose size follows them is unknown (None) in the output too."""
+        from glassnet import tape as tape_module
+
+        flat = graph.flatten(inputs)
+        shapes = []
+        for size in (2, 3):
+            arrays = [Tensor(np.zeros([size if d is None else d for d in t.shape],
+                                      dtype=t.dtype if t.dtype != "string" else "float32"))
+                      for t in flat]
+            with tape_module.only():
+                out = self._call_ops(graph.pack_like(inputs, arrays) if len(arrays) > 1
+                                     else arrays[0], False)
+            shapes.append([tuple(np.shape(function.value_of(o))) for o in graph.flatten(out)])
+        probed = [tuple(None if i == 0 or a != b else a for i, (a, b) in enumerate(zip(s2, s3)))
+                  for s2, s3 in zip(*shapes)]
+        return probed if len(probed) > 1 else probed[0]
 
     # ------------------------------------------------------------ masks
     supports_masking = False  # Keras's flag: the layer passes a mask on (or uses it)
@@ -413,18 +468,62 @@ class Layer:
         """Keras's name for the computation; glassnet layers define ``forward``."""
         return self.forward(inputs, training=bool(training))
 
+    def _call_ops(self, inputs, training):
+        """A Keras-style layer's own ``call``, with ``training`` if it takes it."""
+        if "training" in _inspect.signature(self.call).parameters:
+            return self.call(inputs, training=training)
+        return self.call(inputs)
+
     def forward(self, x, training=False):
-        if type(self).call is not Layer.call:  # a Keras-style layer with its own call()
-            if "training" in _inspect.signature(self.call).parameters:
-                return self.call(x, training=training)
-            return self.call(x)
-        raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) defines no "
-                                  f"forward")
+        """A Keras-style layer (its own ``call`` written with ops) becomes a
+        book-style one: forward runs ``call`` on a private tape, and
+        ``backward`` asks that tape for ∂L/∂x and ∂L/∂weights. So it trains
+        inside any model, on ``fit``'s planned path, and works on its own."""
+        if type(self).call is Layer.call:
+            raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) defines "
+                                      f"no forward")
+        from glassnet import tape as tape_module
+
+        many = isinstance(x, (list, tuple))
+        xs = [v if isinstance(v, Tensor) else Tensor(np.asarray(v))
+              for v in (x if many else [x])]
+        private = tape_module.GradientTape(persistent=True)
+        with tape_module.only(), private:  # no outer tape sees these ops twice
+            for v in xs:
+                if v.dtype.kind == "f":
+                    private._watch_one(v)
+            out = self._call_ops(xs if many else xs[0], training)
+        self._ops_record = (private, xs, out)
+        return _unwrap_output(out)
 
     def backward(self, grad):
-        raise NotImplementedError(
-            f"Layer {self.name!r} ({type(self).__name__}) has no backward, so it cannot be "
-            f"trained through: glassnet layers define backward(grad) -> ∂L/∂x")
+        """∂L/∂x from ∂L/∂output; fills ``grad_<weight>``. A Keras-style layer
+        replays the ops its forward recorded; others define their own."""
+        record = self.__dict__.get("_ops_record")
+        if record is None:
+            raise NotImplementedError(
+                f"Layer {self.name!r} ({type(self).__name__}) has no backward, so it cannot "
+                f"be trained through: glassnet layers define backward(grad) -> ∂L/∂x, or "
+                f"call(inputs) written with ops (tf.matmul, ...)")
+        from glassnet import tape as tape_module
+
+        private, xs, out = record
+        variables = self.trainable_weights
+        outputs = graph.flatten(out)
+        seeds = graph.flatten(grad) if len(outputs) > 1 else [grad]
+        with tape_module.only():
+            grads = private.gradient(outputs, list(xs) + variables,
+                                     output_gradients=[Tensor(np.asarray(g)) for g in seeds])
+        for v, g in zip(variables, grads[len(xs):]):
+            if v.grad is None:
+                continue
+            if g is None:
+                v.grad[...] = 0
+            else:
+                v.grad[...] = np.asarray(g._value, dtype=v.grad.dtype)
+        dxs = [np.zeros(x.shape, dtype=x.dtype) if g is None else np.asarray(g._value)
+               for x, g in zip(xs, grads[:len(xs)])]
+        return dxs if len(dxs) > 1 or isinstance(grad, list) and len(xs) > 1 else dxs[0]
 
     def _backward(self, grad, input_grad=True):
         """What a model calls: backward, where ``input_grad=False`` lets a layer
@@ -562,6 +661,13 @@ class ActivatedLayer(Layer):
 
     def backward_from_z(self, grad_z, input_grad=True):
         raise NotImplementedError
+
+
+def _unwrap_output(out):
+    """A call's output (Tensors, nested) as arrays, for the engine."""
+    if isinstance(out, (list, tuple)):
+        return [_unwrap_output(o) for o in out]
+    return np.asarray(function.value_of(out))
 
 
 def _is_tensor(x):

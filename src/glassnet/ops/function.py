@@ -226,8 +226,15 @@ class LossCall(Op):
 
 
 def call_loss(loss, y_true, y_pred, sample_weight=None):
-    """``loss(y_true, y_pred)`` on tensors: a Tensor, recorded as one node."""
+    """``loss(y_true, y_pred)`` on tensors: a Tensor, recorded as one node
+    (a loss written with ops records its ops instead)."""
     from glassnet.activations import as_float_array
+    if loss.written_with_ops():
+        pred = y_pred if isinstance(y_pred, Tensor) or hasattr(y_pred, "assign") else \
+            Tensor(as_float_array(y_pred, f"{loss.name} y_pred"))
+        y = loss.check_targets(value_of(y_true), pred.shape)
+        weight = None if sample_weight is None else np.asarray(value_of(sample_weight))
+        return loss.reduce_tensor(loss._ops_values(y, pred), weight)
     pred = as_float_array(value_of(y_pred), f"{loss.name} y_pred")
     y = loss.check_targets(value_of(y_true), pred.shape)
     weight = None if sample_weight is None else np.asarray(value_of(sample_weight))

@@ -1,0 +1,209 @@
+"""Code of your own, Keras's way: custom layers written with ops, custom losses,
+trained by plain fit (issue 22's first part)."""
+
+import numpy as np
+import pytest
+
+import glassnet as tf
+from glassnet import keras
+from glassnet.gradcheck import check_gradients, numerical_gradient
+from glassnet.keras import ops
+
+
+class Linear(keras.layers.Layer):
+    """keras.io's "Making new layers and models via subclassing" Linear layer."""
+
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                 initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.w) + self.b
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class MLPBlock(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.linear_1 = Linear(32)
+        self.linear_2 = Linear(32)
+        self.linear_3 = Linear(1)
+
+    def call(self, inputs):
+        x = tf.nn.relu(self.linear_1(inputs))
+        x = tf.nn.relu(self.linear_2(x))
+        return self.linear_3(x)
+
+
+def test_add_weight_without_a_name_twice_names_them_as_keras():
+    layer = Linear(4)
+    y = layer(tf.ones((2, 3)))
+    assert y.shape == (2, 4)
+    assert [v.name for v in layer.weights] == ["variable", "variable_1"]
+    assert [v.path for v in layer.weights] == [f"{layer.name}/variable",
+                                               f"{layer.name}/variable_1"]
+
+
+def test_layers_set_as_attributes_are_tracked():
+    block = MLPBlock()
+    y = block(tf.ones(shape=(3, 64)))
+    assert y.shape == (3, 1)
+    assert len(block.weights) == 6 and len(block.trainable_weights) == 6
+    assert block.count_params() == 64 * 32 + 32 + 32 * 32 + 32 + 32 + 1
+    block.linear_2.trainable = False
+    assert len(block.trainable_weights) == 4 and len(block.non_trainable_weights) == 2
+
+
+def test_a_keras_style_layer_works_the_books_way():
+    layer = Linear(3, dtype="float64")
+    x = np.random.default_rng(0).normal(size=(2, 4))
+    out = layer.forward(x, training=True)
+    assert type(out) is np.ndarray and out.shape == (2, 3)
+    dx = layer.backward(np.ones_like(out))
+    np.testing.assert_allclose(dx, np.ones((2, 3)) @ layer.w.numpy().T)
+    np.testing.assert_allclose(layer.grad_variable, x.T @ np.ones((2, 3)))
+    np.testing.assert_allclose(layer.grad_variable_1, [2.0, 2.0, 2.0])
+    errors = check_gradients(Linear(3), x)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_a_nested_keras_style_layer_passes_the_gradient_check():
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = Linear(5, dtype=self.dtype)  # float64 all through, for the check
+            self.outer = Linear(2, dtype=self.dtype)
+
+        def call(self, inputs):
+            return self.outer(tf.tanh(self.inner(inputs)))
+
+    keras.utils.set_random_seed(1)
+    block = Block(dtype="float64")
+    x = np.random.default_rng(1).normal(size=(3, 4))
+    out = block.forward(x, training=True)
+    upstream = np.random.default_rng(2).normal(size=out.shape)
+    dx = block.backward(upstream)
+    grads = [np.array(v.grad) for v in block.trainable_weights]
+
+    def loss():
+        return float(np.sum(block.forward(x, training=False) * upstream))
+
+    for variable, grad in zip(block.trainable_weights, grads):
+        numeric = numerical_gradient(lambda _: loss(), variable.value, h=1e-6)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    numeric = numerical_gradient(lambda v: float(np.sum(block.forward(v) * upstream)),
+                                 x.copy(), h=1e-6)
+    np.testing.assert_allclose(dx, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_summary_infers_a_custom_layers_output_shape():
+    class Project(keras.layers.Layer):  # 3 → 2, no compute_output_shape
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], 2), name="kernel")
+
+        def call(self, x):
+            return tf.matmul(x, self.kernel)
+
+    inputs = keras.Input((3,))
+    outputs = Project()(inputs)
+    assert tuple(outputs.shape) == (None, 2)
+    seq = keras.Input((None, 6))
+    assert tuple(Linear(4)(seq).shape) == (None, None, 4)  # an unknown axis stays unknown
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    model.fit(np.ones((8, 3), "float32"), np.ones((8, 2), "float32"), verbose=0)  # (8, 2) fits
+
+
+def test_fit_trains_a_model_with_custom_layers_as_plain_fit():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 8)).astype("float32")
+    y = (x @ rng.normal(size=(8, 1)) + 0.3).astype("float32")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8,))
+    outputs = MLPBlock()(keras.layers.Dense(16, activation="relu")(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    history = model.fit(x, y, epochs=20, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+    assert len(model.trainable_weights) == 2 + 6
+
+
+def test_a_custom_layer_under_an_outer_tape_records_its_ops():
+    layer = Linear(2)
+    x = tf.ones((3, 4))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(layer(x) ** 2)
+    names = [record["name"] for record in tape.records()]
+    assert "matmul" in names and "add" in names  # finer nodes, not one layer node
+    grads = tape.gradient(y, layer.trainable_weights)
+    out = x.numpy() @ layer.w.numpy() + layer.b.numpy()
+    np.testing.assert_allclose(grads[1].numpy(), 2 * out.sum(axis=0), rtol=1e-6)
+
+
+def custom_mean_squared_error(y_true, y_pred):
+    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+
+class CustomMSE(keras.losses.Loss):
+    """keras.io's "Customizing what happens in fit" loss, written with ops."""
+
+    def __init__(self, regularization_factor=0.1, name="custom_mse"):
+        super().__init__(name=name)
+        self.regularization_factor = regularization_factor
+
+    def call(self, y_true, y_pred):
+        mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+        reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
+        return mse + reg * self.regularization_factor
+
+
+def _train(loss, x, y, epochs=2):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
+    model.compile(optimizer="sgd", loss=loss)
+    history = model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, shuffle=False)
+    return history.history["loss"], model.get_weights()
+
+
+def test_a_loss_function_of_your_own_trains_as_the_built_in_one():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 6)).astype("float32")
+    y = rng.normal(size=(128, 4)).astype("float32")
+    built_in, weights_a = _train("mse", x, y)
+    own, weights_b = _train(custom_mean_squared_error, x, y)
+    np.testing.assert_allclose(own, built_in, rtol=1e-6)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_a_loss_subclass_with_call_trains_and_its_gradient_is_right():
+    loss = CustomMSE()
+    rng = np.random.default_rng(3)
+    y, p = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    w = rng.uniform(size=5)
+    value, grad = loss.value_and_gradient(y, p, w)
+    expected = np.sum(w * (np.mean((y - p) ** 2, -1) + 0.1 * np.mean((0.5 - p) ** 2, -1))) / 5
+    assert value == pytest.approx(expected, rel=1e-10)
+    numeric = numerical_gradient(lambda q: loss.value(y, q, w), p.copy(), h=1e-6)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-10)
+    history, _ = _train(CustomMSE(), rng.normal(size=(128, 6)).astype("float32"),
+                        rng.normal(size=(128, 4)).astype("float32"), epochs=5)
+    assert history[-1] < history[0]
+
+
+def test_a_loss_written_with_ops_is_differentiable_twice_on_a_tape():
+    x = tf.Variable([[0.3, -0.2]], dtype="float64")
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            value = CustomMSE()(tf.constant([[1.0, 0.0]], dtype="float64"), x)
+        g = inner.gradient(value, x)
+        s = tf.reduce_sum(g)
+    # value = mean((y - x)²) + 0.1·mean((0.5 - x)²); ∂²/∂x² = (2 + 0.2)/2 per element
+    np.testing.assert_allclose(outer.gradient(s, x).numpy(), [[1.1, 1.1]], rtol=1e-12)
