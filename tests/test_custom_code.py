@@ -207,3 +207,171 @@ def test_a_loss_written_with_ops_is_differentiable_twice_on_a_tape():
         s = tf.reduce_sum(g)
     # value = mean((y - x)²) + 0.1·mean((0.5 - x)²); ∂²/∂x² = (2 + 0.2)/2 per element
     np.testing.assert_allclose(outer.gradient(s, x).numpy(), [[1.1, 1.1]], rtol=1e-12)
+
+
+class CustomModel(keras.Model):
+    """keras.io's "Customizing what happens in fit()" (TensorFlow), first model."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply(gradients, trainable_vars)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def _functional(cls):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(32,))
+    outputs = keras.layers.Dense(1)(inputs)
+    return cls(inputs, outputs)
+
+
+def test_an_overridden_train_step_trains_as_fit_does():
+    rng = np.random.default_rng(0)
+    x = rng.random((1000, 32)).astype("float32")
+    y = rng.random((1000, 1)).astype("float32")
+    model = _functional(CustomModel)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    history = model.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+    plain = _functional(keras.Model)
+    plain.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    expected = plain.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+    assert set(history.history) == {"loss", "mae"}
+    for a, b in zip(model.get_weights(), plain.get_weights()):  # the same training
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(history.history["mae"], expected.history["mae"], rtol=1e-5)
+    # the guide's loss tracker averages batches (fit's own weighs them by size: the last,
+    # of 8 samples, counts less), so the epoch losses agree to within that difference
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=5e-3)
+
+
+def test_a_train_step_with_its_own_loss_and_metrics_and_no_compiled_loss():
+    class OwnMetrics(keras.Model):  # the guide's "going lower-level" model
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.loss_tracker = keras.metrics.Mean(name="loss")
+            self.mae_metric = keras.metrics.MeanAbsoluteError(name="mae")
+            self.loss_fn = keras.losses.MeanSquaredError()
+
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.loss_fn(y, y_pred)
+            gradients = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply(gradients, self.trainable_variables)
+            self.loss_tracker.update_state(loss)
+            self.mae_metric.update_state(y, y_pred)
+            return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker, self.mae_metric]
+
+    rng = np.random.default_rng(1)
+    x = rng.random((256, 32)).astype("float32")
+    y = rng.random((256, 1)).astype("float32")
+    model = _functional(OwnMetrics)
+    model.compile(optimizer="adam")  # no loss: the train_step has its own
+    history = model.fit(x, y, epochs=4, batch_size=32, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0] and len(history.history["mae"]) == 4
+    # metrics reset at each epoch: the last epoch's loss is that epoch's mean, below the first's
+    assert model.loss_tracker.count > 0
+
+
+def test_a_test_step_and_a_train_step_that_returns_nonsense():
+    class Evaluated(keras.Model):
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    rng = np.random.default_rng(2)
+    x, y = rng.random((64, 32)).astype("float32"), rng.random((64, 1)).astype("float32")
+    model = _functional(Evaluated)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    own = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0)
+    assert own["loss"] == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-5)
+    assert own["mae"] == pytest.approx(float(np.mean(np.abs(p - y))), rel=1e-5)
+
+    class Broken(keras.Model):
+        def train_step(self, data):
+            return 3.0
+
+    broken = _functional(Broken)
+    broken.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match="train_step must return a dict of numbers"):
+        broken.fit(x, y, verbose=0)
+
+
+def test_a_gan_style_train_step_without_targets():
+    class TwoSteps(keras.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seen = []
+
+        def train_step(self, batch):  # fit(x) alone: data is x
+            self.seen.append(tuple(batch.shape))
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(self(batch, training=True)))
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            return {"loss": loss}
+
+    x = np.random.default_rng(3).random((40, 32)).astype("float32")
+    model = _functional(TwoSteps)
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    history = model.fit(x, epochs=3, batch_size=16, verbose=0)
+    assert model.seen[:3] == [(16, 32), (16, 32), (8, 32)]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+class BinaryTruePositives(keras.metrics.Metric):
+    """keras.io's custom metric: state made after super().__init__."""
+
+    def __init__(self, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros",
+                                                name="true_positives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "bool")
+        y_pred = ops.cast(y_pred, "bool")
+        values = ops.logical_and(ops.equal(y_true, True), ops.equal(y_pred, True))
+        values = ops.cast(values, self.dtype or "float32")
+        if sample_weight is not None:
+            values = ops.multiply(values, ops.cast(sample_weight, self.dtype or "float32"))
+        self.true_positives.assign(self.true_positives + ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0)
+
+
+def test_a_custom_metric_subclass():
+    metric = BinaryTruePositives()
+    metric.update_state(np.array([1, 1, 0, 1]), np.array([1, 0, 1, 1]))
+    assert float(metric.result()) == 2.0
+    metric.update_state(tf.constant([1, 1]), tf.constant([1, 1]))
+    assert float(metric.result()) == 4.0
+    metric.reset_state()
+    assert float(metric.result()) == 0.0

@@ -99,7 +99,35 @@ class Metric:
     def __init__(self, name=None, dtype=None):
         self.name = name or self.default_name
         self.dtype = dtype
-        self.reset_state()
+        self._variables = []
+        try:
+            self.reset_state()
+        except AttributeError:  # Keras's way: a subclass makes its state after super().__init__
+            pass
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name=None):
+        """A state variable (Keras 3's ``add_variable``; ``add_weight`` is Keras 2's
+        name): ``self.true_positives = self.add_variable((), name="tp")``; its
+        ``reset_state`` sets it back to the initializer's value."""
+        from glassnet import initializers
+        from glassnet.variables import Variable
+
+        shape = tuple(shape) if shape is not None else ()
+        init = initializers.get(initializer)
+        value = np.asarray(init(shape, dtype=dtype or "float32"), dtype=dtype or "float32")
+        variable = Variable(np.array(value, copy=True), trainable=False,
+                            name=name or f"variable_{len(self._variables)}")
+        self._variables.append((variable, init))
+        return variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None,
+                   aggregation="sum", **kwargs):
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        return [v for v, _ in getattr(self, "_variables", [])]
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
@@ -108,7 +136,8 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self):
-        pass
+        for variable, init in getattr(self, "_variables", []):
+            variable.assign(init(variable.shape, dtype=variable.dtype))
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         self.update_state(y_true, y_pred, sample_weight=sample_weight)

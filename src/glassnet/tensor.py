@@ -71,6 +71,9 @@ class TensorShape(tuple):
     def __repr__(self):
         return f"TensorShape({list(self)})"
 
+    def __str__(self):  # as TensorFlow's: "(4, 16)", so messages read as before
+        return str(tuple(self))
+
 
 def _default_dtype(value):
     """TensorFlow's dtype for a Python value: floats float32, ints int32."""

@@ -175,15 +175,19 @@ class DataChecks:
                        else weights[0] * from_classes]
         return weights
 
-    def _data(self, x, y, sample_weight, class_weight, what):
+    def _data(self, x, y, sample_weight, class_weight, what, y_optional=False):
         xs = self._standardize_inputs(x, what)
         n = len(xs[0])
         for value, tensor in zip(xs, self.inputs):
             if len(value) != n:
                 raise ValueError(f"{what}: all inputs must hold the same number of samples; "
                                  f"input {tensor.name!r} has {len(value)}, not {n}")
-        needed = {index: loss for index, _, loss, _ in self._compiled_loss.entries}
-        ys = self._standardize_targets(y, n, what, needed, xs[0].shape)
+        needed = {} if self._compiled_loss is None else \
+            {index: loss for index, _, loss, _ in self._compiled_loss.entries}
+        if y is None and y_optional:  # a train_step of your own may need no targets (a GAN)
+            ys = [None] * len(self.output_names)
+        else:
+            ys = self._standardize_targets(y, n, what, needed, xs[0].shape)
         weights = self._standardize_weights(sample_weight, class_weight, ys, n, what)
         return Data(xs, ys, weights, n)
 

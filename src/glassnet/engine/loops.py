@@ -10,7 +10,7 @@ import numpy as np
 
 from glassnet import callbacks as callbacks_module
 from glassnet import graph, losses, metrics as metrics_module, optimizers, utils
-from glassnet.engine.compiled import CompiledLoss, CompiledMetrics, Losses
+from glassnet.engine.compiled import CompiledLoss, CompiledMetrics, Losses, per_output
 from glassnet.engine.data import DataChecks, input_dtype
 from glassnet.engine.params import Params
 from glassnet.engine.runner import Runner
@@ -132,6 +132,9 @@ class Engine(Runner, Params, Losses, DataChecks):
             tracker.reset_state()
         if self._compiled_metrics is not None:
             self._compiled_metrics.reset()
+        if type(self).metrics is not Engine.metrics:  # a subclass lists its own metrics
+            for metric in self.metrics:
+                metric.reset_state()
 
     # ------------------------------------------------------------ training
     def _prepare(self):
@@ -185,14 +188,88 @@ class Engine(Runner, Params, Losses, DataChecks):
             self._states = {}
         return total, values, outputs
 
-    def compute_loss(self, x, y, training=True, sample_weight=None):
-        """The loss (including regularization) on one batch, without backward."""
-        self._prepare()
-        xs = x if isinstance(x, list) else [x]
-        ys = y if isinstance(y, list) else [y]
-        outputs = self._run_forward(xs, training=training)
-        return self._losses(ys, outputs, None if sample_weight is None else [sample_weight] *
-                            len(ys), False)[0]
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras 3's ``compute_loss``: the total loss of a batch as a Tensor, so
+        a GradientTape records it (what an overridden ``train_step`` calls):
+        Σ loss_weight · compiled loss(y, y_pred) + the regularization
+        penalties (``self.losses``). Without ``y_pred``, ``self(x)`` gives it."""
+        from glassnet.ops import math_ops
+
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        if self._compiled_loss is None and self._compile_args is not None:
+            self._build_compiled()
+        terms = []
+        if self._compiled_loss is not None:
+            preds = graph.flatten(y_pred) if isinstance(y_pred, (list, tuple, dict)) else \
+                [y_pred]
+            ys = per_output(y, self.output_names, "compute_loss: y",
+                            list_of_one_is_a_value=True)
+            weights = [None] * len(ys) if sample_weight is None else per_output(
+                sample_weight, self.output_names, "compute_loss: sample_weight",
+                list_of_one_is_a_value=True)
+            for index, name, loss, weight in self._compiled_loss.entries:
+                value = loss(ys[index], preds[index], weights[index])
+                terms.append(value if weight == 1.0 else math_ops.multiply(value, weight))
+        terms += self.losses
+        if not terms:
+            raise ValueError(f"compute_loss: model {self.name!r} has no loss: compile(loss=...) "
+                             f"or compute the loss in your train_step")
+        return terms[0] if len(terms) == 1 else math_ops.add_n(terms)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Keras 3's ``compute_metrics``: update the compiled metrics with this
+        batch; returns every metric's result so far, by name."""
+        ys = per_output(y, self.output_names, "compute_metrics: y", list_of_one_is_a_value=True)
+        preds = graph.flatten(y_pred) if isinstance(y_pred, (list, tuple, dict)) else [y_pred]
+        metrics = self._compiled_metrics
+        if metrics is not None:
+            if not metrics.built:
+                metrics.build([None if v is None else np.shape(v) for v in ys],
+                              [np.shape(p) for p in preds])
+            for index, _, metric, weighted in metrics.entries:
+                metric.update_state(ys[index], preds[index],
+                                    sample_weight=sample_weight if weighted else None)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        """Every metric's result so far (the loss trackers' too), by name."""
+        logs = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                logs.update(result)
+            else:
+                logs[metric.name] = result
+        return _plain_logs(logs, "get_metrics_result")
+
+    def _overrides(self, method):
+        """Whether this model's class defines its own ``train_step`` (or test_step)."""
+        return getattr(type(self), method) is not getattr(Engine, method)
+
+    def _custom_step(self, method, batch):
+        """Run an overridden train_step/test_step on a batch, given as Keras
+        gives it: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``, as Tensors."""
+        from glassnet.ops.function import wrap
+
+        def structure(values, names):
+            if len(values) == 1:
+                return values[0]
+            return dict(zip(names, values)) if isinstance(self._inputs_struct, dict) and \
+                names is self.input_names else list(values)
+
+        metrics = self._compiled_metrics
+        if metrics is not None and not metrics.built and any(y is not None for y in batch.ys):
+            metrics.build([None if y is None else y.shape for y in batch.ys],
+                          [(batch.n,) + tuple(t.shape[1:]) for t in self.outputs])
+        x = wrap(structure(batch.xs, self.input_names))
+        if all(y is None for y in batch.ys):
+            data = x
+        else:
+            data = (x, wrap(structure(batch.ys, self.output_names)))
+            if batch.weights is not None and any(w is not None for w in batch.weights):
+                data = data + (wrap(structure(batch.weights, self.output_names)),)
+        return _plain_logs(getattr(self, method)(data), method)
 
     def train_step(self, data):
         """Keras's ``train_step(data)``: one step on the batch ``data = (x, y)``
@@ -206,6 +283,20 @@ class Engine(Runner, Params, Losses, DataChecks):
         loss, values, outputs = self._train_batch(batch)
         if math.isfinite(loss):
             self._update_metrics(batch, loss, values, outputs)
+        return self._logs()
+
+    def test_step(self, data):
+        """Keras's ``test_step(data)``: the loss and metrics of one batch
+        ``(x, y)`` or ``(x, y, sample_weight)`` added to those so far; returns
+        the logs."""
+        if not isinstance(data, tuple) or len(data) not in (2, 3):
+            raise ValueError("test_step takes data = (x, y) or (x, y, sample_weight)")
+        self._prepare()
+        batch = self._batch(self._data(data[0], data[1], data[2] if len(data) == 3 else None,
+                                       None, "test_step"), slice(None))
+        outputs = self._run_forward(batch.xs, training=False)
+        loss, values, _, _ = self._losses(batch.ys, outputs, batch.weights, False)
+        self._update_metrics(batch, loss, values, outputs)
         return self._logs()
 
     def _train_batch(self, data):
@@ -270,8 +361,9 @@ class Engine(Runner, Params, Losses, DataChecks):
                                       f"glassnet (only True or False)")
         with utils.seeded(seed):
             self._build_from(x)
-            self._require_compiled("fit")
-            data = self._data(x, y, sample_weight, class_weight, "fit")
+            custom = self._overrides("train_step")  # its own loss: none needed, nor y
+            self._require_compiled("fit", need_loss=not custom)
+            data = self._data(x, y, sample_weight, class_weight, "fit", y_optional=custom)
             val = None
             if validation_data is not None:
                 if validation_split:
@@ -306,6 +398,7 @@ class Engine(Runner, Params, Losses, DataChecks):
         generator = utils.rng()
         self._grads[...] = 0
         self._initial_epoch = None
+        custom = self._overrides("train_step")
         callback_list.on_train_begin()
         if self._initial_epoch is not None:  # BackupAndRestore found a backup to resume from
             initial_epoch, self._initial_epoch = self._initial_epoch, None
@@ -318,20 +411,26 @@ class Engine(Runner, Params, Losses, DataChecks):
                 part = slice(step * batch_size, min((step + 1) * batch_size, n))
                 batch = self._batch(data, part if order is None else order[part])
                 callback_list.on_train_batch_begin(step)
-                loss, values, outputs = self._train_batch(batch)
+                if custom:  # the model's own train_step (Keras's recipe, on a tape)
+                    logs = self._custom_step("train_step", batch)
+                    loss = logs.get("loss", 0.0)
+                else:
+                    loss, values, outputs = self._train_batch(batch)
                 if not math.isfinite(loss):
-                    callback_list.on_train_batch_end(step, {**self._logs(), "loss": loss})
+                    callback_list.on_train_batch_end(step, {**logs, "loss": loss} if custom
+                                                     else {**self._logs(), "loss": loss})
                     self._stop_on_bad_loss(loss, epoch, step, history)
                     break
                 seen += batch.n
-                self._update_metrics(batch, loss, values, outputs)
-                logs = self._logs()
+                if not custom:
+                    self._update_metrics(batch, loss, values, outputs)
+                    logs = self._logs()
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:  # a callback or Ctrl-C asked: stop after this batch
                     break
             if not seen:
                 break
-            logs = dict(sorted(self._logs().items()))
+            logs = dict(sorted((logs if custom else self._logs()).items()))
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 values = self._evaluate_data(val, val_batch_size, in_fit=True,
                                              callback_list=callback_list)
@@ -366,18 +465,25 @@ class Engine(Runner, Params, Losses, DataChecks):
         else:
             self.reset_metrics()
         steps = math.ceil(data.n / batch_size)
+        custom = self._overrides("test_step")
+        logs = {}
         if callback_list is not None:
             callback_list.on_test_begin()
         for step in range(steps):
             batch = self._batch(data, slice(step * batch_size, (step + 1) * batch_size))
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
-            outputs = self._run_forward(batch.xs, training=False)
-            loss, values, _, _ = self._losses(batch.ys, outputs, batch.weights, False)
-            self._update_metrics(batch, loss, values, outputs)
+            if custom:
+                logs = self._custom_step("test_step", batch)
+            else:
+                outputs = self._run_forward(batch.xs, training=False)
+                loss, values, _, _ = self._losses(batch.ys, outputs, batch.weights, False)
+                self._update_metrics(batch, loss, values, outputs)
+                logs = self._logs()
             if callback_list is not None:
-                callback_list.on_test_batch_end(step, self._logs())
-        logs = self._logs()
+                callback_list.on_test_batch_end(step, logs)
+        if not custom:
+            logs = self._logs()
         if callback_list is not None:
             callback_list.on_test_end(logs)
         if saved is not None:
@@ -396,8 +502,9 @@ class Engine(Runner, Params, Losses, DataChecks):
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _verbose(verbose, 1)
         self._build_from(x)
-        self._require_compiled("evaluate")
-        data = self._data(x, y, sample_weight, None, "evaluate")
+        custom = self._overrides("test_step")
+        self._require_compiled("evaluate", need_loss=not custom)
+        data = self._data(x, y, sample_weight, None, "evaluate", y_optional=custom)
         self._prepare()
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=True, verbose=verbose,
@@ -474,3 +581,23 @@ class Engine(Runner, Params, Losses, DataChecks):
         self._build_from(x)
         return self.predict(x, batch_size=len(self._predict_inputs(x, "predict_on_batch")[0]),
                             verbose=0)
+
+
+def _plain_logs(logs, method):
+    """``logs`` as {name: float}, nested dicts flattened (Keras's
+    ``compile_metrics``), with an error naming ``method`` for anything else."""
+    if not isinstance(logs, dict):
+        raise TypeError(f"{method} must return a dict of numbers, e.g. "
+                        f"{{m.name: m.result() for m in self.metrics}}; it returned "
+                        f"{type(logs).__name__} {logs!r:.80}")
+    plain = {}
+    for name, value in logs.items():
+        if isinstance(value, dict):
+            plain.update(_plain_logs(value, method))
+            continue
+        try:
+            plain[str(name)] = float(np.asarray(value))
+        except (TypeError, ValueError):
+            raise TypeError(f"{method} must return a dict of numbers; its value for {name!r} "
+                            f"is {type(value).__name__} {value!r:.80}") from None
+    return plain

@@ -262,6 +262,13 @@ class Layer:
     def count_params(self):
         return int(sum(v.size for v in self.weights))
 
+    @property
+    def losses(self):
+        """Keras's ``layer.losses``: each weight regularizer's penalty, as a
+        Tensor that a GradientTape records (add them to a hand-written loss)."""
+        return [function.Penalty(v.regularizer)(v) for v in self.weights
+                if v.regularizer is not None]
+
     def regularization_loss(self):
         return sum(v.regularizer(v.value) for v in self.weights if v.regularizer)
 

@@ -225,6 +225,26 @@ class LossCall(Op):
         return grad
 
 
+class Penalty(Op):
+    """A weight's regularization penalty (Keras's ``layer.losses``):
+    y = penalty(w), e.g. l2·Σw²;  ∂L/∂w = gy · the regularizer's gradient."""
+
+    def __init__(self, regularizer):
+        self.regularizer = regularizer
+
+    def forward(self, w):
+        return np.asarray(self.regularizer(w), dtype=w.dtype)
+
+    def backward(self, gy):
+        from glassnet.ops.math_ops import multiply
+        w = value_of(self.inputs[0])
+        grad = multiply(gy, Tensor(np.asarray(self.regularizer.gradient(w), dtype=w.dtype)))
+        if _tape.recording():  # the gradient is NumPy's: no second derivative through it
+            _tape.record(NoSecondOrder(f"the regularizer of {self.inputs[0].path!r}"),
+                         [self.inputs[0]], [grad])
+        return grad
+
+
 def call_loss(loss, y_true, y_pred, sample_weight=None):
     """``loss(y_true, y_pred)`` on tensors: a Tensor, recorded as one node
     (a loss written with ops records its ops instead)."""
