@@ -163,6 +163,9 @@ class CustomMSE(keras.losses.Loss):
         reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
         return mse + reg * self.regularization_factor
 
+    def get_config(self):  # what from_config gets back, as Keras needs too
+        return {"regularization_factor": self.regularization_factor, "name": self.name}
+
 
 def _train(loss, x, y, epochs=2):
     keras.utils.set_random_seed(0)
@@ -375,3 +378,59 @@ def test_a_custom_metric_subclass():
     assert float(metric.result()) == 4.0
     metric.reset_state()
     assert float(metric.result()) == 0.0
+
+
+@pytest.mark.parametrize("extension", [".keras", ".safetensors", ".h5"])
+def test_custom_objects_save_and_load_back_only_when_given(tmp_path, extension):
+    class Scaled(keras.layers.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4)).astype("float32")
+    y = rng.normal(size=(16, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), Linear(3, name="lin"), Scaled(0.5)])
+    model.compile(optimizer="adam", loss=custom_mean_squared_error)
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"model{extension}"
+    model.save(path)
+    with pytest.raises(Exception, match="Scaled|Linear"):
+        keras.models.load_model(path)  # nobody handed the classes over: refused by name
+    loaded = keras.models.load_model(path, custom_objects={
+        "Linear": Linear, "Scaled": Scaled,
+        "custom_mean_squared_error": custom_mean_squared_error})
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+    assert type(loaded.layers[-1]) is Scaled and loaded.layers[-1].factor == 0.5
+    history = loaded.fit(x, y, epochs=1, verbose=0)  # the compile state came back
+    assert np.isfinite(history.history["loss"][0])
+    assert loaded.loss is not None or loaded._compiled_loss is not None
+
+
+def test_register_keras_serializable(tmp_path):
+    @keras.saving.register_keras_serializable(package="Tests")
+    class Doubled(keras.layers.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    model = keras.Sequential([keras.Input((3,)), Doubled()])
+    model.compile(optimizer="sgd", loss=CustomMSE())
+    path = tmp_path / "m.keras"
+    model.save(path)
+    import json
+    import zipfile
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    entry = config["config"]["layers"][-1]
+    assert entry["registered_name"] == "Tests>Doubled"
+    with pytest.raises(Exception, match="CustomMSE"):
+        keras.models.load_model(path)  # the loss class was not handed over
+    loaded = keras.models.load_model(path, custom_objects={"CustomMSE": CustomMSE})
+    assert type(loaded.layers[-1]) is Doubled
+    np.testing.assert_allclose(loaded.predict(np.ones((1, 3)), verbose=0), [[2.0, 2.0, 2.0]])

@@ -622,6 +622,22 @@ def get(identifier):
         return _FUNCTIONS[identifier]()
     if callable(identifier) and not isinstance(identifier, (Loss, type)):
         return LossFunctionWrapper(identifier)  # your own fn(y_true, y_pred), with ops
+    if isinstance(identifier, dict) and identifier.get("class_name") not in _BY_CLASS \
+            and identifier.get("class_name") is not None:
+        from glassnet.saving import custom  # yours, registered or passed as custom_objects
+
+        config = dict(identifier.get("config") or {})
+        if identifier["class_name"] == "LossFunctionWrapper":
+            fn = custom.lookup(config.pop("fn", None))
+            if fn is None:
+                raise ValueError(f"the loss function {identifier['config'].get('fn')!r} is "
+                                 f"your own: pass it as custom_objects={{name: function}} or "
+                                 f"register it with keras.saving.register_keras_serializable")
+            config.pop("dtype", None)
+            return LossFunctionWrapper(fn, **config)
+        cls = custom.lookup(identifier["class_name"])
+        if cls is not None:
+            return cls.from_config(config)
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS:
         config = {k: v for k, v in identifier.get("config", {}).items()
                   if k not in ("fn", "dtype")}

@@ -188,8 +188,8 @@ class Model(Engine, Layer):
     @property
     def dtype(self):
         variables = self.weights
-        return variables[0].dtype if variables else self.__dict__.get("_dtype",
-                                                                       np.dtype("float32"))
+        return variables[0].dtype if variables else self.__dict__.get(
+            "_dtype", np.dtype(utils.floatx()))
 
     @dtype.setter
     def dtype(self, value):
@@ -434,8 +434,10 @@ class Model(Engine, Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if custom_objects:
-            raise NotImplementedError("from_config: custom_objects are not supported (glassnet "
-                                      "builds only its own layers from a file)")
+            from glassnet.saving import custom
+
+            with custom.custom_object_scope(custom_objects):
+                return cls.from_config(config)
         created = {}   # layer name -> layer
         outputs = {}   # (layer name, node index) -> list of output tensors
         pending = []
@@ -674,7 +676,10 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if custom_objects:
-            raise NotImplementedError("from_config: custom_objects are not supported")
+            from glassnet.saving import custom
+
+            with custom.custom_object_scope(custom_objects):
+                return cls.from_config(config)
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         shape = config.get("input_shape") or config.get("build_input_shape")
         if shape is not None:  # glassnet's first files: one sample's shape
@@ -775,7 +780,7 @@ def load_model(path, compile=True, safe_mode=True, custom_objects=None):
     glassnet or by Keras (3.x, or tf.keras 2.13+); see :mod:`glassnet.saving`."""
     from glassnet import saving
 
-    if custom_objects:
-        raise NotImplementedError("load_model: custom_objects are not supported (glassnet "
-                                  "builds only its own layers from a file)")
-    return saving.load_model(path, compile=compile, safe_mode=safe_mode)
+    from glassnet.saving import custom
+
+    with custom.custom_object_scope(custom_objects):  # yours, for this load only
+        return saving.load_model(path, compile=compile, safe_mode=safe_mode)

@@ -64,7 +64,12 @@ def register(cls):
 
 
 def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    out = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    if type(layer) not in _LAYERS:  # your own class: where it lives, as Keras writes it
+        from glassnet.saving.custom import get_registered_name
+        out["module"] = type(layer).__module__
+        out["registered_name"] = get_registered_name(type(layer))
+    return out
 
 
 def deserialize(config, **overrides):

@@ -29,7 +29,7 @@ _MODULES = {"_initializer": "keras.initializers", "_regularizer": "keras.regular
 
 
 # ------------------------------------------------------------------ writing
-def _keras_object(class_name, config, module, legacy, registered_name=None):
+def _keras_object(class_name, config, module, legacy=False, registered_name=None):
     if legacy:
         return {"class_name": class_name, "config": config}
     return {"module": module, "class_name": class_name, "config": config,
@@ -61,7 +61,9 @@ def _entry_to_keras(entry, legacy):
         if class_name == "InputLayer":  # the name both Keras 3 and tf.keras 2 read
             config = {("batch_input_shape" if k == "batch_shape" else k): v
                       for k, v in config.items()}
-        out = _keras_object(class_name, config, "keras.layers", legacy)
+        # your own class: its module and registered name (layers.serialize)
+        module, registered = entry.get("module", "keras.layers"), entry.get("registered_name")
+        out = _keras_object(class_name, config, module, legacy, registered)
     if "name" in entry:
         out["name"] = entry["name"]
     if "inbound_nodes" in entry:
@@ -128,7 +130,18 @@ def compile_to_keras(model, legacy=False):
         return None
 
     def loss_object(spec):
+        from glassnet import losses
+        from glassnet.saving import custom
+
+        if isinstance(spec, dict) and spec.get("class_name") == "LossFunctionWrapper":
+            fn = spec["config"].get("fn")  # your own function: Keras 3 writes its name
+            return fn if legacy else _keras_object("function", fn, "builtins", legacy,
+                                                   "function")
         if isinstance(spec, dict) and "class_name" in spec:
+            cls = custom.lookup(spec["class_name"])
+            if cls is not None and spec["class_name"] not in losses._BY_CLASS:
+                return _keras_object(spec["class_name"], spec["config"], cls.__module__,
+                                     legacy, custom.get_registered_name(cls))
             return _keras_object(spec["class_name"], spec["config"], "keras.losses", legacy)
         return spec
 
@@ -158,7 +171,14 @@ def _refuse(path, where, message):
 
 
 def _check_origin(obj, path, where):
-    """A ``module`` / ``registered_name`` from outside Keras is refused."""
+    """A ``module`` / ``registered_name`` from outside Keras is refused,
+    unless the caller registered or passed that class (``saving.custom``)."""
+    from glassnet.saving import custom
+
+    if custom.lookup(obj.get("registered_name")) is not None or (
+            obj.get("module") not in (None, "builtins")
+            and custom.lookup(obj.get("class_name")) is not None):
+        return
     module = obj.get("module")
     if module is not None:
         if not isinstance(module, str) or not (module == "keras" or module.startswith(
@@ -407,8 +427,21 @@ def _compile_from_keras(config, path, legacy):
                               f": {error}") from None
 
     def loss_spec(spec):
+        from glassnet.saving import custom
+
         if spec is None:
             return None
+        if isinstance(spec, dict) and spec.get("class_name") == "function":
+            spec = spec.get("config")  # Keras 3's way of naming a function
+        if isinstance(spec, str) and spec not in losses.names() and \
+                custom.lookup(spec) is not None:
+            return losses.get(custom.lookup(spec))
+        if isinstance(spec, dict) and custom.lookup(spec.get("registered_name")
+                                                    or spec.get("class_name")) is not None \
+                and spec.get("class_name") not in losses._BY_CLASS:
+            cls = custom.lookup(spec.get("registered_name") or spec["class_name"])
+            return cls.from_config(spec.get("config", {})) if hasattr(cls, "from_config") \
+                else cls(**spec.get("config", {}))
         spec = _plain(spec, path, "the loss")
         try:
             if isinstance(spec, dict):
