@@ -434,3 +434,50 @@ def test_register_keras_serializable(tmp_path):
     loaded = keras.models.load_model(path, custom_objects={"CustomMSE": CustomMSE})
     assert type(loaded.layers[-1]) is Doubled
     np.testing.assert_allclose(loaded.predict(np.ones((1, 3)), verbose=0), [[2.0, 2.0, 2.0]])
+
+
+def test_a_subclassed_model_whose_call_takes_a_dict():
+    class TwoInputs(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.left = keras.layers.Dense(4, activation="relu")
+            self.right = keras.layers.Dense(4, activation="relu")
+            self.out = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            merged = keras.layers.concatenate([self.left(inputs["title"]),
+                                               self.right(inputs["body"])])
+            return self.out(merged)
+
+    rng = np.random.default_rng(0)
+    x = {"title": rng.normal(size=(32, 3)).astype("float32"),
+         "body": rng.normal(size=(32, 5)).astype("float32")}
+    y = rng.normal(size=(32, 1)).astype("float32")
+    model = TwoInputs()
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert sorted(model.input_names) == ["body", "title"]
+    p = model.predict(x, verbose=0)
+    expected = model.out(np.concatenate([model.left(x["title"]).numpy(),
+                                         model.right(x["body"]).numpy()], axis=1)).numpy()
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+
+
+def test_summary_of_an_unbuilt_model_as_keras_3(capsys):
+    model = keras.Sequential([keras.layers.Dense(3), keras.layers.Dense(2)])
+    model.summary()
+    out = capsys.readouterr().out
+    assert out.count("│ ?") == 2 and out.count("0 (unbuilt)") == 2
+    assert "Total params: 0 (0.00 B)" in out
+
+
+def test_freezing_every_layer_after_compile_warns_at_fit():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.layers[0].trainable = False
+    before = model.get_weights()
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -114,10 +114,15 @@ class Model(Engine, Layer):
             return
         if type(self).call is Model.call:
             raise ValueError(f"Model {self.name!r} has no graph to build")
-        shapes = input_shape if _is_shape_list(input_shape) else [input_shape]
-        input_layers = [InputLayer(batch_shape=(None,) + tuple(s[1:])) for s in shapes]
-        tensors = [layer.output for layer in input_layers]
-        arguments = tensors[0] if len(tensors) == 1 else tensors
+        if isinstance(input_shape, dict):  # call(inputs) reads inputs["name"]
+            arguments = {name: InputLayer(batch_shape=(None,) + tuple(shape[1:]),
+                                          name=name).output
+                         for name, shape in input_shape.items()}
+        else:
+            shapes = input_shape if _is_shape_list(input_shape) else [input_shape]
+            input_layers = [InputLayer(batch_shape=(None,) + tuple(s[1:])) for s in shapes]
+            tensors = [layer.output for layer in input_layers]
+            arguments = tensors[0] if len(tensors) == 1 else tensors
         call = self.call
         outputs = call(arguments, training=False) if "training" in _inspect.signature(
             call).parameters else call(arguments)
@@ -234,8 +239,8 @@ class Model(Engine, Layer):
 
     def _maybe_build(self, input_shape):
         if not self.built:
-            self.build(input_shape if _is_shape_list(input_shape) or not isinstance(
-                input_shape, dict) else list(input_shape.values()))
+            self.build(input_shape if not isinstance(input_shape, dict) or
+                       type(self).call is not Model.call else list(input_shape.values()))
             return
         if isinstance(input_shape, dict):
             input_shape = [input_shape[name] for name in self.input_names]
@@ -319,15 +324,21 @@ class Model(Engine, Layer):
                 show_trainable=False, layer_range=None):
         """Keras's table: each layer, its output shape and parameter count, and
         for a graph that is not a chain, what each layer is connected to."""
-        self._require_built("summary")
         for argument, value in (("positions", positions), ("layer_range", layer_range)):
             if value is not None:
                 raise NotImplementedError(f"summary: {argument} is not implemented in glassnet")
-        chain = self._chain_like()
+        built = self.built
+        chain = self._chain_like() if built else True
         own = set(self._nodes)
         rows = []
 
         def add_rows(model, prefix=""):
+            if not built:  # Keras 3: the layers so far, "?" and "0 (unbuilt)"
+                for layer in getattr(model, "_layers", []):
+                    rows.append([f"{prefix}{layer.name} ({type(layer).__name__})", "?",
+                                 f"{layer.count_params():,}" if layer.built else
+                                 "0 (unbuilt)"] + (["-"] if show_trainable else []))
+                return
             for layer in model.layers:
                 shapes = _layer_output_shapes(layer, own)
                 row = [f"{prefix}{layer.name} ({type(layer).__name__})", shapes,
@@ -358,8 +369,8 @@ class Model(Engine, Layer):
                      for i, (v, w) in enumerate(zip(values, widths))]
             return edge + edge.join(parts) + edge
 
-        trainable = sum(v.size for v in self.trainable_weights)
-        total = self.count_params()
+        trainable = sum(v.size for v in self.trainable_weights) if built else 0
+        total = self.count_params() if built else 0
         itemsize = self.dtype.itemsize
         out = [f'Model: "{self.name}"', line("┏", "┳", "┓", "━"), cells(header, "┃"),
                line("┡", "╇", "┩", "━")]
@@ -367,10 +378,11 @@ class Model(Engine, Layer):
             out.append(cells(row, "│"))
             out.append(line("├", "┼", "┤", "─") if i < len(rows) - 1 else
                        line("└", "┴", "┘", "─"))
-        counts = [("Total", total + self._optimizer_size()), ("Trainable", trainable),
+        optimizer_size = self._optimizer_size() if built else 0
+        counts = [("Total", total + optimizer_size), ("Trainable", trainable),
                   ("Non-trainable", total - trainable)]
-        if self._optimizer_size():
-            counts.append(("Optimizer", self._optimizer_size()))
+        if optimizer_size:
+            counts.append(("Optimizer", optimizer_size))
         for label, count in counts:
             out.append(f" {label} params: {count:,} ({_format_bytes(count * itemsize)})")
         (print_fn or print)("\n".join(out))

@@ -171,6 +171,7 @@ class Losses:
             total += weight * value
         if self._has_regularizers:
             total += self._regularization_loss()
+        total += self.activity_loss()  # the runner's sum over this forward's calls
         return total, values, grads, z_grads
 
     def _regularization_loss(self):

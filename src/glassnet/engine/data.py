@@ -201,15 +201,22 @@ class DataChecks:
         """A model that does not know its input shape yet (a Sequential model
         with no Input, a subclass of Model) builds on its first data."""
         if not self.built:
-            if isinstance(x, dict):
+            from glassnet.models import Model
+
+            if isinstance(x, dict) and type(self).call is not Model.call:
+                # a subclass whose call reads inputs["name"]: traced on a dict
+                self.build({name: (None,) + tuple(np.shape(v)[1:]) for name, v in x.items()})
+                arrays = None
+            elif isinstance(x, dict):
                 arrays = list(x.values())
             elif isinstance(x, (list, tuple)) and x and all(isinstance(v, np.ndarray)
                                                             for v in x):
                 arrays = list(x)
             else:
                 arrays = [x]
-            shapes = [(None,) + tuple(np.shape(a)[1:]) for a in arrays]
-            self.build(shapes[0] if len(shapes) == 1 else shapes)
+            if arrays is not None:
+                shapes = [(None,) + tuple(np.shape(a)[1:]) for a in arrays]
+                self.build(shapes[0] if len(shapes) == 1 else shapes)
         if self.compiled and self._compiled_loss is None and self._compile_args[0] is not None:
             self._build_compiled()
 

@@ -399,6 +399,9 @@ class Engine(Runner, Params, Losses, DataChecks):
         self._grads[...] = 0
         self._initial_epoch = None
         custom = self._overrides("train_step")
+        if not self.trainable_weights:  # every layer frozen (after compile too): say so
+            warnings.warn("The model does not have any trainable weights.", UserWarning,
+                          stacklevel=3)
         callback_list.on_train_begin()
         if self._initial_epoch is not None:  # BackupAndRestore found a backup to resume from
             initial_epoch, self._initial_epoch = self._initial_epoch, None

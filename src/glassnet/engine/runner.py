@@ -105,6 +105,7 @@ class Runner:
         values = {id(t): x for t, x in zip(self.inputs, flat_inputs)}
         masks = {}
         states = self._states
+        self._activity_penalty = 0.0  # the layers' activity_loss(), each call's
         for step in steps:
             mode = training if step.training is None else step.training
             x = values[step.inputs[0]] if step.single_input else \
@@ -124,6 +125,9 @@ class Runner:
                 for i, m, flag in zip(step.outputs, out_masks, step.mask_out):
                     if flag and m is not None:
                         masks[i] = m
+            penalty = step.layer.activity_loss()
+            if penalty:
+                self._activity_penalty += penalty
             if step.shared and training:
                 states[(id(step), step.outputs[0])] = step.layer._call_state()
             if observe is not None:
@@ -131,6 +135,11 @@ class Runner:
         if masked:
             self.output_masks = [masks.get(id(t)) for t in self.outputs]
         return [values[id(t)] for t in self.outputs]
+
+    def activity_loss(self):
+        """The activity penalties of the last forward (ActivityRegularization's,
+        in this model and the models inside it), summed over every call."""
+        return self.__dict__.get("_activity_penalty", 0.0)
 
     def _run_backward(self, output_grads, z_grads, input_grad):
         """Backward from ``output_grads`` ({tensor id: ∂L/∂tensor}) and
