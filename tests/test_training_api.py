@@ -76,9 +76,14 @@ def test_initial_epoch_and_validation_arguments():
     c = classifier(seed=2).fit(x, y, epochs=4, validation_data=(x[:20], y[:20]),
                                validation_freq=2, verbose=0)
     assert len(c.history["loss"]) == 4 and len(c.history["val_loss"]) == 2
-    for argument in ("steps_per_epoch", "validation_steps"):
-        with pytest.raises(NotImplementedError, match=argument):
-            model.fit(x, y, verbose=0, **{argument: 3})
+    batches = []
+    counter = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: batches.append(batch))
+    model.fit(x, y, epochs=2, verbose=0, steps_per_epoch=3, callbacks=[counter])
+    assert batches == [0, 1, 2, 0, 1, 2]  # steps_per_epoch: that many batches an epoch
+    d = classifier(seed=2).fit(x, y, validation_data=(x, y), validation_steps=1,
+                               validation_batch_size=20, verbose=0, shuffle=False)
+    assert d.history["val_loss"] == pytest.approx(a.history["val_loss"], rel=1e-6)
 
 
 def test_learning_rate_read_set_and_zero():

@@ -189,7 +189,7 @@ class ProgbarLogger(Callback):
         self.seen = batch + 1
         if self.bar is not None:
             elapsed, per_step = self._timing(self.seen)
-            eta = per_step * (self.total - self.seen)
+            eta = per_step * (self.total - self.seen) if self.total else 0.0
             description = f"{format_seconds(eta)} {format_seconds(per_step)}/step"
             if logs:
                 description += f" - {format_logs(logs)}"
@@ -200,7 +200,7 @@ class ProgbarLogger(Callback):
         if not self._verbose():
             return
         elapsed, per_step = self._timing(self.seen)
-        steps = f"{self.seen}/{self.total}"
+        steps = f"{self.seen}/{self.total if self.total is not None else self.seen}"
         timing = f"{format_seconds(elapsed)} {format_seconds(per_step)}/step"
         tail = f" - {format_logs(logs)}" if logs else ""
         if self.bar is not None:
@@ -208,7 +208,7 @@ class ProgbarLogger(Callback):
             self.bar.close()  # draws the final state once
             self.bar = None
         elif self._verbose() == 1:
-            filled = round(20 * self.seen / max(self.total, 1))
+            filled = round(20 * self.seen / max(self.total or self.seen, 1))
             bar = "━" * filled + " " * (20 - filled)
             print(f"{steps} {bar} {timing}{tail}", file=self._out(), flush=True)
         else:

@@ -10,6 +10,7 @@ import numpy as np
 
 from glassnet import callbacks as callbacks_module
 from glassnet import graph, losses, metrics as metrics_module, optimizers, utils
+from glassnet.engine import batches as batches_module
 from glassnet.engine.compiled import CompiledLoss, CompiledMetrics, Losses, per_output
 from glassnet.engine.data import DataChecks, input_dtype
 from glassnet.engine.params import Params
@@ -337,11 +338,17 @@ class Engine(Runner, Params, Losses, DataChecks):
         ``<output>_<metric>``. ``seed`` (glassnet's) makes the shuffling and
         dropout of this call reproducible."""
         self._require_compiled("fit", need_loss=False)
-        for argument, value in (("steps_per_epoch", steps_per_epoch),
-                                ("validation_steps", validation_steps)):
-            if value is not None:
-                raise NotImplementedError(f"fit: {argument}={value!r} is not implemented in "
-                                          f"glassnet (it trains on whole arrays)")
+        steps_per_epoch = None if steps_per_epoch is None else _positive_int(
+            steps_per_epoch, "steps_per_epoch")
+        validation_steps = None if validation_steps is None else _positive_int(
+            validation_steps, "validation_steps")
+        source = batches_module.is_source(x)
+        if source and (y is not None or sample_weight is not None):
+            raise ValueError("fit: y and sample_weight come from the dataset or generator "
+                             "itself; give x alone (yielding (x, y) or (x, y, sample_weight))")
+        if source and validation_split:
+            raise ValueError("fit: validation_split needs arrays; with a dataset or generator "
+                             "give validation_data")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         validation_batch_size = batch_size if validation_batch_size is None else \
             _positive_int(validation_batch_size, "validation_batch_size")
@@ -360,38 +367,54 @@ class Engine(Runner, Params, Losses, DataChecks):
             raise NotImplementedError(f"fit: shuffle={shuffle!r} is not implemented in "
                                       f"glassnet (only True or False)")
         with utils.seeded(seed):
-            self._build_from(x)
             custom = self._overrides("train_step")  # its own loss: none needed, nor y
+            if source:
+                batches = batches_module.SourceBatches(self, x, "fit", steps_per_epoch,
+                                                       class_weight, y_optional=custom)
+                self._build_from(batches.first_x())
+            else:
+                self._build_from(x)
             self._require_compiled("fit", need_loss=not custom)
-            data = self._data(x, y, sample_weight, class_weight, "fit", y_optional=custom)
+            if not source:
+                data = self._data(x, y, sample_weight, class_weight, "fit", y_optional=custom)
             val = None
             if validation_data is not None:
                 if validation_split:
                     raise ValueError("give validation_data or validation_split, not both")
-                if not (isinstance(validation_data, (tuple, list)) and
-                        len(validation_data) in (2, 3)):
-                    raise ValueError("validation_data must be a tuple (x_val, y_val) or "
-                                     "(x_val, y_val, sample_weight_val)")
-                val = self._data(validation_data[0], validation_data[1],
-                                 validation_data[2] if len(validation_data) == 3 else None,
-                                 None, "fit validation_data")
+                val = self._validation_batches(validation_data, validation_batch_size,
+                                               validation_steps)
             elif validation_split:
                 split = int(data.n * (1 - validation_split))  # Keras: the last fraction
                 if split == 0 or split == data.n:
                     raise ValueError(f"validation_split={validation_split} leaves no samples "
                                      f"for training or validation with {data.n} samples")
                 data, val = data.split(split)
-            return self._fit_loop(data, val, batch_size, validation_batch_size, epochs,
-                                  verbose, callbacks, shuffle, initial_epoch, validation_freq)
+                val = batches_module.ArrayBatches(self, val, validation_batch_size, False,
+                                                  validation_steps)
+            if not source:
+                batches = batches_module.ArrayBatches(self, data, batch_size, shuffle,
+                                                      steps_per_epoch)
+            return self._fit_loop(batches, val, epochs, verbose, callbacks, initial_epoch,
+                                  validation_freq)
 
-    def _fit_loop(self, data, val, batch_size, val_batch_size, epochs, verbose, callbacks,
-                  shuffle, initial_epoch, validation_freq):
+    def _validation_batches(self, validation_data, batch_size, steps):
+        if batches_module.is_source(validation_data):
+            return batches_module.SourceBatches(self, validation_data, "fit validation_data",
+                                                steps)
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, sample_weight_val), or a dataset")
+        val = self._data(validation_data[0], validation_data[1],
+                         validation_data[2] if len(validation_data) == 3 else None,
+                         None, "fit validation_data")
+        return batches_module.ArrayBatches(self, val, batch_size, False, steps)
+
+    def _fit_loop(self, batches, val, epochs, verbose, callbacks, initial_epoch,
+                  validation_freq):
         self._prepare()
-        n = data.n
-        steps = math.ceil(n / batch_size)
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=True, verbose=verbose,
-            params={"epochs": epochs, "steps": steps})
+            params={"epochs": epochs, "steps": batches.steps})
         history = callback_list.history
         self.history = history
         self.stop_training = False
@@ -408,11 +431,8 @@ class Engine(Runner, Params, Losses, DataChecks):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            order = generator.permutation(n) if shuffle else None
             seen, logs = 0, {}
-            for step in range(steps):
-                part = slice(step * batch_size, min((step + 1) * batch_size, n))
-                batch = self._batch(data, part if order is None else order[part])
+            for step, batch in enumerate(batches.epoch(generator)):
                 callback_list.on_train_batch_begin(step)
                 if custom:  # the model's own train_step (Keras's recipe, on a tape)
                     logs = self._custom_step("train_step", batch)
@@ -433,10 +453,13 @@ class Engine(Runner, Params, Losses, DataChecks):
                     break
             if not seen:
                 break
+            if batches.steps is None:  # a source of unknown length: now it is known
+                batches.steps = step + 1
+                for callback in callback_list.callbacks:
+                    callback.params["steps"] = batches.steps
             logs = dict(sorted((logs if custom else self._logs()).items()))
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                values = self._evaluate_data(val, val_batch_size, in_fit=True,
-                                             callback_list=callback_list)
+                values = self._evaluate_batches(val, in_fit=True, callback_list=callback_list)
                 logs.update({f"val_{k}": v for k, v in sorted(values.items())})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -457,7 +480,12 @@ class Engine(Runner, Params, Losses, DataChecks):
 
     # ------------------------------------------------------------ evaluation
     def _evaluate_data(self, data, batch_size, in_fit=False, callback_list=None):
-        """The loss and metrics over ``data`` (metrics reset first)."""
+        """The loss and metrics over arrays ``data`` (metrics reset first)."""
+        return self._evaluate_batches(batches_module.ArrayBatches(self, data, batch_size, False),
+                                      in_fit, callback_list)
+
+    def _evaluate_batches(self, batches, in_fit=False, callback_list=None):
+        """The loss and metrics over ``batches`` (metrics reset first)."""
         saved = None
         if in_fit:  # validation must not disturb the epoch's training metrics
             saved = (self._trackers, self._compiled_metrics)
@@ -467,13 +495,11 @@ class Engine(Runner, Params, Losses, DataChecks):
             self._compiled_metrics = copy
         else:
             self.reset_metrics()
-        steps = math.ceil(data.n / batch_size)
         custom = self._overrides("test_step")
         logs = {}
         if callback_list is not None:
             callback_list.on_test_begin()
-        for step in range(steps):
-            batch = self._batch(data, slice(step * batch_size, (step + 1) * batch_size))
+        for step, batch in enumerate(batches.epoch(None)):
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
             if custom:
@@ -500,19 +526,28 @@ class Engine(Runner, Params, Losses, DataChecks):
         loss alone (a float) when there is nothing else, as in Keras;
         ``return_dict=True`` gives a dict."""
         self._require_compiled("evaluate", need_loss=False)
-        if steps is not None:
-            raise NotImplementedError("evaluate: steps is not implemented in glassnet")
+        steps = None if steps is None else _positive_int(steps, "steps")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _verbose(verbose, 1)
-        self._build_from(x)
         custom = self._overrides("test_step")
-        self._require_compiled("evaluate", need_loss=not custom)
-        data = self._data(x, y, sample_weight, None, "evaluate", y_optional=custom)
+        if batches_module.is_source(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("evaluate: y and sample_weight come from the dataset or "
+                                 "generator itself; give x alone")
+            batches = batches_module.SourceBatches(self, x, "evaluate", steps,
+                                                   y_optional=custom)
+            self._build_from(batches.first_x())
+            self._require_compiled("evaluate", need_loss=not custom)
+        else:
+            self._build_from(x)
+            self._require_compiled("evaluate", need_loss=not custom)
+            data = self._data(x, y, sample_weight, None, "evaluate", y_optional=custom)
+            batches = batches_module.ArrayBatches(self, data, batch_size, False, steps)
         self._prepare()
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=True, verbose=verbose,
-            params={"steps": math.ceil(data.n / batch_size)})
-        logs = self._evaluate_data(data, batch_size, callback_list=callback_list)
+            params={"steps": batches.steps})
+        logs = self._evaluate_batches(batches, callback_list=callback_list)
         return self._result(logs, return_dict)
 
     def _result(self, logs, return_dict):
@@ -524,10 +559,14 @@ class Engine(Runner, Params, Losses, DataChecks):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for x, computed in batches (one array, or a
         list/dict of them for several outputs)."""
-        if steps is not None:
-            raise NotImplementedError("predict: steps is not implemented in glassnet")
+        steps = None if steps is None else _positive_int(steps, "steps")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _verbose(verbose, 1)
+        if batches_module.is_source(x):
+            return self._predict_source(x, steps, verbose, callbacks)
+        if steps is not None:  # Keras: the first steps batches of the arrays
+            x = graph.pack_like(x, [v[:steps * batch_size] for v in graph.flatten(x)]) \
+                if isinstance(x, (list, tuple, dict)) else x[:steps * batch_size]
         self._build_from(x)
         # no NaN scan here (a pass over all of x): NaN in, NaN out, as in Keras; fit refuses it
         xs = self._predict_inputs(x, "predict")
@@ -550,6 +589,31 @@ class Engine(Runner, Params, Losses, DataChecks):
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
         return self._pack_outputs(results)
+
+    def _predict_source(self, source, steps, verbose, callbacks):
+        """``predict`` on a dataset or generator: the x of each batch, in order."""
+        batches = batches_module.SourceBatches(self, source, "predict", steps)
+        self._build_from(batches.first_x())
+        utils.prepare_threads()
+        callback_list = callbacks_module.CallbackList(callbacks, model=self, add_progbar=True,
+                                                      verbose=verbose,
+                                                      params={"steps": batches.steps})
+        callback_list.on_predict_begin()
+        parts = None
+        for step, raw in enumerate(batches.raw_epoch()):
+            callback_list.on_predict_batch_begin(step)
+            x = batches_module.unpack(raw, "predict")[0]
+            xs = self._predict_inputs(x, "predict")
+            outputs = self._run_forward([v.astype(input_dtype(t, self.dtype), copy=False)
+                                         for v, t in zip(xs, self.inputs)], training=False)
+            parts = [[] for _ in outputs] if parts is None else parts
+            for part, output in zip(parts, outputs):
+                part.append(np.array(output, copy=True))
+            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        callback_list.on_predict_end()
+        if parts is None:
+            raise ValueError("predict: the data yielded no batch")
+        return self._pack_outputs([np.concatenate(part) for part in parts])
 
     # ------------------------------------------------------------ one batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
