@@ -19,14 +19,15 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"activations", "callbacks", "datasets", "engine", "gradcheck", "graph",
+_SUBMODULES = {"activations", "callbacks", "data", "datasets", "engine", "gradcheck", "graph",
                "initializers", "inspect", "io", "keras", "layers", "losses", "metrics", "models",
                "neuron", "optimizers", "perceptron", "plot", "recipes", "regularizers", "utils",
                "variables", "cli"}
 _NAMES = {"Sequential": "models", "Model": "models", "load_model": "models",
           "Neuron": "neuron", "Input": "layers", "Variable": "variables",
           "Tensor": "tensor", "TensorShape": "tensor", "constant": "tensor",
-          "convert_to_tensor": "tensor", "GradientTape": "tape", "function": "tape"}
+          "convert_to_tensor": "tensor", "GradientTape": "tape", "function": "tape",
+          "TensorSpec": "data"}
 # TensorFlow's namespaces of ops (tf.math, tf.nn, ...) and its dtype names
 _NAMESPACES = {"math", "nn", "random", "linalg"}
 _DTYPE_NAMES = {"float16", "float32", "float64", "bfloat16", "half", "double", "int8", "int16",

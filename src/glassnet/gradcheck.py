@@ -122,7 +122,8 @@ def check_gradients(model_or_layer, x, y=None, h=1e-4, seed=0):
     An integer input (token ids for an Embedding) has no gradient and no entry.
 
     For a model (compiled), the loss is its own loss on (x, y), in training
-    mode, regularization included. For a layer, the loss is Σ output · y,
+    mode, regularization included. For a layer, the loss is Σ output · y
+    plus its penalties (weight regularizers', ``activity_loss()``),
     so ``backward`` is tested with the upstream gradient ``y`` (a fixed random
     array when y is None). Dropout masks are held fixed across evaluations.
     """
@@ -211,8 +212,9 @@ def _check_layer(layer, original, x, upstream, h, seed, skip=()):
 
     def loss(v):
         reset()
-        return float(np.sum(layer.forward(v, training=True) * upstream)) + \
-            layer.regularization_loss()
+        out = layer.forward(v, training=True)
+        return float(np.sum(out * upstream)) + layer.regularization_loss() + \
+            layer.activity_loss()
 
     results = {}
     for variable in layer.trainable_weights:

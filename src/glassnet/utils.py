@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 __all__ = ["set_random_seed", "rng", "seeded", "unique_name", "to_snake_case", "resolve",
-           "warm_up_blas", "prepare_threads", "workers", "parallel"]
+           "warm_up_blas", "prepare_threads", "workers", "parallel", "floatx", "set_floatx"]
 
 _generator = np.random.default_rng()
 
@@ -57,6 +57,30 @@ def _check_seed(seed):
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None; received {seed!r}")
     return int(seed)
+
+
+_floatx = "float32"
+
+
+def floatx():
+    """The default float dtype of new layers, weights and ``Input``s
+    (Keras's ``keras.backend.floatx()``): "float32" unless changed."""
+    return _floatx
+
+
+def set_floatx(value):
+    """Make ``value`` ("float32" or "float64") the dtype of layers, weights
+    and ``Input``s made from now on, as ``keras.backend.set_floatx`` does.
+    Layers and models already made keep theirs."""
+    global _floatx
+    if value in ("float16", "bfloat16"):
+        raise NotImplementedError(f"set_floatx({value!r}): glassnet computes in float32 or "
+                                  f"float64 only (NumPy has no fast {value})")
+    if value not in ("float32", "float64"):
+        raise ValueError(f"Unknown `floatx` value: {value!r}. Expected one of 'float32', "
+                         f"'float64' (Keras also knows 'float16' and 'bfloat16', which "
+                         f"glassnet does not implement)")
+    _floatx = str(value)
 
 
 _name_counts: dict[str, int] = {}

@@ -1,9 +1,10 @@
 """Layers, one module per family: ``core`` (InputLayer/Input, Dense,
 Activation, Dropout, Flatten, Reshape, Rescaling, Identity, Masking), ``activation``
 (Softmax, ReLU, LeakyReLU, ELU), ``merge`` (Add, Subtract, Multiply, Average,
-Maximum, Minimum, Concatenate), ``conv`` (Conv2D, Conv1D), ``pooling``
-(max/average, 2-D and 1-D, and the global ones), ``reshaping``
-(ZeroPadding2D, UpSampling2D), ``normalization`` (BatchNormalization,
+Maximum, Minimum, Concatenate), ``conv`` (Conv2D, Conv1D, Conv2DTranspose),
+``pooling`` (max/average, 2-D and 1-D, and the global ones), ``reshaping``
+(ZeroPadding2D, Cropping2D, UpSampling2D, RepeatVector), ``regularization``
+(GaussianNoise, ActivityRegularization), ``normalization`` (BatchNormalization,
 LayerNormalization), ``embedding`` (Embedding), ``recurrent`` (SimpleRNN, LSTM,
 GRU), ``wrappers`` (Bidirectional, TimeDistributed). ``Layer`` is the base class; ``serialize`` /
 ``deserialize`` turn a layer into a config dict and back. Keras's aliases
@@ -11,7 +12,7 @@ GRU), ``wrappers`` (Bidirectional, TimeDistributed). ``Layer`` is the base class
 
 from glassnet.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer
-from glassnet.layers.conv import Conv1D, Conv2D
+from glassnet.layers.conv import Conv1D, Conv2D, Conv2DTranspose
 from glassnet.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input,
                                   InputLayer, Masking, Rescaling, Reshape)
 from glassnet.layers.embedding import Embedding
@@ -24,7 +25,8 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                      GlobalAveragePooling1D, GlobalAveragePooling2D,
                                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                      MaxPooling2D)
-from glassnet.layers.reshaping import UpSampling2D, ZeroPadding2D
+from glassnet.layers.regularization import ActivityRegularization, GaussianNoise
+from glassnet.layers.reshaping import Cropping2D, RepeatVector, UpSampling2D, ZeroPadding2D
 from glassnet.layers.text import TextVectorization
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -34,7 +36,8 @@ _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, 
            AveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
            GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
            BatchNormalization, LayerNormalization, Embedding, Masking, SimpleRNN, LSTM, GRU,
-           Bidirectional, TimeDistributed, TextVectorization)
+           Bidirectional, TimeDistributed, TextVectorization, Conv2DTranspose, Cropping2D,
+           RepeatVector, GaussianNoise, ActivityRegularization)
 
 # Keras's other names for the same layers
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,
@@ -42,11 +45,12 @@ MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, Ma
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution2D, Convolution1D = Conv2D, Conv1D
+Convolution2DTranspose = Conv2DTranspose
 _ALIASES = {"MaxPool2D": MaxPool2D, "AvgPool2D": AvgPool2D, "MaxPool1D": MaxPool1D,
             "AvgPool1D": AvgPool1D, "GlobalAvgPool2D": GlobalAvgPool2D,
             "GlobalMaxPool2D": GlobalMaxPool2D, "GlobalAvgPool1D": GlobalAvgPool1D,
             "GlobalMaxPool1D": GlobalMaxPool1D, "Convolution2D": Convolution2D,
-            "Convolution1D": Convolution1D}
+            "Convolution1D": Convolution1D, "Convolution2DTranspose": Convolution2DTranspose}
 
 __all__ = (["Layer", "Input", "serialize", "deserialize", "register"]
            + [cls.__name__ for cls in _LAYERS] + sorted(_ALIASES)

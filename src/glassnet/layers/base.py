@@ -63,7 +63,7 @@ def _dtype_name(dtype, owner):
     if isinstance(dtype, dict):  # Keras 3's DTypePolicy config
         dtype = dtype.get("config", {}).get("name", dtype)
     if dtype is None:
-        return "float32"
+        return utils.floatx()  # keras.backend.set_floatx's default
     try:
         name = str(np.dtype(dtype))
     except TypeError:
@@ -265,12 +265,25 @@ class Layer:
     @property
     def losses(self):
         """Keras's ``layer.losses``: each weight regularizer's penalty, as a
-        Tensor that a GradientTape records (add them to a hand-written loss)."""
-        return [function.Penalty(v.regularizer)(v) for v in self.weights
-                if v.regularizer is not None]
+        Tensor that a GradientTape records (add them to a hand-written loss);
+        and, after a call, the activity penalty (``activity_loss()``) as a
+        number: its gradient is in the layer's own backward already."""
+        found = [function.Penalty(v.regularizer)(v) for v in self.weights
+                 if v.regularizer is not None]
+        activity = self.activity_loss()
+        if activity:
+            found.append(Tensor(np.asarray(activity, dtype=self.dtype)))
+        return found
 
     def regularization_loss(self):
         return sum(v.regularizer(v.value) for v in self.weights if v.regularizer)
+
+    def activity_loss(self):
+        """The penalty on this layer's activity in its last forward, which the
+        engine adds to the loss as it adds the weight regularizers' penalties
+        (ActivityRegularization's; 0 for other layers). As with a weight
+        regularizer, the penalty's gradient is part of the layer's backward."""
+        return 0.0
 
     def add_regularization_gradients(self):
         if self._regularized and self.trainable:

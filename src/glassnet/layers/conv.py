@@ -1,4 +1,5 @@
-"""Convolution: Conv2D and Conv1D, by im2col and one matrix product.
+"""Convolution: Conv2D and Conv1D, by im2col and one matrix product;
+Conv2DTranspose, the same two steps the other way round.
 
 A 3x3 convolution slides a 3x3xC window over the image; at each position the
 output is the dot product of the window with each filter. im2col ("image to
@@ -35,7 +36,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from glassnet.layers.base import ActivatedLayer, not_implemented
 
-__all__ = ["Conv2D", "Conv1D", "conv_output_length", "padding_amounts", "im2col", "col2im",
+__all__ = ["Conv2D", "Conv1D", "Conv2DTranspose", "conv_output_length",
+           "conv_transpose_output_length", "padding_amounts", "im2col", "col2im",
            "window_slices", "IM2COL_BUDGET_BYTES"]
 
 IM2COL_BUDGET_BYTES = 64 * 2**20
@@ -74,6 +76,18 @@ def conv_output_length(length, window, stride, padding):
     if padding == "same":
         return math.ceil(length / stride)
     return (length - window) // stride + 1
+
+
+def conv_transpose_output_length(length, window, stride, padding, output_padding=None):
+    """Keras 3's output size of a transposed convolution (TensorFlow's):
+    valid (n - 1)·s + max(k, s), same n·s; with an ``output_padding`` p,
+    valid (n - 1)·s + k + p, same (n - 1)·s + (k mod 2) + p."""
+    if padding == "valid":
+        extra = max(window, stride) - window if output_padding is None else output_padding
+        return (length - 1) * stride + window + extra
+    if output_padding is None:
+        return length * stride
+    return (length - 1) * stride + window % 2 + output_padding
 
 
 def padding_amounts(length, window, stride, padding):
@@ -382,6 +396,154 @@ class Conv1D(Conv2D):
         config = super().get_config()
         config["kernel_size"], config["strides"] = [self.kernel_size[1]], [self.strides[1]]
         return config
+
+
+class Conv2DTranspose(ActivatedLayer):
+    """Transposed 2-D convolution ("deconvolution") over (batch, height,
+    width, channels) inputs: the layer that up-samples images in decoders and
+    GAN generators. It is the gradient of a Conv2D with respect to its input:
+    each input pixel scatters a kh×kw patch, weighted by the kernel, onto
+    the output, where the patches of neighbouring pixels overlap and add up.
+
+        out[n, i·sh + a - top, j·sw + b - left, f] += Σ_c x[n, i, j, c] · kernel[a, b, f, c]
+        out[n, ·, ·, f] += bias[f]
+
+    kernel: (kh, kw, filters, in_channels), as in Keras: the last two axes
+    the other way round from Conv2D's, for it is the transpose of a Conv2D
+    from ``filters`` channels to ``in_channels``. The output size (Keras 3's,
+    TensorFlow's):
+
+        valid:  (n - 1)·s + max(k, s)        or (n - 1)·s + k + p
+        same:   n·s                          or (n - 1)·s + (k mod 2) + p
+
+    with an ``output_padding`` p (< s); (top, left) is the padding a Conv2D
+    would add to an image of the output's size (:func:`padding_amounts`), so
+    that this layer is exactly that Conv2D's transpose.
+
+    Forward is Conv2D's backward for ∂L/∂x (a product, then col2im);
+    backward is Conv2D's forward (im2col, then products). K is the kernel
+    as a (kh·kw·F, C) matrix, each row of ``patches`` and of g one input
+    pixel's kh×kw×F patch:
+
+        patches = x (n·h·w, C) @ Kᵀ         out = col2im(patches) + bias
+        g = im2col(∂L/∂out)  (n·h·w, kh·kw·F)
+        ∂L/∂x = g @ K,   grad_kernel = gᵀ @ x,   grad_bias = Σ ∂L/∂out
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
+                 **kwargs):
+        # use_bias, the initializers and regularizers: ActivatedLayer's, Keras's defaults
+        super().__init__(activation=activation, **kwargs)
+        owner = f"Conv2DTranspose {self.name!r}"
+        not_implemented(owner, "data_format", data_format, "channels_last")
+        not_implemented(owner, "dilation_rate", dilation_rate, 1)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"{owner}: filters must be a positive integer; received "
+                             f"{filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "kernel_size", owner)
+        self.strides = _pair(strides, "strides", owner)
+        self.padding = _padding(padding, owner)
+        self.output_padding = None
+        if output_padding is not None:
+            if isinstance(output_padding, (int, np.integer)) and \
+                    not isinstance(output_padding, bool):
+                output_padding = (output_padding, output_padding)
+            try:
+                pair = tuple(int(v) for v in output_padding)
+            except (TypeError, ValueError):
+                pair = ()
+            if len(pair) != 2 or min(pair) < 0 or any(
+                    p >= s for p, s in zip(pair, self.strides)):
+                raise ValueError(f"{owner}: output_padding must be None, or a non-negative "
+                                 f"integer or pair strictly less than strides "
+                                 f"{self.strides}; received {output_padding!r}")
+            self.output_padding = pair
+
+    def _output_size(self, height, width):
+        """The output's (height, width) for an input's, None where unknown."""
+        padding = self.output_padding or (None, None)
+        return tuple(None if n is None else conv_transpose_output_length(
+            n, k, s, self.padding, p) for n, k, s, p in zip(
+                (height, width), self.kernel_size, self.strides, padding))
+
+    def _pads(self, out_h, out_w):
+        """((top, bottom), (left, right)): the Conv2D's padding of the output."""
+        return [padding_amounts(out_h, self.kernel_size[0], self.strides[0], self.padding),
+                padding_amounts(out_w, self.kernel_size[1], self.strides[1], self.padding)]
+
+    def build(self, input_shape):
+        owner = f"Conv2DTranspose {self.name!r}"
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"{owner} expects inputs of shape (batch, height, width, "
+                             f"channels) with a known number of channels; received shape "
+                             f"{tuple(input_shape)}")
+        self._check_sizes(input_shape[1:3])
+        kh, kw = self.kernel_size
+        self.add_kernel_and_bias((kh, kw, self.filters, input_shape[-1]), self.filters)
+
+    def _check_sizes(self, sizes):
+        """The output must be an image that the Conv2D maps back to the input's
+        size; padding="same" with an output_padding may not give one (an even
+        kernel): TensorFlow refuses those too."""
+        for n, out, k, s, axis in zip(sizes, self._output_size(*sizes), self.kernel_size,
+                                      self.strides, ("height", "width")):
+            if n is not None and conv_output_length(out, k, s, self.padding) != n:
+                raise ValueError(
+                    f"Conv2DTranspose {self.name!r}: an input {axis} of {n} gives an output "
+                    f"{axis} of {out} (kernel {k}, stride {s}, padding {self.padding!r}, "
+                    f"output_padding {self.output_padding}), which a convolution does not "
+                    f"map back to {n}; TensorFlow refuses it too: choose another "
+                    f"output_padding")
+
+    def _check_shape(self, input_shape):
+        super()._check_shape(input_shape)
+        self._check_sizes(tuple(input_shape[1:3]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._output_size(*input_shape[1:3]) + (self.filters,)
+
+    def _kernel_matrix(self):
+        """kernel (kh, kw, F, C) as the (kh·kw·F, C) matrix: a reshape, no copy."""
+        return self.kernel.reshape(-1, self.kernel.shape[-1])
+
+    def forward(self, x, training=False):
+        n, height, width, channels = x.shape
+        (out_h, out_w), f = self._output_size(height, width), self.filters
+        (top, bottom), (left, right) = self._pads(out_h, out_w)
+        patches = (x.reshape(-1, channels) @ self._kernel_matrix().T).reshape(
+            (n, height, width) + self.kernel_size + (f,))
+        padded = np.zeros((n, top + out_h + bottom, left + out_w + right, f), dtype=self.dtype)
+        col2im(patches, padded, self.kernel_size, self.strides)
+        z = np.ascontiguousarray(padded[:, top: top + out_h, left: left + out_w])
+        if self.use_bias:
+            z += self.bias
+        self.x = x
+        return self.activate(z)
+
+    def backward_from_z(self, grad_z, input_grad=True):
+        x = self.x
+        n, height, width, channels = x.shape
+        (top, bottom), (left, right) = self._pads(*grad_z.shape[1:3])
+        padded = np.pad(grad_z, [(0, 0), (top, bottom), (left, right), (0, 0)])
+        g = im2col(padded, self.kernel_size, self.strides, (height, width)).reshape(
+            n * height * width, -1)
+        self.grad_kernel.reshape(-1, channels)[...] = g.T @ x.reshape(-1, channels)
+        if self.use_bias:
+            np.sum(grad_z.reshape(-1, self.filters), axis=0, out=self.grad_bias)
+        self.add_regularization_gradients()
+        if not input_grad:
+            return None
+        return (g @ self._kernel_matrix()).reshape(x.shape)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding,
+                "output_padding": None if self.output_padding is None else
+                list(self.output_padding),
+                "data_format": "channels_last", "dilation_rate": [1, 1]}
 
 
 def _single(value, name, owner):

@@ -43,7 +43,7 @@ class InputLayer(Layer):
         self.shape = _shape(shape)
         self.batch_size = batch_size
         try:
-            self.input_dtype = np.dtype("float32" if dtype is None else dtype)
+            self.input_dtype = np.dtype(utils.floatx() if dtype is None else dtype)
         except TypeError:
             raise ValueError(f"{owner}: unknown dtype {dtype!r}") from None
         batch = (None,) + self.shape
@@ -109,6 +109,8 @@ class Dense(ActivatedLayer):
     def __init__(self, units, activation=None, **kwargs):
         # use_bias, the initializers and regularizers: ActivatedLayer's, Keras's defaults
         super().__init__(activation=activation, **kwargs)
+        if np.ndim(units) == 0 and np.asarray(units).dtype.kind in "iu":
+            units = int(np.asarray(units))  # e.g. tf.math.reduce_prod(shape).numpy()
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense {self.name!r}: units must be a positive integer; received "
                              f"{units!r}")

@@ -148,6 +148,32 @@ def _conv2d(g, layer, x, shape, owner):
     return _activation(g, _nhwc(g, out), layer.activation, owner)
 
 
+def _conv2d_transpose(g, layer, x, shape, owner):
+    """ONNX's ConvTranspose (weights (in, out, kh, kw), as PyTorch's) on the
+    full scatter, (n - 1)·s + k long; pads cut (top, left) and whatever the
+    output does not reach at the end, output_padding adds what it reaches
+    beyond (zeros plus the bias), so the output has the layer's size."""
+    kernel = layer.kernel.numpy()                        # (kh, kw, out, in)
+    weights = g.const(np.transpose(kernel, (3, 2, 0, 1)), "kernel")
+    inputs = [_nchw(g, x), weights]
+    if layer.use_bias:
+        inputs.append(g.const(layer.bias.numpy(), "bias"))
+    sizes = layer._output_size(*shape[1:3])
+    if None in sizes:
+        raise NotImplementedError(f"{owner}: ONNX export of Conv2DTranspose needs the "
+                                  f"input's height and width")
+    begins, ends, extra = [], [], []
+    for n, out, k, s, (before, _) in zip(shape[1:3], sizes, layer.kernel_size, layer.strides,
+                                         layer._pads(*sizes)):
+        full = (n - 1) * s + k
+        begins.append(before)
+        ends.append(max(full - before - out, 0))
+        extra.append(max(out - (full - before), 0))
+    out = g.op("ConvTranspose", inputs, kernel_shape=list(layer.kernel_size),
+               strides=list(layer.strides), pads=begins + ends, output_padding=extra)
+    return _activation(g, _nhwc(g, out), layer.activation, owner)
+
+
 def _pool2d(g, layer, x, shape, owner):
     kind = "MaxPool" if type(layer).__name__.startswith("Max") else "AveragePool"
     if len(shape) != 4:
@@ -250,6 +276,17 @@ def _zero_padding2d(g, layer, x, shape, owner):
     (top, bottom), (left, right) = layer.padding
     return g.op("Pad", [x, g.ints([0, top, left, 0, 0, bottom, right, 0], "pads")],
                 mode="constant")
+
+
+def _cropping2d(g, layer, x, shape, owner):
+    (top, bottom), (left, right) = layer.cropping
+    ends = [-bottom if bottom else 2 ** 62, -right if right else 2 ** 62]
+    return g.op("Slice", [x, g.ints([top, left]), g.ints(ends), g.ints([1, 2])])
+
+
+def _repeat_vector(g, layer, x, shape, owner):
+    # (batch, features) → (batch, 1, features), broadcast to (batch, n, features)
+    return g.op("Expand", [g.op("Unsqueeze", [x, g.ints([1])]), g.ints([1, layer.n, 1])])
 
 
 def _upsampling2d(g, layer, x, shape, owner):
@@ -459,6 +496,7 @@ def _time_distributed(g, layer, x, shape, owner, dtype=None):
 _LAYERS = {
     "Dense": _dense,
     "Conv2D": _conv2d,
+    "Conv2DTranspose": _conv2d_transpose,
     "MaxPooling2D": _pool2d,
     "AveragePooling2D": _pool2d,
     "GlobalAveragePooling2D": _global_pool,
@@ -471,6 +509,8 @@ _LAYERS = {
     "Flatten": lambda g, layer, x, shape, owner: g.op("Flatten", [x], axis=1),
     "Dropout": lambda g, layer, x, shape, owner: x,
     "Identity": lambda g, layer, x, shape, owner: x,
+    "GaussianNoise": lambda g, layer, x, shape, owner: x,            # noise: training only
+    "ActivityRegularization": lambda g, layer, x, shape, owner: x,   # a loss term only
     "Rescaling": lambda g, layer, x, shape, owner: g.op(
         "Add", [g.op("Mul", [x, g.const(layer.scale)]), g.const(layer.offset)]),
     "Activation": lambda g, layer, x, shape, owner: _activation(g, x, layer.activation, owner),
@@ -484,6 +524,8 @@ _LAYERS = {
     "AveragePooling1D": _pool1d,
     "ZeroPadding2D": _zero_padding2d,
     "UpSampling2D": _upsampling2d,
+    "Cropping2D": _cropping2d,
+    "RepeatVector": _repeat_vector,
     "Masking": _masking,
 }
 # the layers that read the mask of their input (``mask=``), or the input's dtype
