@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from glassnet import keras
-from glassnet.engine.batches import PyDataset
+
 
 
 def data(n=96, seed=0):
@@ -24,7 +24,7 @@ def model(seed=0):
     return m
 
 
-class Batches(PyDataset):
+class Batches(keras.utils.PyDataset):
     def __init__(self, x, y, batch_size, **kwargs):
         super().__init__(**kwargs)
         self.x, self.y, self.batch_size = x, y, batch_size

@@ -52,7 +52,8 @@ def compute_fans(shape):
 
 
 class Initializer:
-    """Base class: ``init(shape, dtype="float32", seed=None)`` returns an array.
+    """Base class: ``init(shape, dtype=None, seed=None)`` returns an array
+    (of ``keras.backend.floatx()``, float32 unless changed, when dtype is None).
 
     Without a seed, values come from glassnet's generator (see
     :func:`glassnet.utils.set_random_seed`); with one, from its own.
@@ -60,7 +61,8 @@ class Initializer:
 
     seed = None
 
-    def __call__(self, shape, dtype="float32", seed=None):
+    def __call__(self, shape, dtype=None, seed=None):
+        dtype = utils.floatx() if dtype is None else dtype
         seed = self.seed if seed is None else seed
         generator = utils.rng() if seed is None else np.random.default_rng(seed)
         return np.asarray(self.sample(tuple(shape), generator), dtype=dtype)

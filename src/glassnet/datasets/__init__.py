@@ -1,15 +1,19 @@
-"""Data sets: real ones (``fashion_mnist``, ``mnist``, ``imdb``), as Keras returns them,
+"""Data sets: real ones (``fashion_mnist``, ``mnist``, ``imdb``, ``reuters``,
+``boston_housing``, ``cifar10``), as Keras returns them,
 real text that installs offline (``tweets``),
 and 2-D toy ones (``toy``) for seeing decision boundaries.
 
-``load(name)`` gives ((x_train, y_train), (x_test, y_test)) for any of them.
+``load(name)`` gives ((x_train, y_train), (x_test, y_test)) for a name in
+``NAMES`` (the image, text and toy sets the command line trains on).
 """
 
-from glassnet.datasets import fashion_mnist, imdb, mnist, toy, tweets
+from glassnet.datasets import (boston_housing, cifar10, fashion_mnist, imdb, mnist, reuters,
+                               toy, tweets)
+from glassnet.datasets.files import get_file
 from glassnet.datasets.source import DatasetNotFoundError
 
-__all__ = ["fashion_mnist", "imdb", "mnist", "toy", "tweets", "load", "NAMES", "class_names",
-           "DatasetNotFoundError"]
+__all__ = ["fashion_mnist", "imdb", "mnist", "reuters", "boston_housing", "cifar10", "toy",
+           "tweets", "load", "NAMES", "class_names", "DatasetNotFoundError", "get_file"]
 
 IMAGE_SETS = {"fashion-mnist": fashion_mnist, "mnist": mnist}
 TEXT_SETS = {"tweets": tweets}

@@ -1,14 +1,18 @@
 """Reading ``.npz`` files without unpickling.
 
-Keras's ``imdb.npz`` keeps its reviews as NumPy object arrays of Python
-lists of word ids, and NumPy can store those only as a pickle stream. Pickle
-is a small program for a virtual machine that may call any Python function
-(``os.system`` included), so glassnet never hands one to ``pickle``. Instead
-:func:`read_object_array` reads the stream itself, opcode by opcode, and
-accepts exactly one shape of program: "rebuild a 1-D object array whose items
-are lists of integers". It calls nothing; a name other than NumPy's three
-array-rebuilding ones (and protocol 2's ``_codecs.encode`` for bytes), or any value other than lists of integers, is a
-ValueError naming the file.
+Keras's ``imdb.npz`` and ``reuters.npz`` keep their texts as NumPy object
+arrays of Python lists of word ids, and NumPy can store those only as a
+pickle stream. Pickle is a small program for a virtual machine that may call
+any Python function (``os.system`` included), so glassnet never hands one to
+``pickle``. Instead :func:`parse_pickle` reads the stream itself, opcode by
+opcode, building plain data (ints, strings, bytes, tuples, lists, dicts) and
+recording, never making, the calls of NumPy's three array-rebuilding names
+(protocol 2's ``_codecs.encode(text, "latin1")``, its way of writing bytes,
+becomes those bytes); any other name is refused.
+:func:`read_object_array` then accepts exactly one shape of value: "a 1-D
+object array whose items are lists of integers" (and
+:func:`glassnet.datasets.cifar10.read_batch` "a dict of a uint8 array and
+integer labels"). Anything else is a ValueError naming the file.
 
 Numeric members are read by ``numpy.lib.format.read_array(allow_pickle=False)``.
 """
@@ -21,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["load_npz", "read_object_array"]
+__all__ = ["load_npz", "read_object_array", "parse_pickle"]
 
 _ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"),
             ("numpy.core.multiarray", "_reconstruct"),
@@ -48,14 +52,23 @@ _MARK = object()
 def read_object_array(data, where):
     """The list of lists of ints that a NumPy object array's pickle stream
     (``data``, bytes after the .npy header) describes."""
-    stack, memo, marks = [], {}, []
-    pos, end = 0, len(data)
-    unpack_from = struct.unpack_from
-
     def fail(message):
         raise ValueError(f"{where}: {message}; not an array of integer lists (glassnet "
                          f"never unpickles: only integer lists are read from a pickle "
                          f"stream)")
+
+    return _items(parse_pickle(data, fail), fail)
+
+
+def parse_pickle(data, fail):
+    """The value a pickle stream describes, built from plain data only:
+    ints, bools, None, str, bytes, tuples, lists and dicts, with NumPy's
+    array-rebuilding names recorded as ``_Global`` and their calls as
+    ``_Call`` (never made). Anything else calls ``fail(message)``, which
+    raises. The caller checks the value's shape."""
+    stack, memo, marks = [], {}, []
+    pos, end = 0, len(data)
+    unpack_from = struct.unpack_from
 
     while pos < end:
         op = data[pos]
@@ -91,6 +104,35 @@ def read_object_array(data, where):
             stack[-1].append(item)
         elif op == 0x5D:                                   # ] EMPTY_LIST
             stack.append([])
+        elif op == 0x7D:                                   # } EMPTY_DICT
+            stack.append({})
+        elif op in (0x6C, 0x64):                           # l LIST, d DICT
+            if not marks:
+                fail("LIST or DICT without a mark")
+            at = marks.pop()
+            items = stack[at:]
+            del stack[at:]
+            if op == 0x6C:
+                stack.append(items)
+            else:
+                if len(items) % 2:
+                    fail("DICT of an odd number of items")
+                stack.append(_dict(items[0::2], items[1::2], fail))
+        elif op in (0x73, 0x75):                           # s SETITEM, u SETITEMS
+            if op == 0x73:
+                if len(stack) < 3:
+                    fail("SETITEM without a key and value")
+                items = stack[-2:]
+                del stack[-2:]
+            else:
+                if not marks:
+                    fail("SETITEMS without a mark")
+                at = marks.pop()
+                items = stack[at:]
+                del stack[at:]
+            if not stack or not isinstance(stack[-1], dict) or len(items) % 2:
+                fail("SETITEMS on something that is not a dict")
+            stack[-1].update(_dict(items[0::2], items[1::2], fail))
         elif op == 0x29:                                   # ) EMPTY_TUPLE
             stack.append(())
         elif op in (0x85, 0x86, 0x87):                     # TUPLE1/2/3
@@ -142,7 +184,15 @@ def read_object_array(data, where):
                 n, pos = unpack_from("<I", data, pos)[0], pos + 4
             raw = bytes(data[pos:pos + n])
             pos += n
-            stack.append(raw if op in (0x43, 0x42, 0x8E) else raw.decode("latin-1"))
+            if op in (0x43, 0x42, 0x8E):                   # bytes
+                stack.append(raw)
+            elif op in (0x58, 0x8C, 0x8D):                 # unicode text, as UTF-8
+                try:
+                    stack.append(raw.decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    fail("text that is not UTF-8")
+            else:                                          # Python 2's str (8-bit)
+                stack.append(raw.decode("latin-1"))
         elif op == 0x63:                                   # c GLOBAL
             stop = data.find(b"\n", pos)
             stop2 = data.find(b"\n", stop + 1)
@@ -162,7 +212,14 @@ def read_object_array(data, where):
                     not isinstance(stack[-1], tuple):
                 fail("a call of something other than NumPy's array rebuilding")
             args = stack.pop()
-            stack.append(_Call(stack.pop(), args))
+            function = stack.pop()
+            if function.name == "encode":  # protocol 2's bytes: text.encode("latin1")
+                if len(args) != 2 or not isinstance(args[0], str) or \
+                        args[1] not in ("latin1", "latin-1"):
+                    fail("a _codecs.encode of something other than latin-1 text")
+                stack.append(args[0].encode("latin-1"))
+            else:
+                stack.append(_Call(function, args))
         elif op == 0x62:                                   # b BUILD
             state = stack.pop()
             if not stack or not isinstance(stack[-1], _Call):
@@ -177,10 +234,16 @@ def read_object_array(data, where):
         elif op == 0x2E:                                   # . STOP
             if len(stack) != 1:
                 fail("a stream that leaves more than one value")
-            return _items(stack[0], fail)
+            return stack[0]
         else:
             fail(f"pickle opcode {bytes([op])!r} at byte {pos - 1}")
     fail("a stream without STOP")
+
+
+def _dict(keys, values, fail):
+    if not all(isinstance(k, (str, bytes, int)) and not isinstance(k, bool) for k in keys):
+        fail("a dict key that is not a string or an integer")
+    return dict(zip(keys, values))
 
 
 def _global(module, name, fail):

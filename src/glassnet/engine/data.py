@@ -79,9 +79,9 @@ class DataChecks:
                 isinstance(v, (list, tuple, np.ndarray)) for v in array[:100]):
             raise ValueError(ragged)  # what imdb.load_data returns: an object array of lists
         if array.dtype.kind == "O" and array.ndim == 0:
-            raise TypeError(f"{what}: input {name!r} must be a NumPy array; received "
-                            f"{type(value).__name__} (glassnet takes arrays, not tf.data "
-                            f"datasets or generators)")
+            raise TypeError(f"{what}: input {name!r} must be a NumPy array (or the whole x a "
+                            f"tf.data.Dataset, a keras.utils.PyDataset or a generator); "
+                            f"received {type(value).__name__}")
         if array.dtype.kind not in "biuf":
             raise ValueError(f"{what}: x must be numeric; received dtype {array.dtype}")
         if array.ndim < 1 or len(array) == 0:
@@ -112,7 +112,8 @@ class DataChecks:
     def _standardize_targets(self, y, n, what, needed, x_shape):
         names, count = self.output_names, len(self.output_names)
         if y is None:
-            raise ValueError(f"{what} needs targets y (glassnet takes arrays, not datasets)")
+            raise ValueError(f"{what} needs targets y (or a dataset or generator that yields "
+                             f"(x, y) batches)")
         ys = per_output(y, names, f"{what}: y", list_of_one_is_a_value=True)
         checked = []
         for index, (value, name) in enumerate(zip(ys, names)):

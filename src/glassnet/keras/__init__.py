@@ -6,8 +6,8 @@
 ``keras.metrics``, ``keras.optimizers`` (and ``.schedules``),
 ``keras.callbacks``, ``keras.activations``, ``keras.initializers``,
 ``keras.regularizers``, ``keras.datasets``, ``keras.utils``,
-``keras.backend``, ``keras.preprocessing``. Each is a thin module that
-re-exports glassnet's own classes and functions: there is no second
+``keras.backend``, ``keras.config``, ``keras.preprocessing``. Each is a thin
+module that re-exports glassnet's own classes and functions: there is no second
 implementation, and ``keras.layers.Dense is glassnet.layers.Dense``.
 
 The submodules load on first use, so ``from glassnet import keras`` costs
@@ -20,7 +20,7 @@ from glassnet import __version__
 
 _SUBMODULES = {"layers", "models", "losses", "metrics", "optimizers", "callbacks",
                "activations", "initializers", "regularizers", "datasets", "utils", "backend",
-               "preprocessing", "ops", "random", "saving"}
+               "preprocessing", "ops", "random", "saving", "config"}
 _NAMES = {"Sequential": "glassnet.models", "Model": "glassnet.models",
           "Input": "glassnet.layers", "Layer": "glassnet.layers",
           "Variable": "glassnet.variables", "KerasTensor": "glassnet.graph"}

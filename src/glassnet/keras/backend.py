@@ -1,9 +1,11 @@
 """keras.backend: the few helpers Keras code calls (clear_session, floatx,
-epsilon, set_value, get_value). glassnet's backend is NumPy."""
+set_floatx, epsilon, image_data_format, set_value, get_value). glassnet's
+backend is NumPy."""
 
 import numpy as np
 
 from glassnet import utils
+from glassnet.utils import floatx, set_floatx
 
 
 def clear_session(free_memory=True):
@@ -15,12 +17,13 @@ def backend():
     return "numpy"
 
 
-def floatx():
-    return "float32"
-
-
 def epsilon():
     return 1e-7
+
+
+def image_data_format():
+    """glassnet's images are channels-last (batch, height, width, channels)."""
+    return "channels_last"
 
 
 def get_value(x):
@@ -32,4 +35,5 @@ def set_value(x, value):
     x.assign(value)
 
 
-__all__ = ["clear_session", "backend", "floatx", "epsilon", "get_value", "set_value"]
+__all__ = ["clear_session", "backend", "floatx", "set_floatx", "epsilon", "image_data_format",
+           "get_value", "set_value"]

@@ -1,8 +1,10 @@
 """keras.utils: to_categorical, normalize, set_random_seed, pad_sequences,
-plot_model."""
+plot_model, get_file."""
 
 import numpy as np
 
+from glassnet.datasets.files import get_file
+from glassnet.engine.batches import PyDataset
 from glassnet.sequences import pad_sequences
 from glassnet.utils import set_random_seed
 
@@ -76,4 +78,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     return Image(filename=to_file) if extension in ("png", "jpg", "jpeg") else figure
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "pad_sequences"]
+Sequence = PyDataset  # Keras 2's name
+
+__all__ = ["PyDataset", "Sequence", "to_categorical", "normalize", "set_random_seed", "plot_model", "pad_sequences",
+           "get_file"]

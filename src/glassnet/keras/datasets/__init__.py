@@ -1,5 +1,6 @@
-"""keras.datasets: ``fashion_mnist``, ``mnist`` and ``imdb`` (``load_data()``, as Keras)."""
+"""keras.datasets: ``fashion_mnist``, ``mnist``, ``imdb``, ``reuters``,
+``boston_housing`` and ``cifar10`` (``load_data()``, as Keras)."""
 
-from glassnet.keras.datasets import fashion_mnist, imdb, mnist
+from glassnet.keras.datasets import boston_housing, cifar10, fashion_mnist, imdb, mnist, reuters
 
-__all__ = ["fashion_mnist", "imdb", "mnist"]
+__all__ = ["boston_housing", "cifar10", "fashion_mnist", "imdb", "mnist", "reuters"]

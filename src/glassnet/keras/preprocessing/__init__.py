@@ -1,6 +1,6 @@
-"""keras.preprocessing: ``sequence.pad_sequences`` (glassnet has no image or
-text pipelines here yet)."""
+"""keras.preprocessing: ``sequence.pad_sequences`` and Keras 2's
+``text.Tokenizer`` (glassnet has no image pipelines here yet)."""
 
-from glassnet.keras.preprocessing import sequence
+from glassnet.keras.preprocessing import sequence, text
 
-__all__ = ["sequence"]
+__all__ = ["sequence", "text"]

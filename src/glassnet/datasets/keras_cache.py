@@ -1,0 +1,72 @@
+"""Finding one of Keras's own data files (``reuters.npz``, ``boston_housing.npz``,
+a word index), in the order :mod:`glassnet.datasets.imdb` uses:
+
+1. an explicit ``path`` (anything with a folder separator, or an existing file);
+2. ``$GLASSNET_DATA/<file>`` and ``$GLASSNET_DATA/<data set>/<file>``;
+3. glassnet's cache, ``<cache>/<data set>/<file>`` (see
+   :func:`glassnet.datasets.source.cache_dir`);
+4. Keras's cache, ``$KERAS_HOME/datasets/<file>`` or ``~/.keras/datasets/<file>``;
+5. a download of Keras's file into glassnet's cache, its checksum (Keras's
+   own: SHA-256, or MD5 for the word indexes) checked before it is kept.
+
+When all fail, the error lists every place tried and says where to put the file.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+
+from glassnet.datasets.files import keras_home
+from glassnet.datasets.source import DatasetNotFoundError, _download, cache_dir
+
+__all__ = ["ORIGIN", "places", "find"]
+
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+
+def places(folder, name, path=None):
+    """(label, file) in search order; ``path`` is an explicit file, or
+    (without a folder separator, as Keras's ``path=``) another file name."""
+    if path is not None and (os.sep in os.fspath(path) or os.path.exists(path)):
+        yield "path", os.fspath(path)
+        return
+    name = os.fspath(path) if path is not None else name
+    data = os.environ.get("GLASSNET_DATA")
+    if data:
+        yield "$GLASSNET_DATA", os.path.join(data, name)
+        yield "$GLASSNET_DATA", os.path.join(data, folder, name)
+    yield "cache", os.path.join(cache_dir(), folder, name)
+    yield "Keras's cache", os.path.join(keras_home(), "datasets", name)
+
+
+def find(title, folder, name, checksum, path=None, origin=None, download=True):
+    """The path of ``name`` (Keras's file of data set ``title``), from the
+    first place that has it, else downloaded from ``origin`` + ``name``."""
+    origin = ORIGIN if origin is None else origin
+    tried = []
+    for label, place in places(folder, name, path):
+        if os.path.isfile(place):
+            return place
+        tried.append(f"{place} ({label})")
+        if label == "path":
+            raise DatasetNotFoundError(f"{title}: no file at path={place!r}")
+    url = origin.rstrip("/") + "/" + name
+    target = os.path.join(cache_dir(), folder, os.fspath(path) if path is not None else name)
+    failure = "downloads disabled"
+    if download:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            _download(url, target, checksum,
+                      algorithm="sha256" if len(checksum) == 64 else "md5")
+            return target
+        except (OSError, ValueError, urllib.error.URLError) as error:
+            failure = str(error)
+        if not os.listdir(os.path.dirname(target)):
+            os.rmdir(os.path.dirname(target))  # leave no trace of a failed download
+    raise DatasetNotFoundError(
+        f"{title}'s {name} was not found. Looked in:\n"
+        + "".join(f"  - {t}\n" for t in tried)
+        + f"Downloading {url} failed: {failure}\n"
+        f"Put Keras's {name} (from {url}) in one of those places, or pass path= (the "
+        f"file's path).")
