@@ -17,6 +17,13 @@ The import edits are exactly those API.md allows, line by line:
 ``from tensorflow.keras.X import Y`` -> ``from glassnet.keras.X import Y``,
 ``import keras`` -> ``import glassnet.keras as keras``,
 ``from keras(.X) import Y`` -> ``from glassnet.keras(.X) import Y``.
+
+Data that cannot be had offline (MNIST, IMDB, Reuters, Boston Housing) gets a
+stand-in where a manifest entry names one under "stand_in": a file in Keras's
+own layout (see ``STAND_INS``), written once into a ``stand-in-data`` folder
+that ``$GLASSNET_DATA`` names for that notebook's kernel only. The notebook's
+code is untouched; its accuracy is then that of the stand-in, not of the real
+data set, so such entries carry no saved-output reference.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import re
 import sys
 import tempfile
 import time
+
+import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.json"
@@ -85,8 +94,101 @@ def last_accuracy(notebook):
     return None
 
 
+# ---- stand-in data sets, in Keras's file layouts --------------------------------------
+
+def _objects(lists):
+    out = np.empty(len(lists), dtype=object)
+    out[:] = lists
+    return out
+
+
+def _reviews(rng, labels, vocabulary, classes, lengths):
+    """Word-id lists whose words carry their label: each review mixes Zipf-distributed
+    common words with words drawn from its class's own band of ids, so a model can learn."""
+    band = (vocabulary - 100) // classes
+    out = []
+    for label in labels:
+        n = int(rng.integers(*lengths))
+        common = np.minimum(rng.zipf(1.3, n), vocabulary - 1)
+        own = 100 + int(label) * band + rng.integers(0, band, n)
+        pick = rng.random(n) < 0.25
+        out.append([int(w) for w in np.where(pick, own, common)])
+    return out
+
+
+def _word_index(vocabulary):
+    return {f"word{rank}": rank for rank in range(1, vocabulary + 1)}
+
+
+def _stand_in_mnist(folder):
+    """Fashion-MNIST (installed) saved as Keras's mnist.npz: the same shapes and dtypes."""
+    from glassnet.datasets import fashion_mnist
+
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+    np.savez(folder / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test,
+             y_test=y_test)
+
+
+def _stand_in_imdb(folder):
+    """imdb.npz as Keras's: 25,000 + 25,000 reviews (object arrays of word-id lists),
+    labels 0/1, and imdb_word_index.json (word -> rank), 88,584 words."""
+    rng = np.random.default_rng(113)
+    vocabulary = 88584
+    data = {}
+    for part in ("train", "test"):
+        labels = rng.integers(0, 2, 25000)
+        data["x_" + part] = _objects(_reviews(rng, labels, 12000, 2, (30, 400)))
+        data["y_" + part] = labels
+    np.savez(folder / "imdb.npz", **data)
+    (folder / "imdb_word_index.json").write_text(json.dumps(_word_index(vocabulary)))
+
+
+def _stand_in_reuters(folder):
+    """reuters.npz as Keras's: 11,228 newswires in x (object array), 46 topics in y,
+    and reuters_word_index.json, 30,979 words."""
+    rng = np.random.default_rng(46)
+    labels = np.minimum(rng.zipf(1.6, 11228) - 1, 45)
+    np.savez(folder / "reuters.npz", x=_objects(_reviews(rng, labels, 10000, 46, (20, 300))),
+             y=labels)
+    (folder / "reuters_word_index.json").write_text(json.dumps(_word_index(30979)))
+
+
+def _stand_in_boston_housing(folder):
+    """boston_housing.npz as Keras's: x (506, 13) float64 attributes, y (506,) prices in
+    thousands of dollars (a noisy function of x, within the real data's 5-50)."""
+    rng = np.random.default_rng(506)
+    x = np.abs(rng.normal(size=(506, 13)) * rng.uniform(0.5, 100, 13))
+    z = (x - x.mean(0)) / x.std(0)
+    y = 22.5 + z @ rng.normal(0, 2.5, 13) + 2 * np.tanh(z[:, 0] * z[:, 1]) + rng.normal(0, 2, 506)
+    np.savez(folder / "boston_housing.npz", x=x, y=np.clip(y, 5, 50))
+
+
+STAND_INS = {"mnist": _stand_in_mnist, "imdb": _stand_in_imdb, "reuters": _stand_in_reuters,
+             "boston_housing": _stand_in_boston_housing}
+
+
+def stand_in_data(names, folder):
+    """Write the stand-ins ``names`` into ``folder`` (once) and return it."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        done = folder / f".{name}-done"
+        if not done.exists():
+            STAND_INS[name](folder)
+            done.write_text("")
+    return folder
+
+
+def _entry_for(path):
+    for entry in json.loads(MANIFEST.read_text())["notebooks"]:
+        if entry["file"] == pathlib.Path(path).name:
+            return entry
+    return None
+
+
 def run_notebook(path, workdir, keras=False, timeout=3600):
-    """Execute every code cell of the notebook at ``path`` in ``workdir``."""
+    """Execute every code cell of the notebook at ``path`` in ``workdir``
+    (with the stand-in data its manifest entry names, if any)."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -100,6 +202,10 @@ def run_notebook(path, workdir, keras=False, timeout=3600):
                 edits += n
             cell.outputs = []
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    entry = _entry_for(path)
+    if entry and entry.get("stand_in"):
+        data = stand_in_data(entry["stand_in"], pathlib.Path(workdir).parent / "stand-in-data")
+        env["GLASSNET_DATA"] = str(data)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             allow_errors=True, resources={"metadata": {"path": str(workdir)}})
     start = time.perf_counter()
