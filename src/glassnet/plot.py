@@ -15,7 +15,7 @@ from glassnet.neuron import Neuron
 __all__ = ["activations", "neuron", "history", "confusion_matrix", "images", "compare",
            "filters", "feature_maps", "layer_activations", "gradient_flow", "decision_boundary",
            "compare_inside", "weights", "model_graph", "gradient_through_time", "hidden_states",
-           "tape", "DEFAULT_ACTIVATIONS"]
+           "tape", "samples", "DEFAULT_ACTIVATIONS"]
 
 #: The lesson's four: the perceptron's step and the three smooth classics.
 DEFAULT_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
@@ -229,6 +229,52 @@ def confusion_matrix(y_true, y_pred, class_names=None, path=None, title=None):
     ax.set_ylabel("true class (recall)", fontsize=11)
     accuracy = counts.diagonal().sum() / max(counts.sum(), 1)
     ax.set_title(title or f"Confusion matrix (accuracy {accuracy:.2%})", fontsize=13)
+    return _finish(fig, path)
+
+
+def samples(by_epoch, columns=8, path=None, title=None, row_label="epoch"):
+    """What a generative model makes as it trains: one row of images per
+    epoch (``{epoch: images}``, each (n, h, w), (n, h, w, 1) or flat squares;
+    a GAN's generator on the same noise each epoch, an autoencoder's
+    reconstructions). Values in [-1, 1] (tanh) or [0, 1] are drawn as ink
+    on paper."""
+    if not isinstance(by_epoch, dict) or not by_epoch:
+        raise ValueError(f"plot.samples takes {{epoch: images}} with at least one entry; "
+                         f"received {type(by_epoch).__name__}")
+    rows = []
+    for label, x in by_epoch.items():
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 4 and x.shape[-1] == 1:
+            x = x[..., 0]
+        if x.ndim == 2:
+            side = int(round(np.sqrt(x.shape[1])))
+            if side * side != x.shape[1]:
+                raise ValueError(f"plot.samples: the images of {label!r} are flat but not "
+                                 f"square: shape {x.shape}")
+            x = x.reshape(-1, side, side)
+        if x.ndim != 3:
+            raise ValueError(f"plot.samples needs grayscale images (n, h, w) for each "
+                             f"{row_label}; {label!r} has shape {x.shape}")
+        rows.append((label, x[:columns]))
+    low = min(float(x.min()) for _, x in rows)
+    high = max(float(x.max()) for _, x in rows)
+    low, high = (-1.0, 1.0) if low < -0.01 else (0.0, max(high, 1.0))
+    plt = _pyplot()
+    count = max(len(x) for _, x in rows)
+    fig, axes = plt.subplots(len(rows), count, figsize=(1.2 * count + 0.8, 1.25 * len(rows) + 0.5),
+                             squeeze=False, layout="constrained")
+    for r, (label, x) in enumerate(rows):
+        for c, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(x):
+                ax.imshow(x[c], cmap="gray_r", vmin=low, vmax=high)
+        axes[r][0].set_ylabel(f"{row_label} {label}" if not isinstance(label, str) else label,
+                              fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return _finish(fig, path)
 
 
