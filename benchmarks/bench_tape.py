@@ -66,11 +66,9 @@ def worker(library, threads, data, workload="mlp"):
         print(json.dumps({"seconds": time.perf_counter() - start, "loss": loss}), flush=True)
 
 
-def glassnet_epoch(threads, batches):
-    import glassnet as tf
-    from glassnet import keras
-
-    tf.set_num_threads(threads)
+def keras_mlp(tf, keras, batches):
+    """keras.io's loop as written (Keras names): the same function serves
+    glassnet and TensorFlow."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
                               keras.layers.Dense(128, activation="relu"),
@@ -92,6 +90,14 @@ def glassnet_epoch(threads, batches):
         return float(loss)
 
     return epoch
+
+
+def glassnet_epoch(threads, batches):
+    import glassnet as tf
+    from glassnet import keras
+
+    tf.set_num_threads(threads)
+    return keras_mlp(tf, keras, batches)
 
 
 def torch_epoch(threads, batches):
@@ -125,27 +131,7 @@ def tensorflow_epoch(threads, batches):
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
-                              keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10)])
-    optimizer = keras.optimizers.Adam(1e-3)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            logits = model(x, training=True)
-            loss = loss_fn(y, logits)
-        grads = tape.gradient(loss, model.trainable_weights)
-        optimizer.apply_gradients(zip(grads, model.trainable_weights))
-        return loss
-
-    def epoch(batches):
-        for x, y in batches:
-            loss = step(x, y)
-        return float(loss)
-
-    return epoch
+    return keras_mlp(tf, keras, batches)
 
 
 # ----------------------------------------------------------------- the DCGAN step

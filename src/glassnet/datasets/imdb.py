@@ -18,12 +18,12 @@ pickled object arrays; glassnet reads them without unpickling
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.error
 
 import numpy as np
 
+from glassnet.datasets import keras_cache
 from glassnet.datasets.npz import load_npz
 from glassnet.datasets.source import DatasetNotFoundError, _download, cache_dir
 
@@ -78,12 +78,6 @@ def _fetch(url, target, checksum):
     _download(url, target, checksum, algorithm="sha256" if len(checksum) == 64 else "md5")
 
 
-def _check_int(value, name, allow_none=True):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"imdb.load_data: {name} must be an integer"
-                         f"{' or None' if allow_none else ''}; received {value!r}")
 
 
 def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113,
@@ -94,9 +88,9 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         raise TypeError(f"imdb.load_data: unexpected arguments {sorted(kwargs)}")
     for name, value in (("num_words", num_words), ("maxlen", maxlen),
                         ("start_char", start_char), ("oov_char", oov_char)):
-        _check_int(value, name)
+        keras_cache.check_int(value, name, "imdb.load_data")
     for name, value in (("skip_top", skip_top), ("seed", seed), ("index_from", index_from)):
-        _check_int(value, name, allow_none=False)
+        keras_cache.check_int(value, name, "imdb.load_data", allow_none=False)
     file = _find("imdb.npz", None if path == "imdb.npz" else path)
     arrays = load_npz(file)
     missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
@@ -143,26 +137,14 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
 
     split = len(x_train)
-    return (_objects(xs[:split]), labels[:split]), (_objects(xs[split:]), labels[split:])
+    return (keras_cache.objects(xs[:split]), labels[:split]), \
+        (keras_cache.objects(xs[split:]), labels[split:])
 
 
-def _objects(lists):
-    out = np.empty(len(lists), dtype=object)
-    out[:] = lists
-    return out
 
 
 def get_word_index(path="imdb_word_index.json"):
     """{word: rank} (1 = the most common word), Keras's ``imdb_word_index.json``.
     A review's id i is the word of rank i - index_from (3 by default)."""
     file = _find("imdb_word_index.json", None if path == "imdb_word_index.json" else path)
-    try:
-        with open(file, encoding="utf-8") as f:
-            index = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{file}: not a readable word index ({error})") from None
-    if not isinstance(index, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in index.items()):
-        raise ValueError(f"{file}: a word index maps words to integer ranks")
-    return index
+    return keras_cache.read_word_index(file)

@@ -14,8 +14,11 @@ When all fail, the error lists every place tried and says where to put the file.
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.error
+
+import numpy as np
 
 from glassnet.datasets.files import keras_home
 from glassnet.datasets.source import DatasetNotFoundError, _download, cache_dir
@@ -70,3 +73,33 @@ def find(title, folder, name, checksum, path=None, origin=None, download=True):
         + f"Downloading {url} failed: {failure}\n"
         f"Put Keras's {name} (from {url}) in one of those places, or pass path= (the "
         f"file's path).")
+
+
+def check_int(value, name, owner, allow_none=True):
+    """``value`` must be an integer (or None): the loaders' arguments."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{owner}: {name} must be an integer"
+                         f"{' or None' if allow_none else ''}; received {value!r}")
+
+
+def objects(lists):
+    """Keras's result: a 1-D object array of Python lists (token ids)."""
+    out = np.empty(len(lists), dtype=object)
+    out[:] = lists
+    return out
+
+
+def read_word_index(file):
+    """{word: rank} from Keras's ``*_word_index.json``, checked."""
+    try:
+        with open(file, encoding="utf-8") as f:
+            index = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{file}: not a readable word index ({error})") from None
+    if not isinstance(index, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in index.items()):
+        raise ValueError(f"{file}: a word index maps words to integer ranks")
+    return index

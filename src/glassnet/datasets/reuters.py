@@ -19,7 +19,6 @@ without unpickling (:mod:`glassnet.datasets.npz`).
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
@@ -46,18 +45,8 @@ def _find(name, path):
                             path=None if path == name else path, origin=ORIGIN)
 
 
-def _check_int(value, name, allow_none=True):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"reuters.load_data: {name} must be an integer"
-                         f"{' or None' if allow_none else ''}; received {value!r}")
 
 
-def _objects(lists):
-    out = np.empty(len(lists), dtype=object)
-    out[:] = lists
-    return out
 
 
 def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2,
@@ -66,9 +55,9 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
     of lists of word ids, topics (0-45) as int64, exactly as Keras returns them."""
     for name, value in (("num_words", num_words), ("maxlen", maxlen),
                         ("start_char", start_char), ("oov_char", oov_char)):
-        _check_int(value, name)
+        keras_cache.check_int(value, name, "reuters.load_data")
     for name, value in (("skip_top", skip_top), ("seed", seed), ("index_from", index_from)):
-        _check_int(value, name, allow_none=False)
+        keras_cache.check_int(value, name, "reuters.load_data", allow_none=False)
     if isinstance(test_split, bool) or not isinstance(test_split, (int, float, np.number)):
         raise ValueError(f"reuters.load_data: test_split must be a number between 0 and 1; "
                          f"received {test_split!r}")
@@ -111,24 +100,15 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
 
     idx = int(len(xs) * (1 - test_split))
     labels = np.asarray(labels, dtype=arrays["y"].dtype)
-    return (_objects(xs[:idx]), np.array(labels[:idx])), \
-        (_objects(xs[idx:]), np.array(labels[idx:]))
+    return (keras_cache.objects(xs[:idx]), np.array(labels[:idx])), \
+        (keras_cache.objects(xs[idx:]), np.array(labels[idx:]))
 
 
 def get_word_index(path="reuters_word_index.json"):
     """{word: rank} (1 = the most common word), Keras's ``reuters_word_index.json``.
     A newswire's id i is the word of rank i - index_from (3 by default)."""
     file = _find("reuters_word_index.json", path)
-    try:
-        with open(file, encoding="utf-8") as f:
-            index = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{file}: not a readable word index ({error})") from None
-    if not isinstance(index, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in index.items()):
-        raise ValueError(f"{file}: a word index maps words to integer ranks")
-    return index
+    return keras_cache.read_word_index(file)
 
 
 def get_label_names():
