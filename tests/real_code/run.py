@@ -102,17 +102,21 @@ def _objects(lists):
     return out
 
 
-def _reviews(rng, labels, vocabulary, classes, lengths):
-    """Word-id lists whose words carry their label: each review mixes Zipf-distributed
-    common words with words drawn from its class's own band of ids, so a model can learn."""
-    band = (vocabulary - 100) // classes
+def _reviews(rng, labels, classes, lengths, signal=0.06):
+    """Word-id lists whose words carry their label, as real reviews do: Zipf-distributed
+    common words, a ``signal`` share of them replaced by words of the label's own set
+    (ids 10-199, so they survive ``num_words`` as small as 200), and some noise words
+    of every class, so a model learns it well but not perfectly."""
+    own = {label: np.arange(10 + label, 200, classes) for label in range(classes)}
     out = []
     for label in labels:
         n = int(rng.integers(*lengths))
-        common = np.minimum(rng.zipf(1.3, n), vocabulary - 1)
-        own = 100 + int(label) * band + rng.integers(0, band, n)
-        pick = rng.random(n) < 0.25
-        out.append([int(w) for w in np.where(pick, own, common)])
+        words = np.minimum(rng.zipf(1.3, n) + 3, 9999)
+        pick = rng.random(n) < signal
+        words[pick] = rng.choice(own[int(label)], int(pick.sum()))
+        noise = rng.random(n) < signal / 2
+        words[noise] = rng.integers(10, 200, int(noise.sum()))
+        out.append([int(w) for w in words])
     return out
 
 
@@ -137,7 +141,7 @@ def _stand_in_imdb(folder):
     data = {}
     for part in ("train", "test"):
         labels = rng.integers(0, 2, 25000)
-        data["x_" + part] = _objects(_reviews(rng, labels, 12000, 2, (30, 400)))
+        data["x_" + part] = _objects(_reviews(rng, labels, 2, (30, 400), signal=0.04))
         data["y_" + part] = labels
     np.savez(folder / "imdb.npz", **data)
     (folder / "imdb_word_index.json").write_text(json.dumps(_word_index(vocabulary)))
@@ -148,8 +152,8 @@ def _stand_in_reuters(folder):
     and reuters_word_index.json, 30,979 words."""
     rng = np.random.default_rng(46)
     labels = np.minimum(rng.zipf(1.6, 11228) - 1, 45)
-    np.savez(folder / "reuters.npz", x=_objects(_reviews(rng, labels, 10000, 46, (20, 300))),
-             y=labels)
+    x = _objects(_reviews(rng, labels, 46, (20, 300), signal=0.07))
+    np.savez(folder / "reuters.npz", x=x, y=labels)
     (folder / "reuters_word_index.json").write_text(json.dumps(_word_index(30979)))
 
 
