@@ -481,3 +481,28 @@ def test_freezing_every_layer_after_compile_warns_at_fit():
         model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_loss_functions_on_tensors_stay_on_the_tape_and_mean_takes_one_value():
+    # Deep Learning with Python ch. 2 and the Korean guide: the function form in a loop
+    w = tf.Variable([[0.5, -0.5], [0.1, 0.2]])
+    x, y = tf.constant([[1.0, 2.0]]), np.array([1])
+    with tf.GradientTape() as tape:
+        probs = tf.nn.softmax(x @ w)
+        per_sample = keras.losses.sparse_categorical_crossentropy(y, probs)
+        loss = tf.reduce_mean(per_sample)
+    assert per_sample.shape == (1,)
+    grad = tape.gradient(loss, w)
+    p = probs.numpy()[0]
+    np.testing.assert_allclose(grad.numpy(), np.outer([1.0, 2.0], p - [0, 1]), rtol=1e-5)
+    mean = keras.metrics.Mean(name="m")
+    assert float(mean(tf.constant(3.0))) == 3.0 and float(mean(5.0)) == 4.0
+
+
+def test_sequential_add_an_input_first_as_the_seed_lesson_does(capsys):
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(4,)))
+    model.add(keras.layers.Dense(3, activation="sigmoid"))
+    model.summary()
+    assert "(None, 3)" in capsys.readouterr().out
+    assert model(np.ones((2, 4), "float32")).shape == (2, 3)

@@ -563,8 +563,15 @@ _BY_CLASS["KLD"] = _BY_CLASS["KLDivergence"]
 
 
 def _loss_function(cls, name):
-    def function(y_true, y_pred):
-        return cls().call(y_true, y_pred)
+    def function(y_true, y_pred, **kwargs):
+        from glassnet import tape
+        from glassnet.tensor import Tensor
+        from glassnet.variables import Variable
+
+        if tape.recording() or any(isinstance(v, (Tensor, Variable)) for v in (y_true, y_pred)):
+            # on tensors (a training loop): per-sample losses as a Tensor a tape records
+            return cls(reduction="none", **kwargs)(y_true, y_pred)
+        return cls(**kwargs).call(y_true, y_pred)
 
     function.__name__ = name
     function.__doc__ = f"Per-sample {name} (see :class:`{cls.__name__}`)."

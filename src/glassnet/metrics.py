@@ -139,8 +139,10 @@ class Metric:
         for variable, init in getattr(self, "_variables", []):
             variable.assign(init(variable.shape, dtype=variable.dtype))
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+    def __call__(self, *args, sample_weight=None, **kwargs):
+        """Update with this batch, then the result (``mean(values)`` takes one
+        argument, ``accuracy(y_true, y_pred)`` two, as their update_state)."""
+        self.update_state(*args, sample_weight=sample_weight, **kwargs)
         return self.result()
 
     def get_config(self):

@@ -636,8 +636,9 @@ class Sequential(Model):
 
     def _maybe_rebuild(self):
         first = self._layers[0]
-        if isinstance(first, InputLayer) and len(self._layers) > 1:
-            self.build(first.batch_shape)
+        if isinstance(first, InputLayer):  # an Input alone waits for the first layer
+            if len(self._layers) > 1:
+                self.build(first.batch_shape)
         elif first.built and first.input_shape is not None and not _is_shape_list(
                 first.input_shape):  # e.g. a model that knows its input: build on its shape
             self.build(first.input_shape)
