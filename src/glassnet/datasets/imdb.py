@@ -18,14 +18,11 @@ pickled object arrays; glassnet reads them without unpickling
 
 from __future__ import annotations
 
-import os
-import urllib.error
 
 import numpy as np
 
 from glassnet.datasets import keras_cache
 from glassnet.datasets.npz import load_npz
-from glassnet.datasets.source import DatasetNotFoundError, _download, cache_dir
 
 __all__ = ["load_data", "get_word_index", "ORIGIN", "FILES"]
 
@@ -35,47 +32,11 @@ FILES = {"imdb.npz": "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4
          "imdb_word_index.json": "bfafd718b763782e994055a2d397834f"}
 
 
-def _places(name, path):
-    if path is not None and (os.sep in str(path) or os.path.exists(path)):
-        yield "path", os.fspath(path)
-        return
-    name = os.fspath(path) if path is not None else name
-    data = os.environ.get("GLASSNET_DATA")
-    if data:
-        yield "$GLASSNET_DATA", os.path.join(data, name)
-        yield "$GLASSNET_DATA", os.path.join(data, "imdb", name)
-    yield "cache", os.path.join(cache_dir(), "imdb", name)
-    keras_home = os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras")
-    yield "Keras's cache", os.path.join(keras_home, "datasets", name)
-
-
 def _find(name, path, download=True):
-    tried = []
-    for label, place in _places(name, path):
-        if os.path.isfile(place):
-            return place
-        tried.append(f"{place} ({label})")
-        if label == "path":
-            raise DatasetNotFoundError(f"IMDB: no file at path={place!r}")
-    target = os.path.join(cache_dir(), "imdb", name)
-    failure = "downloads disabled"
-    if download:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        try:
-            _fetch(ORIGIN.rstrip("/") + "/" + name, target, FILES[name])
-            return target
-        except (OSError, ValueError, urllib.error.URLError) as error:
-            failure = str(error)
-    raise DatasetNotFoundError(
-        f"IMDB's {name} was not found. Looked in:\n"
-        + "".join(f"  - {t}\n" for t in tried)
-        + f"Downloading {ORIGIN}{name} failed: {failure}\n"
-        f"Put Keras's {name} in one of those places, or pass path=")
+    """Keras's file ``name`` from the usual places, or downloaded with its checksum."""
+    return keras_cache.find("IMDB", "imdb", name, FILES[name], path=path, origin=ORIGIN,
+                            download=download)
 
-
-def _fetch(url, target, checksum):
-    """Keras gives imdb.npz's SHA-256 and the word index's MD5."""
-    _download(url, target, checksum, algorithm="sha256" if len(checksum) == 64 else "md5")
 
 
 
