@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import tape as _tape
-from glassnet.tensor import ArrayFace
+from glassnet.tensor import _UFUNC_OPS, ArrayFace  # one table of NumPy ufuncs → ops
 
 __all__ = ["Variable"]
 
@@ -207,9 +207,6 @@ _OPERATOR_OPS = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": 
                  "floordiv": "floordiv", "mod": "floormod", "pow": "pow", "matmul": "matmul",
                  "lt": "less", "le": "less_equal", "eq": None, "ne": None, "gt": "greater",
                  "ge": "greater_equal"}
-_UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
-              "true_divide": "divide", "divide": "divide", "matmul": "matmul", "power": "pow",
-              "negative": "negative"}
 
 
 def _in_place(name):
