@@ -202,14 +202,10 @@ class DataChecks:
         """A model that does not know its input shape yet (a Sequential model
         with no Input, a subclass of Model) builds on its first data."""
         if not self.built:
-            from glassnet.models import Model
-
-            if isinstance(x, dict) and type(self).call is not Model.call:
-                # a subclass whose call reads inputs["name"]: traced on a dict
-                self.build({name: (None,) + tuple(np.shape(v)[1:]) for name, v in x.items()})
+            if isinstance(x, dict):  # the model decides (a subclass may trace on the dict)
+                self._maybe_build({name: (None,) + tuple(np.shape(v)[1:])
+                                   for name, v in x.items()})
                 arrays = None
-            elif isinstance(x, dict):
-                arrays = list(x.values())
             elif isinstance(x, (list, tuple)) and x and all(isinstance(v, np.ndarray)
                                                             for v in x):
                 arrays = list(x)
