@@ -253,23 +253,23 @@ class Engine(Runner, Params, Losses, DataChecks):
         gives it: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``, as Tensors."""
         from glassnet.ops.function import wrap
 
-        def structure(values, names):
+        def structure(values, names, like):  # as the model's inputs or outputs are given
             if len(values) == 1:
                 return values[0]
-            return dict(zip(names, values)) if isinstance(self._inputs_struct, dict) and \
-                names is self.input_names else list(values)
+            return dict(zip(names, values)) if isinstance(like, dict) else list(values)
 
         metrics = self._compiled_metrics
         if metrics is not None and not metrics.built and any(y is not None for y in batch.ys):
             metrics.build([None if y is None else y.shape for y in batch.ys],
                           [(batch.n,) + tuple(t.shape[1:]) for t in self.outputs])
-        x = wrap(structure(batch.xs, self.input_names))
+        x = wrap(structure(batch.xs, self.input_names, self._inputs_struct))
         if all(y is None for y in batch.ys):
             data = x
         else:
-            data = (x, wrap(structure(batch.ys, self.output_names)))
+            data = (x, wrap(structure(batch.ys, self.output_names, self._outputs_struct)))
             if batch.weights is not None and any(w is not None for w in batch.weights):
-                data = data + (wrap(structure(batch.weights, self.output_names)),)
+                data = data + (wrap(structure(batch.weights, self.output_names,
+                                              self._outputs_struct)),)
         return _plain_logs(getattr(self, method)(data), method)
 
     def train_step(self, data):
