@@ -203,3 +203,44 @@ def test_conv_bad_input():
         layer(np.zeros((1, 6, 6, 3)))
     with pytest.raises(ValueError, match="kernel_size must be a positive integer"):
         Conv2D(2, 0)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_unknown_spatial_axes_give_what_a_fixed_size_model_gives(padding):
+    """Input((None, None, 3)) and Input((None, 10)), as the notebooks write them:
+    every size at call time, the same numbers as a model built for that size,
+    and a float64 gradient check through it."""
+    from glassnet import keras
+    from glassnet.gradcheck import check_gradients
+
+    def image_model(shape):
+        i = keras.Input(shape)
+        o = keras.layers.Conv2D(4, 3, padding=padding, name="c1")(i)
+        o = keras.layers.MaxPooling2D(name="p")(o)
+        o = keras.layers.Conv2D(3, 3, strides=2, padding=padding, activation="tanh",
+                                name="c2")(o)
+        o = keras.layers.GlobalAveragePooling2D(name="g")(o)
+        return keras.Model(i, keras.layers.Dense(2, name="d")(o))
+
+    def sequence_model(shape):
+        i = keras.Input(shape)
+        o = keras.layers.Conv1D(5, 3, padding="causal" if padding == "same" else "valid",
+                                activation="tanh", name="c")(i)
+        o = keras.layers.MaxPooling1D(2, name="p")(o)
+        return keras.Model(i, keras.layers.GlobalMaxPooling1D(name="g")(o))
+
+    rng = np.random.default_rng(0)
+    for build, unknown, sizes in ((image_model, (None, None, 3), [(11, 9, 3), (14, 12, 3)]),
+                                  (sequence_model, (None, 10), [(17, 10), (9, 10)])):
+        flexible = build(unknown)
+        assert flexible.layers[1].output_shape[1] is None
+        for size in sizes:
+            fixed = build(size)
+            fixed.set_weights(flexible.get_weights())
+            x = rng.normal(size=(3,) + size).astype("float32")
+            np.testing.assert_allclose(flexible.predict(x, verbose=0),
+                                       fixed.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+            flexible.compile("sgd", "mse")
+            y = rng.normal(size=(3,) + flexible.output_shape[1:])
+            results = check_gradients(flexible, x[:2].astype("float64"), y[:2])
+            assert max(results.values()) < 1e-6, results

@@ -506,3 +506,204 @@ def test_sequential_add_an_input_first_as_the_seed_lesson_does(capsys):
     model.summary()
     assert "(None, 3)" in capsys.readouterr().out
     assert model(np.ones((2, 4), "float32")).shape == (2, 3)
+
+
+class ActivityPenalty(keras.layers.Layer):
+    """keras.io's ActivityRegularizationLayer (a pass-through that adds a loss)."""
+
+    def __init__(self, rate=1e-2, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * tf.reduce_sum(tf.square(inputs)))
+        return inputs
+
+
+def test_add_loss_as_the_guide_asserts_each_call_replaces_the_last():
+    class OuterLayer(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.activity_reg = ActivityPenalty(0.5)
+
+        def call(self, inputs):
+            return self.activity_reg(inputs)
+
+    layer = OuterLayer()
+    assert len(layer.losses) == 0
+    layer(tf.ones((1, 2)))
+    assert [float(v) for v in layer.losses] == [1.0]  # 0.5 · (1 + 1)
+    layer(2 * tf.ones((1, 3)))  # a new call: its loss replaces the last one's
+    assert [float(v) for v in layer.losses] == [6.0]  # 0.5 · 3 · 4
+    x = tf.constant([[1.0, -2.0, 3.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(layer(x)) + tf.add_n(layer.losses)
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), 1 + 0.5 * 2 * x.numpy())
+
+
+def test_add_loss_inside_a_model_is_in_fits_loss_and_its_gradient_is_right():
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.linear = Linear(3, dtype=self.dtype)
+            self.penalty = ActivityPenalty(0.3, dtype=self.dtype)
+
+        def call(self, inputs):
+            return self.penalty(tf.tanh(self.linear(inputs)))
+
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((4,), dtype="float64")
+    hidden = Block(dtype="float64")(inputs)
+    outputs = keras.layers.Dense(1, dtype="float64")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 1))
+    block = model.layers[1]
+    h = np.tanh(x @ block.linear.w.numpy() + block.linear.b.numpy())
+    expected = np.mean((model.predict(x, verbose=0) - y) ** 2) + 0.3 * np.sum(h ** 2)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-6)  # float32 logs
+    assert float(tf.add_n(model.losses)) == pytest.approx(0.3 * np.sum(h ** 2), rel=1e-9)
+    results = check_gradients(model, x, y, h=1e-6)
+    assert max(results.values()) < 1e-6, results
+    history = model.fit(x, y, epochs=1, batch_size=6, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-6)
+
+
+class KerasTwoModel(keras.Model):
+    """TensorFlow 2's "Customizing what happens in fit()" (Keras 2's API, as
+    the Korean translation still teaches): compiled_loss and compiled_metrics."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        self.compiled_metrics.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_keras_two_compiled_loss_and_compiled_metrics_train_as_fit_does():
+    rng = np.random.default_rng(0)
+    x = rng.random((1000, 32)).astype("float32")
+    y = rng.random((1000, 1)).astype("float32")
+    model = _functional(KerasTwoModel)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    history = model.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+    plain = _functional(keras.Model)
+    plain.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    expected = plain.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+    assert [m.name for m in model.metrics] == ["loss", "mae"]
+    for a, b in zip(model.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for name in ("loss", "mae"):  # Keras 2's loss metric weighs batches by size, as fit
+        np.testing.assert_allclose(history.history[name], expected.history[name], rtol=1e-5)
+    model.compiled_metrics.reset_state()
+    assert float(model.metrics[1].result()) == 0.0
+
+
+def test_keras_two_metric_reset_states_and_tensorflow_dtype_numbers():
+    metric = keras.metrics.Mean()
+    metric.update_state([1.0, 3.0])
+    metric.reset_states()  # Keras 2's name (TensorFlow 2's guides)
+    assert float(metric.result()) == 0.0
+    assert tf.zeros(1, 1).dtype == np.float32  # tf.zeros(shape, dtype=1): DT_FLOAT
+    assert tf.ones((2,), 3).dtype == np.int32
+    with pytest.raises(TypeError, match="DataType numbers"):
+        tf.zeros(1, 99)
+
+
+def test_slices_of_a_variable_assign_as_tensorflow():
+    v = tf.Variable(np.zeros((2, 3), dtype="float32"))
+    v[0, 0].assign(3.0)  # Deep Learning with Python, chapter 3
+    v[:, 1].assign([1.0, 2.0])
+    v[1, 2].assign_add(5.0)
+    np.testing.assert_array_equal(v.numpy(), [[3, 1, 0], [0, 2, 5]])
+    with pytest.raises(ValueError, match="shape"):
+        v[0].assign([1.0, 2.0])
+    with tf.GradientTape() as tape:  # under a tape, a slice is a recorded op
+        y = tf.reduce_sum(v[1] * 2.0)
+    np.testing.assert_array_equal(tape.gradient(y, v).numpy(), [[0, 0, 0], [2, 2, 2]])
+
+
+def test_tensorflow_initializer_names_and_keras_two_backend_functions():
+    init = tf.random_normal_initializer(seed=1)  # TensorFlow's defaults: N(0, 0.05²)
+    values = init(shape=(200, 50), dtype="float32")
+    assert values.dtype == np.float32 and abs(values.std() - 0.05) < 0.003
+    assert np.all(tf.zeros_initializer()(shape=(3,), dtype="float32") == 0)
+    x = tf.constant([[1.0, 2.0], [3.0, 5.0]])
+    assert float(keras.backend.std(x)) == pytest.approx(np.std([1, 2, 3, 5]), rel=1e-6)
+    np.testing.assert_allclose(keras.backend.mean(x, axis=0).numpy(), [2.0, 3.5])
+    keras.utils.set_random_seed(0)
+    sample = keras.backend.random_normal((4000,), mean=1.0, stddev=2.0)
+    assert abs(float(tf.reduce_mean(sample)) - 1.0) < 0.1
+    assert str(tf.math.reduce_std(x)) == "tf.Tensor(1.47902, shape=(), dtype=float32)"
+
+
+class KerasIoGAN(keras.Model):
+    """keras.io's GAN of "Customizing what happens in fit()": no call, its two
+    networks as attributes, its own compile and train_step, noisy labels."""
+
+    def __init__(self, discriminator, generator, latent_dim):
+        super().__init__()
+        self.discriminator = discriminator
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    def compile(self, d_optimizer, g_optimizer, loss_fn):
+        super().compile()
+        self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def train_step(self, real_images):
+        batch_size = tf.shape(real_images)[0]
+        latent = tf.random.normal(shape=(batch_size, self.latent_dim))
+        combined = tf.concat([self.generator(latent), real_images], axis=0)
+        labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
+        labels += 0.05 * tf.random.uniform(tf.shape(labels))  # in [0, 1.05]
+        with tf.GradientTape() as tape:
+            d_loss = self.loss_fn(labels, self.discriminator(combined))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        latent = tf.random.normal(shape=(batch_size, self.latent_dim))
+        with tf.GradientTape() as tape:
+            g_loss = self.loss_fn(tf.zeros((batch_size, 1)),
+                                  self.discriminator(self.generator(latent)))
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_grads = grads  # for the test: through the discriminator into the generator
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+
+def test_a_gan_with_no_call_of_its_own_trains_with_fit_on_a_dataset():
+    keras.utils.set_random_seed(0)
+    discriminator = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8, "relu"),
+                                      keras.layers.Dense(1)], name="discriminator")
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, "tanh")],
+                                 name="generator")
+    gan = KerasIoGAN(discriminator, generator, latent_dim=4)
+    assert gan.layers == [discriminator, generator]
+    gan.compile(d_optimizer=keras.optimizers.Adam(3e-4), g_optimizer=keras.optimizers.Adam(3e-4),
+                loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
+    before = [v.numpy().copy() for v in discriminator.weights + generator.weights]
+    x = np.random.default_rng(0).random((64, 16))  # float64: fed as float32, as Keras
+    dataset = tf.data.Dataset.from_tensor_slices(x).shuffle(buffer_size=64).batch(16)
+    history = gan.fit(dataset.take(3), epochs=2, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss"} and len(history.history["d_loss"]) == 2
+    assert all(np.all(np.isfinite(v)) for v in history.history.values())
+    after = [v.numpy() for v in discriminator.weights + generator.weights]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))  # both networks trained
+    assert all(g is not None and np.any(g.numpy() != 0) for g in gan.g_grads)
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        keras.losses.BinaryCrossentropy()(np.array([[0.0], [3.0]]), np.array([[0.5], [0.5]]))

@@ -27,7 +27,11 @@ _NAMES = {"Sequential": "models", "Model": "models", "load_model": "models",
           "Neuron": "neuron", "Input": "layers", "Variable": "variables",
           "Tensor": "tensor", "TensorShape": "tensor", "constant": "tensor",
           "convert_to_tensor": "tensor", "GradientTape": "tape", "function": "tape",
-          "TensorSpec": "data"}
+          "TensorSpec": "data",
+          # TensorFlow's initializer names (the guides' tf.random_normal_initializer())
+          "random_normal_initializer": "initializers", "random_uniform_initializer":
+          "initializers", "zeros_initializer": "initializers", "ones_initializer":
+          "initializers", "constant_initializer": "initializers"}
 # TensorFlow's namespaces of ops (tf.math, tf.nn, ...) and its dtype names
 _NAMESPACES = {"math", "nn", "random", "linalg"}
 _DTYPE_NAMES = {"float16", "float32", "float64", "bfloat16", "half", "double", "int8", "int16",

@@ -281,3 +281,11 @@ def get(identifier):
 
 def serialize(initializer):
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+# TensorFlow's names for the same initializers (tf.random_normal_initializer(), ...)
+random_normal_initializer = RandomNormal
+random_uniform_initializer = RandomUniform
+zeros_initializer = Zeros
+ones_initializer = Ones
+constant_initializer = Constant

@@ -398,9 +398,13 @@ class BinaryCrossentropy(_Crossentropy):
 
     def check_targets(self, y_true, output_shape):
         y = super().check_targets(y_true, output_shape)
-        if y.size and (y.min() < 0 or y.max() > 1):
-            raise ValueError(f"binary_crossentropy targets must lie in [0, 1]; received values "
-                             f"from {y.min():g} to {y.max():g}")
+        # Keras computes with any target. Noisy labels a little outside [0, 1] (the GAN
+        # guides add up to 0.05 of noise) are fine; class numbers (2, 3, ...) are a mistake
+        if y.size and (y.min() < -0.5 or y.max() > 1.5):
+            raise ValueError(f"binary_crossentropy targets must lie in [0, 1] (a little noise "
+                             f"outside is fine); received values from {y.min():g} to "
+                             f"{y.max():g}: for class numbers use "
+                             f"sparse_categorical_crossentropy")
         return y
 
 

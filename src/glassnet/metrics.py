@@ -139,6 +139,10 @@ class Metric:
         for variable, init in getattr(self, "_variables", []):
             variable.assign(init(variable.shape, dtype=variable.dtype))
 
+    def reset_states(self):
+        """Keras 2's name for ``reset_state`` (TensorFlow 2's guides call it)."""
+        self.reset_state()
+
     def __call__(self, *args, sample_weight=None, **kwargs):
         """Update with this batch, then the result (``mean(values)`` takes one
         argument, ``accuracy(y_true, y_pred)`` two, as their update_state)."""

@@ -136,7 +136,10 @@ class Model(Engine, Layer):
 
     @property
     def layers(self):
-        """The layers in Keras's order (a functional model's InputLayers included)."""
+        """The layers in Keras's order (a functional model's InputLayers included);
+        a subclass with no graph (yet) lists the layers set as its attributes."""
+        if not self._operations and type(self) not in (Model, Sequential):
+            return _attribute_layers(self)
         return [op for op in self._operations if isinstance(op, Layer)]
 
     @property
@@ -778,14 +781,36 @@ def _with_dtype(config, dtype):
     return config
 
 
+def _attribute_layers(model):
+    """The layers (and models) set as attributes of ``model``, in order, as
+    Keras tracks them."""
+    found = []
+    for value in model.__dict__.values():
+        for item in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(item, Layer) and item is not model and item not in found:
+                found.append(item)
+    return found
+
+
 def clone_model(model, dtype=None):
     """A new model of the same architecture, with fresh weights (Keras's
     ``clone_model``); ``dtype`` rebuilds it in another float type."""
+    from glassnet.saving import custom
+
     config = model.get_config()
     if dtype is not None:
         config = _with_dtype(config, str(np.dtype(dtype)))
     cls = type(model) if type(model) in (Model, Sequential) else Model  # a traced subclass
-    return cls.from_config(config)
+    own = {type(layer).__name__: type(layer) for layer in _every_layer(model)
+           if type(layer).__module__.split(".")[0] != "glassnet"}  # your classes, in memory
+    with custom.custom_object_scope(own):
+        return cls.from_config(config)
+
+
+def _every_layer(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _every_layer(layer)
 
 
 def load_model(path, compile=True, safe_mode=True, custom_objects=None):

@@ -35,12 +35,22 @@ DTYPES["half"] = DTYPES["float16"]
 DTYPES["double"] = DTYPES["float64"]
 
 
+_TF_ENUM = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8",
+            7: "string", 8: "complex64", 9: "int64", 10: "bool", 14: "bfloat16",
+            17: "uint16", 18: "complex128", 19: "float16", 22: "uint32", 23: "uint64"}
+
+
 def as_dtype(dtype, what="dtype"):
     """A NumPy dtype from a name (``"float32"``), ``tf.float32`` or a NumPy type."""
     if dtype is None:
         return None
     if isinstance(dtype, str) and dtype in DTYPES:
         return DTYPES[dtype]
+    if isinstance(dtype, (int, np.integer)) and not isinstance(dtype, bool):
+        if int(dtype) in _TF_ENUM:  # TensorFlow's DataType numbers: tf.zeros(1, 1) is float32
+            return DTYPES[_TF_ENUM[int(dtype)]]
+        raise TypeError(f"{what}: {dtype!r} is not one of TensorFlow's DataType numbers "
+                        f"({', '.join(f'{k}={v}' for k, v in sorted(_TF_ENUM.items()))})")
     try:
         return np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
     except TypeError:
@@ -224,7 +234,8 @@ class Tensor(ArrayFace):
                f"numpy={body}>"
 
     def __str__(self):
-        return f"tf.Tensor({self._value}, shape={tuple(self._value.shape)}, " \
+        value = self._value[()] if self._value.ndim == 0 else self._value  # float32 digits
+        return f"tf.Tensor({str(value)}, shape={tuple(self._value.shape)}, " \
                f"dtype={self.dtype.name})"
 
     def __format__(self, spec):

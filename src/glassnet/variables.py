@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import tape as _tape
-from glassnet.tensor import _UFUNC_OPS, ArrayFace  # one table of NumPy ufuncs → ops
+from glassnet.tensor import _UFUNC_OPS, ArrayFace, Tensor  # one table of NumPy ufuncs → ops
 
 __all__ = ["Variable"]
 
@@ -160,9 +160,11 @@ class Variable(ArrayFace):
         return getattr(self._value, name)
 
     def __getitem__(self, index):
-        if self._tensor_ops or _tape._active and not _tape._pause[0]:
+        if _tape._active and not _tape._pause[0]:
             from glassnet.ops import array_ops
             return array_ops.getitem(self, index)
+        if self._tensor_ops:  # tf.Variable: a Tensor that can assign into its slice
+            return _VariableSlice(np.array(self._value[index]), self, index)
         return self._value[index]
 
     def __setitem__(self, index, value):
@@ -226,3 +228,33 @@ for _op in ("lt", "le", "eq", "ne", "gt", "ge"):
 Variable.__neg__ = _unary("negative", np.negative)
 Variable.__pos__ = lambda self: +self._value
 Variable.__abs__ = _unary("abs", np.abs)
+
+
+class _VariableSlice(Tensor):
+    """``v[0, 0]`` of a tf.Variable: the values (a Tensor), and TensorFlow's
+    ``v[0, 0].assign(3.)`` that writes into that part of the variable."""
+
+    __slots__ = ("_variable", "_index")
+
+    def __init__(self, value, variable, index):
+        super().__init__(value)
+        self._variable, self._index = variable, index
+
+    def assign(self, value):
+        value = np.asarray(_unwrap(value))
+        try:
+            np.broadcast_to(value, self._value.shape)
+        except ValueError:
+            raise ValueError(f"Variable {self._variable.path!r}[{self._index!r}] has shape "
+                             f"{self._value.shape}; cannot assign a value of shape "
+                             f"{value.shape}") from None
+        self._variable._value[self._index] = value
+        return self._variable
+
+    def assign_add(self, delta):
+        self._variable._value[self._index] += np.asarray(_unwrap(delta))
+        return self._variable
+
+    def assign_sub(self, delta):
+        self._variable._value[self._index] -= np.asarray(_unwrap(delta))
+        return self._variable

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import utils
 from glassnet.engine.compiled import per_output
 
 __all__ = ["Data", "DataChecks"]
@@ -177,6 +178,8 @@ class DataChecks:
         return weights
 
     def _data(self, x, y, sample_weight, class_weight, what, y_optional=False):
+        if self._stepper_only():
+            return _raw_data(x, y, sample_weight, what)
         xs = self._standardize_inputs(x, what)
         n = len(xs[0])
         for value, tensor in zip(xs, self.inputs):
@@ -194,14 +197,29 @@ class DataChecks:
 
     def _batch(self, data, index):
         batch = data.take(index)
+        if self._stepper_only():  # no inputs of its own: floats as floatx, as Keras's adapters
+            batch.xs = [x.astype(utils.floatx(), copy=False) if x.dtype.kind == "f" else x
+                        for x in batch.xs]
+            return batch
         batch.xs = [x.astype(dtype, copy=False)  # one gather, one cast
                     for x, dtype in zip(batch.xs, self._input_dtypes)]
         return batch
 
+    def _stepper_only(self):
+        """A subclass of Model with its own train_step (or test_step), no
+        ``call`` and no graph: fit and evaluate just run its steps."""
+        from glassnet.models import Model
+
+        return (not self.built and type(self).call is Model.call
+                and (self._overrides("train_step") or self._overrides("test_step")))
+
     def _build_from(self, x):
         """A model that does not know its input shape yet (a Sequential model
-        with no Input, a subclass of Model) builds on its first data."""
-        if not self.built:
+        with no Input, a subclass of Model) builds on its first data. A subclass
+        with a ``train_step`` of its own and no ``call`` (keras.io's GAN, which
+        holds its networks as attributes) has nothing to build: its steps run
+        as they are."""
+        if not self.built and not self._stepper_only():
             if isinstance(x, dict):  # the model decides (a subclass may trace on the dict)
                 self._maybe_build({name: (None,) + tuple(np.shape(v)[1:])
                                    for name, v in x.items()})
@@ -234,3 +252,24 @@ def _looks_like_array_list(x):
     """A list holding one array (not a list of numbers, which is one array)."""
     return isinstance(x[0], np.ndarray) or (isinstance(x[0], (list, tuple)) and len(x) == 1
                                             and np.ndim(x[0]) >= 2)
+
+
+def _raw_data(x, y, sample_weight, what):
+    """The data of a model that only has a train_step (no inputs to check
+    against): each part as arrays, a list for several."""
+    def arrays(value, part):
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        out = [np.asarray(v) for v in values]
+        if any(a.ndim == 0 for a in out):
+            raise ValueError(f"{what}: {part} must be arrays with a batch axis")
+        return out
+
+    xs = arrays(x, "x")
+    n = len(xs[0])
+    ys = [None] if y is None else arrays(y, "y")
+    weights = None if sample_weight is None else arrays(sample_weight, "sample_weight")
+    for part in xs + [v for v in ys + (weights or []) if v is not None]:
+        if len(part) != n:
+            raise ValueError(f"{what}: all arrays must hold the same number of samples; "
+                             f"received {n} and {len(part)}")
+    return Data(xs, ys, weights, n)

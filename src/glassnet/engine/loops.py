@@ -142,6 +142,9 @@ class Engine(Runner, Params, Losses, DataChecks):
         """Before fit, evaluate or a batch call: threads, packing, the plan,
         which losses fuse."""
         utils.prepare_threads()  # worker threads = BLAS threads; warm-up (see its docstring)
+        if self._stepper_only():  # its own train_step, no graph: nothing to plan
+            self._params = self._grads = np.zeros(0, dtype=self.dtype)
+            return
         self._pack()
         if self._compiled_loss is None and self._compile_args is not None:
             self._build_compiled()
@@ -221,7 +224,11 @@ class Engine(Runner, Params, Losses, DataChecks):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Keras 3's ``compute_metrics``: update the compiled metrics with this
         batch; returns every metric's result so far, by name."""
-        ys = per_output(y, self.output_names, "compute_metrics: y", list_of_one_is_a_value=True)
+        self._update_compiled_metrics(y, y_pred, sample_weight, "compute_metrics")
+        return self.get_metrics_result()
+
+    def _update_compiled_metrics(self, y, y_pred, sample_weight, method):
+        ys = per_output(y, self.output_names, f"{method}: y", list_of_one_is_a_value=True)
         preds = graph.flatten(y_pred) if isinstance(y_pred, (list, tuple, dict)) else [y_pred]
         metrics = self._compiled_metrics
         if metrics is not None:
@@ -231,7 +238,41 @@ class Engine(Runner, Params, Losses, DataChecks):
             for index, _, metric, weighted in metrics.entries:
                 metric.update_state(ys[index], preds[index],
                                     sample_weight=sample_weight if weighted else None)
-        return self.get_metrics_result()
+
+    def compiled_loss(self, y, y_pred, sample_weight=None, regularization_losses=None):
+        """Keras 2's ``self.compiled_loss(y, y_pred, regularization_losses=self.losses)``
+        (what TensorFlow 2's guides call in a ``train_step``): the compiled
+        loss of the batch plus the penalties given, as a Tensor; the "loss"
+        metric takes it in, as Keras 2's did. Keras 3 spells it
+        ``compute_loss``."""
+        from glassnet.ops import math_ops
+
+        if self._compiled_loss is None and self._compile_args is not None:
+            self._build_compiled()
+        if self._compiled_loss is None:
+            raise ValueError(f"compiled_loss: model {self.name!r} was compiled without a "
+                             f"loss: compile(loss=...)")
+        preds = graph.flatten(y_pred) if isinstance(y_pred, (list, tuple, dict)) else [y_pred]
+        ys = per_output(y, self.output_names, "compiled_loss: y", list_of_one_is_a_value=True)
+        weights = [None] * len(ys) if sample_weight is None else per_output(
+            sample_weight, self.output_names, "compiled_loss: sample_weight",
+            list_of_one_is_a_value=True)
+        terms = []
+        for index, _, loss, weight in self._compiled_loss.entries:
+            value = loss(ys[index], preds[index], weights[index])
+            terms.append(value if weight == 1.0 else math_ops.multiply(value, weight))
+        terms += list(regularization_losses or [])
+        total = terms[0] if len(terms) == 1 else math_ops.add_n(terms)
+        self._trackers["loss"].update_state(float(np.asarray(total)),
+                                            sample_weight=len(np.asarray(preds[0])))
+        return total
+
+    @property
+    def compiled_metrics(self):
+        """Keras 2's ``self.compiled_metrics``: ``update_state(y, y_pred,
+        sample_weight=None)`` updates the metrics given to ``compile``
+        (``model.metrics`` lists them after the "loss" metric)."""
+        return _CompiledMetrics(self)
 
     def get_metrics_result(self):
         """Every metric's result so far (the loss trackers' too), by name."""
@@ -257,6 +298,14 @@ class Engine(Runner, Params, Losses, DataChecks):
             if len(values) == 1:
                 return values[0]
             return dict(zip(names, values)) if isinstance(like, dict) else list(values)
+
+        if self._stepper_only():  # no inputs or outputs of its own: the data as given
+            x = wrap(structure(batch.xs, None, None))
+            data = x if all(y is None for y in batch.ys) else \
+                (x, wrap(structure(batch.ys, None, None)))
+            if batch.weights is not None:
+                data = data + (wrap(structure(batch.weights, None, None)),)
+            return _plain_logs(getattr(self, method)(data), method)
 
         metrics = self._compiled_metrics
         if metrics is not None and not metrics.built and any(y is not None for y in batch.ys):
@@ -648,6 +697,29 @@ class Engine(Runner, Params, Losses, DataChecks):
         self._build_from(x)
         return self.predict(x, batch_size=len(self._predict_inputs(x, "predict_on_batch")[0]),
                             verbose=0)
+
+
+class _CompiledMetrics:
+    """What ``model.compiled_metrics`` gives: Keras 2's container of the
+    compiled metrics, with its ``update_state``, ``reset_state`` and ``metrics``."""
+
+    def __init__(self, model):
+        self._model = model
+
+    @property
+    def metrics(self):
+        compiled = self._model._compiled_metrics
+        return [] if compiled is None else [m for _, _, m, _ in compiled.entries]
+
+    def update_state(self, y, y_pred, sample_weight=None):
+        self._model._update_compiled_metrics(y, y_pred, sample_weight,
+                                             "compiled_metrics.update_state")
+
+    def reset_state(self):
+        for metric in self.metrics:
+            metric.reset_state()
+
+    reset_states = reset_state
 
 
 def _plain_logs(logs, method):

@@ -41,6 +41,7 @@ from glassnet.variables import Variable
 __all__ = ["Layer", "ActivatedLayer", "UnknownArgumentError", "not_implemented"]
 
 _DTYPES = ("float32", "float64")
+_CALL_DEPTH = 0  # how deep in Keras-style calls (the outermost clears add_loss's losses)
 
 
 class UnknownArgumentError(TypeError, ValueError):
@@ -266,14 +267,57 @@ class Layer:
     def losses(self):
         """Keras's ``layer.losses``: each weight regularizer's penalty, as a
         Tensor that a GradientTape records (add them to a hand-written loss);
-        and, after a call, the activity penalty (``activity_loss()``) as a
-        number: its gradient is in the layer's own backward already."""
+        and, after a call, what ``add_loss`` gathered in that call (this
+        layer's and the layers' inside it), or a built-in layer's activity
+        penalty (``activity_loss()``) as a number: its gradient is in the
+        layer's own backward already."""
         found = [function.Penalty(v.regularizer)(v) for v in self.weights
                  if v.regularizer is not None]
-        activity = self.activity_loss()
-        if activity:
-            found.append(Tensor(np.asarray(activity, dtype=self.dtype)))
+        if type(self).activity_loss is Layer.activity_loss:
+            found += [t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
+                      for t in self._added_loss_terms()]
+        else:
+            activity = self.activity_loss()
+            if activity:
+                found.append(Tensor(np.asarray(activity, dtype=self.dtype)))
         return found
+
+    def add_loss(self, loss):
+        """Keras's ``add_loss``: inside ``call``, add ``loss`` (a Tensor written
+        with ops, or a number) to the loss that training minimises. The losses
+        of a call replace those of the call before; ``layer.losses`` shows
+        them. ``fit`` adds their sum to the loss, and the layer's backward
+        adds their gradient (a seed of 1 on each)."""
+        if graph.is_symbolic(loss):
+            raise NotImplementedError(
+                f"{type(self).__name__} {self.name!r}: add_loss on a symbolic tensor (outside "
+                f"a call on data) is not implemented in glassnet, nor in Keras 3; call "
+                f"self.add_loss(...) inside the call() of a Layer subclass instead")
+        for item in (loss if isinstance(loss, (list, tuple)) else [loss]):
+            value = np.asarray(function.value_of(item))
+            if value.dtype.kind not in "fiub":
+                raise TypeError(f"{type(self).__name__} {self.name!r}: add_loss takes a "
+                                f"number or a Tensor of numbers; received {type(item).__name__}")
+            self.__dict__.setdefault("_added_losses", []).append(item)
+
+    def _added_loss_terms(self):
+        """What ``add_loss`` gathered in the last call of this layer and of the
+        layers inside it (Tensors or numbers); a built-in layer inside gives
+        its ``activity_loss()``."""
+        terms = list(self.__dict__.get("_added_losses", ()))
+        for layer in self._sublayers():
+            if type(layer).activity_loss is Layer.activity_loss:
+                terms += layer._added_loss_terms()
+            else:
+                activity = layer.activity_loss()
+                if activity:
+                    terms.append(activity)
+        return terms
+
+    def _clear_added_losses(self):
+        self.__dict__["_added_losses"] = []
+        for layer in self._sublayers():
+            layer._clear_added_losses()
 
     def regularization_loss(self):
         return sum(v.regularizer(v.value) for v in self.weights if v.regularizer)
@@ -281,9 +325,12 @@ class Layer:
     def activity_loss(self):
         """The penalty on this layer's activity in its last forward, which the
         engine adds to the loss as it adds the weight regularizers' penalties
-        (ActivityRegularization's; 0 for other layers). As with a weight
-        regularizer, the penalty's gradient is part of the layer's backward."""
-        return 0.0
+        (ActivityRegularization's; for a Keras-style layer, the sum of what
+        ``add_loss`` gathered; else 0). As with a weight regularizer, the
+        penalty's gradient is part of the layer's backward."""
+        terms = self._added_loss_terms() if "_added_losses" in self.__dict__ or \
+            self._calls_with_ops() else ()
+        return float(sum(float(np.sum(function.value_of(t))) for t in terms))
 
     def add_regularization_gradients(self):
         if self._regularized and self.trainable:
@@ -315,7 +362,7 @@ class Layer:
 
     def _check_shape(self, input_shape):
         expected = self._input_shape
-        if expected is None:
+        if expected is None or self._calls_with_ops():  # Keras checks only an input_spec
             return
         if not _compatible(expected, input_shape):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects input of "
@@ -442,6 +489,7 @@ class Layer:
                 out = self._call_ops(graph.pack_like(inputs, arrays) if len(arrays) > 1
                                      else arrays[0], False)
             shapes.append([tuple(np.shape(function.value_of(o))) for o in graph.flatten(out)])
+        self._clear_added_losses()  # the probe's add_loss values are not a call's
         probed = [tuple(None if i == 0 or a != b else a for i, (a, b) in enumerate(zip(s2, s3)))
                   for s2, s3 in zip(*shapes)]
         return probed if len(probed) > 1 else probed[0]
@@ -489,10 +537,19 @@ class Layer:
         return self.forward(inputs, training=bool(training))
 
     def _call_ops(self, inputs, training):
-        """A Keras-style layer's own ``call``, with ``training`` if it takes it."""
-        if "training" in _inspect.signature(self.call).parameters:
-            return self.call(inputs, training=training)
-        return self.call(inputs)
+        """A Keras-style layer's own ``call``, with ``training`` if it takes it.
+        The outermost call starts with no added losses (Keras's rule: each
+        call's ``add_loss`` replaces the last call's)."""
+        global _CALL_DEPTH
+        if _CALL_DEPTH == 0:
+            self._clear_added_losses()
+        _CALL_DEPTH += 1
+        try:
+            if "training" in _inspect.signature(self.call).parameters:
+                return self.call(inputs, training=training)
+            return self.call(inputs)
+        finally:
+            _CALL_DEPTH -= 1
 
     def forward(self, x, training=False):
         """A Keras-style layer (its own ``call`` written with ops) becomes a
@@ -513,7 +570,8 @@ class Layer:
                 if v.dtype.kind == "f":
                     private._watch_one(v)
             out = self._call_ops(xs if many else xs[0], training)
-        self._ops_record = (private, xs, out)
+        added = [t for t in self._added_loss_terms() if isinstance(t, Tensor)]
+        self._ops_record = (private, xs, out, added)
         return _unwrap_output(out)
 
     def backward(self, grad):
@@ -527,13 +585,15 @@ class Layer:
                 f"call(inputs) written with ops (tf.matmul, ...)")
         from glassnet import tape as tape_module
 
-        private, xs, out = record
+        private, xs, out, added = record
         variables = self.trainable_weights
         outputs = graph.flatten(out)
         seeds = graph.flatten(grad) if len(outputs) > 1 else [grad]
+        seeds = [Tensor(np.asarray(g)) for g in seeds] + \
+            [Tensor(np.ones(t.shape, dtype=t.dtype)) for t in added]  # add_loss: ∂L/∂loss = 1
         with tape_module.only():
-            grads = private.gradient(outputs, list(xs) + variables,
-                                     output_gradients=[Tensor(np.asarray(g)) for g in seeds])
+            grads = private.gradient(outputs + added, list(xs) + variables,
+                                     output_gradients=seeds)
         for v, g in zip(variables, grads[len(xs):]):
             if v.grad is None:
                 continue

@@ -72,7 +72,10 @@ def _check_keras_arguments(owner, data_format, dilation_rate, groups):
 
 
 def conv_output_length(length, window, stride, padding):
-    """Keras's output size: valid ⌊(n - k) / s⌋ + 1, same ⌈n / s⌉."""
+    """Keras's output size: valid ⌊(n - k) / s⌋ + 1, same ⌈n / s⌉ (None
+    where the input's size is unknown)."""
+    if length is None:
+        return None
     if padding == "same":
         return math.ceil(length / stride)
     return (length - window) // stride + 1
@@ -93,7 +96,7 @@ def conv_transpose_output_length(length, window, stride, padding, output_padding
 def padding_amounts(length, window, stride, padding):
     """(before, after) zeros for "same" (TensorFlow's rule: the extra one
     goes after), (0, 0) for "valid"."""
-    if padding == "valid":
+    if padding == "valid" or length is None:  # unknown size: known at the call
         return 0, 0
     out = math.ceil(length / stride)
     total = max((out - 1) * stride + window - length, 0)
@@ -181,7 +184,14 @@ class Conv2D(ActivatedLayer):
         return tuple(input_shape[1:])
 
     def _out_hw(self):
-        return self.output_shape[1:3]
+        """The output's (height, width) in the last forward (for an axis of
+        unknown size, e.g. ``Input((None, None, 3))``, its size in that call)."""
+        return self.__dict__.get("_hw") or tuple(self.output_shape[1:3])
+
+    def _output_hw(self, height, width):
+        """(out_h, out_w) for an image of (height, width): ⌊(n + pads - k) / s⌋ + 1."""
+        return tuple((n + before + after - k) // s + 1 for n, k, s, (before, after) in zip(
+            (height, width), self.kernel_size, self.strides, self._pads(height, width)))
 
     def _pads(self, height, width):
         return [padding_amounts(height, self.kernel_size[0], self.strides[0], self.padding),
@@ -200,7 +210,7 @@ class Conv2D(ActivatedLayer):
         for size, window, stride, axis, (before, after) in zip(
                 (height, width), self.kernel_size, self.strides, ("height", "width"),
                 self._pads(height, width)):
-            if window > size + before + after:
+            if size is not None and window > size + before + after:
                 raise ValueError(f"{owner}: kernel {axis} {window} is larger than the padded "
                                  f"input {axis} {size + before + after} (input shape "
                                  f"{tuple(input_shape)}, padding {self.padding!r})")
@@ -254,6 +264,7 @@ class Conv2D(ActivatedLayer):
 
     def _convolve(self, x, training):
         """z = the convolution plus the bias, for (n, h, w, c) images."""
+        self._hw = self._output_hw(*x.shape[1:3])
         xp = self._pad(x)
         kernel = self._kernel_matrix()
         out = np.empty((len(x),) + self._out_hw() + (self.filters,), dtype=self.dtype)
@@ -354,9 +365,6 @@ class Conv1D(Conv2D):
     def _image_shape(self, input_shape):
         return (1,) + tuple(input_shape[1:])
 
-    def _out_hw(self):
-        return (1, self.output_shape[1])
-
     def _pads(self, height, width):
         if self.padding == "causal":
             return [(0, 0), (self.kernel_size[1] - 1, 0)]
@@ -376,7 +384,7 @@ class Conv1D(Conv2D):
     def compute_output_shape(self, input_shape):
         steps = input_shape[1]
         padding = "valid" if self.padding == "causal" else self.padding
-        if self.padding == "causal":
+        if self.padding == "causal" and steps is not None:
             steps += self.kernel_size[1] - 1
         return (input_shape[0],
                 conv_output_length(steps, self.kernel_size[1], self.strides[1], padding),
