@@ -707,3 +707,176 @@ def test_a_gan_with_no_call_of_its_own_trains_with_fit_on_a_dataset():
     assert all(g is not None and np.any(g.numpy() != 0) for g in gan.g_grads)
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
         keras.losses.BinaryCrossentropy()(np.array([[0.0], [3.0]]), np.array([[0.5], [0.5]]))
+
+
+class LogisticEndpoint(keras.layers.Layer):
+    """keras.io's endpoint layer (Training & evaluation with the built-in
+    methods): called on two tensors, it adds the model's loss itself."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, targets, logits, sample_weights=None):
+        self.add_loss(self.loss_fn(targets, logits, sample_weights))
+        return ops.softmax(logits)
+
+
+def test_an_endpoint_layer_of_two_inputs_gives_the_loss_of_a_model_compiled_without_one():
+    rng = np.random.default_rng(0)
+    x, targets = rng.random((24, 3)).astype("float32"), rng.random((24, 10)).astype("float32")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(3,), name="inputs")
+    target_input = keras.Input(shape=(10,), name="targets")
+    logits = keras.layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(target_input, logits)
+    model = keras.Model(inputs=[inputs, target_input], outputs=predictions)
+    model.compile(optimizer=keras.optimizers.SGD(0.5))  # no loss: the layer adds it
+    history = model.fit({"inputs": x, "targets": targets}, epochs=2, batch_size=8,
+                        shuffle=False, verbose=0)
+    keras.utils.set_random_seed(0)
+    plain_in = keras.Input(shape=(3,))
+    plain = keras.Model(plain_in, keras.layers.Dense(10)(plain_in))
+    plain.compile(optimizer=keras.optimizers.SGD(0.5),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    expected = plain.fit(x, targets, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-5)
+    for a, b in zip(model.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    probabilities = model.predict({"inputs": x, "targets": targets}, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    # eagerly, on its own: two tensors in, the loss in layer.losses
+    layer = LogisticEndpoint()
+    layer(targets[:2], np.zeros((2, 10), dtype="float32"))
+    assert float(layer.losses[0]) == pytest.approx(np.log(2), rel=1e-6)
+
+
+def test_call_arguments_of_your_own_are_kept_for_every_call_and_unknown_ones_refused():
+    class Scale(keras.layers.Layer):
+        def call(self, x, factor=2.0):
+            return x * factor
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, Scale()(inputs, factor=3.0))
+    np.testing.assert_array_equal(model.predict(np.ones((1, 2)), verbose=0), [[3.0, 3.0]])
+    with pytest.raises(TypeError, match="unexpected call arguments \\['scale'\\]"):
+        Scale()(inputs, scale=3.0)
+
+
+def test_a_model_compiled_without_a_loss_whose_layers_add_none_says_so():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, Linear(1)(inputs))
+    model.compile("sgd")
+    with pytest.raises(ValueError, match="compiled without a loss and none of its layers"):
+        model.fit(np.ones((4, 2)), verbose=0)
+
+
+class OpsBetweenLayers(keras.Model):
+    """A subclassed Model whose call computes with ops between its layers and
+    adds a loss (the pattern of keras.io's VAE, without its random draw)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.encode = keras.layers.Dense(3, dtype="float64")
+        self.decode = keras.layers.Dense(2, dtype="float64")
+
+    def call(self, inputs):
+        h = self.encode(inputs)
+        self.add_loss(0.1 * tf.reduce_mean(tf.square(h)))
+        return self.decode(tf.tanh(h) * 2.0)
+
+
+def test_a_subclassed_model_with_ops_between_its_layers_trains_and_its_gradient_is_right():
+    keras.utils.set_random_seed(4)
+    model = OpsBetweenLayers()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    model.predict(x, verbose=0)  # builds: one step runs the call
+    assert model.layers == [model.encode, model.decode]
+    assert len(model.trainable_weights) == 4
+
+    def expected_loss():
+        h = x @ model.encode.kernel.numpy() + model.encode.bias.numpy()
+        out = (np.tanh(h) * 2.0) @ model.decode.kernel.numpy() + model.decode.bias.numpy()
+        return np.mean((out - y) ** 2) + 0.1 * np.mean(h ** 2)
+
+    loss, _ = model.compute_gradients(x, y)
+    assert loss == pytest.approx(expected_loss(), rel=1e-12)
+    for variable in model.trainable_weights:
+        analytic = np.array(variable.grad)
+        numeric = numerical_gradient(lambda _: expected_loss(), variable.value, h=1e-6)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+    assert float(tf.add_n(model.losses)) == pytest.approx(
+        0.1 * np.mean((x @ model.encode.kernel.numpy() + model.encode.bias.numpy()) ** 2))
+    first = expected_loss()
+    history = model.fit(x, y, epochs=5, batch_size=5, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(first, rel=1e-6)  # float32 logs
+    assert history.history["loss"][-1] < first
+    with tf.GradientTape() as tape:  # a loop of your own, as the VAE guide's
+        loss = tf.reduce_mean(tf.square(model(x) - y)) + sum(model.losses)
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert float(loss) == pytest.approx(expected_loss(), rel=1e-9)
+    model.compute_gradients(x, y)
+    for g, variable in zip(grads, model.trainable_weights):
+        np.testing.assert_allclose(g.numpy(), variable.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_tf_variables_set_as_attributes_are_the_layers_weights_and_train():
+    class GuideLinear(keras.layers.Layer):  # the guide's first layer: tf.Variable attributes
+        def __init__(self, units=32, input_dim=32):
+            super().__init__()
+            w_init = tf.random_normal_initializer()
+            self.w = tf.Variable(initial_value=w_init(shape=(input_dim, units),
+                                                      dtype="float32"), trainable=True)
+            b_init = tf.zeros_initializer()
+            self.b = tf.Variable(initial_value=b_init(shape=(units,), dtype="float32"),
+                                 trainable=True)
+            self.calls = tf.Variable(0.0, trainable=False)
+
+        def call(self, inputs):
+            self.calls.assign_add(1.0)
+            return tf.matmul(inputs, self.w) + self.b
+
+    layer = GuideLinear(4, 2)
+    layer(tf.ones((2, 2)))
+    assert layer.weights == [layer.w, layer.b, layer.calls]
+    assert layer.trainable_weights == [layer.w, layer.b]
+    assert layer.non_trainable_weights == [layer.calls]
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, GuideLinear(1, 2)(inputs))
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x = np.random.default_rng(0).random((64, 2)).astype("float32")
+    y = x @ np.array([[1.0], [2.0]], dtype="float32") + 0.5
+    model.fit(x, y, epochs=300, batch_size=64, verbose=0)
+    trained = model.layers[1]
+    np.testing.assert_allclose(trained.w.numpy().ravel(), [1.0, 2.0], atol=0.05)
+    np.testing.assert_allclose(trained.b.numpy(), [0.5], atol=0.05)
+
+
+def test_a_metric_called_with_its_sample_weight_by_position():
+    accuracy = keras.metrics.BinaryAccuracy()
+    value = accuracy(np.array([[1.0], [0.0]]), np.array([[0.9], [0.9]]), np.array([3.0, 1.0]))
+    assert float(value) == pytest.approx(0.75)
+
+
+def test_keras_two_add_metric_shows_its_mean_in_fit_and_evaluate_logs():
+    class Watched(keras.layers.Layer):
+        def call(self, inputs):
+            self.add_metric(tf.reduce_mean(inputs), name="mean_input")
+            return inputs
+
+    inputs = keras.Input((2,))
+    outputs = keras.layers.Dense(1)(Watched()(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    x = np.arange(16, dtype="float32").reshape(8, 2)
+    history = model.fit(x, np.zeros((8, 1)), batch_size=4, shuffle=False, epochs=2, verbose=0)
+    # the batches' means 3.5 and 11.5, averaged per epoch (reset each epoch)
+    assert history.history["mean_input"] == [7.5, 7.5]
+    logs = model.evaluate(x[:4], np.zeros((4, 1)), verbose=0, return_dict=True)
+    assert logs["mean_input"] == 3.5
+    assert "mean_input" in model.metrics_names
+    with pytest.raises(ValueError, match="needs a name"):
+        Watched().add_metric(1.0)

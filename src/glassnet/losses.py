@@ -398,13 +398,13 @@ class BinaryCrossentropy(_Crossentropy):
 
     def check_targets(self, y_true, output_shape):
         y = super().check_targets(y_true, output_shape)
-        # Keras computes with any target. Noisy labels a little outside [0, 1] (the GAN
-        # guides add up to 0.05 of noise) are fine; class numbers (2, 3, ...) are a mistake
-        if y.size and (y.min() < -0.5 or y.max() > 1.5):
-            raise ValueError(f"binary_crossentropy targets must lie in [0, 1] (a little noise "
-                             f"outside is fine); received values from {y.min():g} to "
-                             f"{y.max():g}: for class numbers use "
-                             f"sparse_categorical_crossentropy")
+        # Keras computes with any target, and so does glassnet: noisy labels a little
+        # outside [0, 1] (the GAN guides add up to 0.05 of noise) are fine. Whole numbers
+        # outside [0, 1] are class numbers (or -1/1 labels), a mistake worth a message
+        if y.size and (y.min() < 0 or y.max() > 1) and np.all(y == np.round(y)):
+            raise ValueError(f"binary_crossentropy targets are 0/1 labels (or probabilities); "
+                             f"received whole numbers from {y.min():g} to {y.max():g}: for "
+                             f"class numbers use sparse_categorical_crossentropy")
         return y
 
 

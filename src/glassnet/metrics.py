@@ -146,7 +146,9 @@ class Metric:
     def __call__(self, *args, sample_weight=None, **kwargs):
         """Update with this batch, then the result (``mean(values)`` takes one
         argument, ``accuracy(y_true, y_pred)`` two, as their update_state)."""
-        self.update_state(*args, sample_weight=sample_weight, **kwargs)
+        if sample_weight is not None:  # else it may come by position: acc(y, p, w)
+            kwargs["sample_weight"] = sample_weight
+        self.update_state(*args, **kwargs)
         return self.result()
 
     def get_config(self):

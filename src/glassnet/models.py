@@ -124,8 +124,11 @@ class Model(Engine, Layer):
             tensors = [layer.output for layer in input_layers]
             arguments = tensors[0] if len(tensors) == 1 else tensors
         call = self.call
-        outputs = call(arguments, training=False) if "training" in _inspect.signature(
-            call).parameters else call(arguments)
+        try:
+            outputs = call(arguments, training=False) if "training" in _inspect.signature(
+                call).parameters else call(arguments)
+        except TypeError:  # its call computes with ops between its layers: no graph of
+            outputs = _OwnCall(self)(arguments)  # layers, but one step that runs the call
         self._init_graph(arguments, outputs)
 
     def call(self, inputs, training=None, mask=None):
@@ -138,7 +141,8 @@ class Model(Engine, Layer):
     def layers(self):
         """The layers in Keras's order (a functional model's InputLayers included);
         a subclass with no graph (yet) lists the layers set as its attributes."""
-        if not self._operations and type(self) not in (Model, Sequential):
+        if type(self) not in (Model, Sequential) and (not self._operations or any(
+                isinstance(op, _OwnCall) for op in self._operations)):
             return _attribute_layers(self)
         return [op for op in self._operations if isinstance(op, Layer)]
 
@@ -781,13 +785,48 @@ def _with_dtype(config, dtype):
     return config
 
 
+class _OwnCall(Layer):
+    """A subclassed Model's own ``call`` as one step of its graph, for a call
+    that computes with ops between its layers (keras.io's VAE: ``tf.exp``,
+    ``self.add_loss``), which cannot be traced into a graph of layers. Like
+    any Keras-style layer, its forward runs the call on a private tape and its
+    backward asks that tape; its weights are those of the model's layers."""
+
+    def __init__(self, model):
+        super().__init__(name=f"{model.name}_call", dtype=model.__dict__.get("_dtype"))
+        self.__dict__["_owner_model"] = model  # not a sublayer: the model holds this step
+
+    def call(self, inputs, training=None):
+        model = self._owner_model
+        if "training" in _inspect.signature(model.call).parameters:
+            return type(model).call(model, inputs, training=training)
+        return type(model).call(model, inputs)
+
+    def _sublayers(self):
+        return _attribute_layers(self._owner_model)
+
+    def _added_loss_terms(self):
+        model = self._owner_model
+        terms = list(model.__dict__.get("_added_losses", ()))  # the call's self.add_loss
+        for layer in self._sublayers():
+            terms += layer._added_loss_terms() if type(layer).activity_loss is \
+                Layer.activity_loss else [a for a in [layer.activity_loss()] if a]
+        return terms
+
+    def _clear_added_losses(self):
+        self._owner_model.__dict__["_added_losses"] = []
+        for layer in self._sublayers():
+            layer._clear_added_losses()
+
+
 def _attribute_layers(model):
     """The layers (and models) set as attributes of ``model``, in order, as
     Keras tracks them."""
     found = []
     for value in model.__dict__.values():
         for item in (value if isinstance(value, (list, tuple)) else [value]):
-            if isinstance(item, Layer) and item is not model and item not in found:
+            if isinstance(item, Layer) and item is not model and item not in found and \
+                    not isinstance(item, (_OwnCall, InputLayer)):
                 found.append(item)
     return found
 

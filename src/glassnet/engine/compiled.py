@@ -146,6 +146,8 @@ class Losses:
         total, values, grads, z_grads = 0.0, {}, {}, {}
         output_ids = [id(t) for t in self.outputs]
         masks = self.output_masks if self._masked else None
+        if compiled is None:  # the loss is what the layers add_loss (Keras's endpoint layers)
+            return self._added_losses_only(outputs, gradients)
         for index, name, loss, weight in compiled.entries:
             y, w = ys[index], None if weights is None else weights[index]
             if masks is not None and masks[index] is not None:
@@ -173,6 +175,21 @@ class Losses:
             total += self._regularization_loss()
         total += self.activity_loss()  # the runner's sum over this forward's calls
         return total, values, grads, z_grads
+
+    def _added_losses_only(self, outputs, gradients):
+        """A model compiled without a loss: its loss is what its layers gave
+        ``add_loss`` in this forward (their backward adds its gradient, so the
+        outputs' own gradients are zero), plus the regularizers' penalties."""
+        if not any(step.layer._added_loss_terms() for step in self._plan_steps()):
+            raise ValueError(f"Model {self.name!r} was compiled without a loss and none of its "
+                             f"layers called add_loss(): compile(loss=...), or add_loss() in "
+                             f"a layer's call")
+        grads = {id(t): np.zeros_like(o) for t, o in zip(self.outputs, outputs)} \
+            if gradients else {}
+        total = self.activity_loss()
+        if self._has_regularizers:
+            total += self._regularization_loss()
+        return total, {}, grads, {}
 
     def _regularization_loss(self):
         return float(sum(v.regularizer(v.value) for v in self.weights if v.regularizer))

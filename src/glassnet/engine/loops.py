@@ -119,20 +119,37 @@ class Engine(Runner, Params, Losses, DataChecks):
         found = list(self._trackers.values())
         if self._compiled_metrics is not None:
             found += [m for _, _, m, _ in self._compiled_metrics.entries]
-        return found
+        return found + self._added_metrics()
 
     @property
     def metrics_names(self):
         names = list(self._trackers)
         if self._compiled_metrics is not None:
             names += [name for _, name, _, _ in self._compiled_metrics.entries]
-        return names
+        return names + [m.name for m in self._added_metrics()]
+
+    def _added_metrics(self):
+        """What the model's layers (and its own call) gave Keras 2's
+        ``add_metric``, in the order the layers come."""
+        found, seen = [], set()
+
+        def visit(layer):
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            found.extend(layer.__dict__.get("_added_metrics", {}).values())
+            for inner in list(getattr(layer, "layers", None) or []) + layer._sublayers():
+                visit(inner)
+        visit(self)
+        return found
 
     def reset_metrics(self):
         for tracker in self._trackers.values():
             tracker.reset_state()
         if self._compiled_metrics is not None:
             self._compiled_metrics.reset()
+        for metric in self._added_metrics():
+            metric.reset_state()
         if type(self).metrics is not Engine.metrics:  # a subclass lists its own metrics
             for metric in self.metrics:
                 metric.reset_state()
@@ -285,6 +302,18 @@ class Engine(Runner, Params, Losses, DataChecks):
                 logs[metric.name] = result
         return _plain_logs(logs, "get_metrics_result")
 
+    def _loss_from_layers(self):
+        """Compiled without a loss, with layers of your own that may
+        ``add_loss`` it (Keras's endpoint layers): fit minimises what they add."""
+        if self._compile_args is None or self._compile_args[0] is not None or not self.built:
+            return False
+        from glassnet.layers.base import Layer
+
+        def own(layer):
+            return isinstance(layer, Layer) and (layer._calls_with_ops() or any(
+                own(inner) for inner in getattr(layer, "layers", [])))
+        return any(own(layer) for layer in self.layers)
+
     def _overrides(self, method):
         """Whether this model's class defines its own ``train_step`` (or test_step)."""
         return getattr(type(self), method) is not getattr(Engine, method)
@@ -358,7 +387,7 @@ class Engine(Runner, Params, Losses, DataChecks):
     def _update_metrics(self, data, loss, values, outputs):
         batch = data.n
         self._trackers["loss"].update_state(loss, sample_weight=batch)
-        if self._compiled_loss.several:
+        if self._compiled_loss is not None and self._compiled_loss.several:
             for name, value in values.items():
                 self._trackers[f"{name}_loss"].update_state(value, sample_weight=batch)
         metrics = self._compiled_metrics
@@ -373,6 +402,8 @@ class Engine(Runner, Params, Losses, DataChecks):
         logs = {name: float(t.result()) for name, t in self._trackers.items()}
         for _, name, metric, _ in self._compiled_metrics.entries:
             logs[name] = float(metric.result())
+        for metric in self._added_metrics():
+            logs[metric.name] = float(metric.result())
         return logs
 
     # ------------------------------------------------------------ fit
@@ -423,9 +454,12 @@ class Engine(Runner, Params, Losses, DataChecks):
                 self._build_from(batches.first_x())
             else:
                 self._build_from(x)
-            self._require_compiled("fit", need_loss=not custom)
+            free = custom or self._loss_from_layers()  # no compiled loss needed, nor y
+            if source:
+                batches.y_optional = free
+            self._require_compiled("fit", need_loss=not free)
             if not source:
-                data = self._data(x, y, sample_weight, class_weight, "fit", y_optional=custom)
+                data = self._data(x, y, sample_weight, class_weight, "fit", y_optional=free)
             val = None
             if validation_data is not None:
                 if validation_split:
@@ -586,11 +620,13 @@ class Engine(Runner, Params, Losses, DataChecks):
             batches = batches_module.SourceBatches(self, x, "evaluate", steps,
                                                    y_optional=custom)
             self._build_from(batches.first_x())
-            self._require_compiled("evaluate", need_loss=not custom)
+            batches.y_optional = free = custom or self._loss_from_layers()
+            self._require_compiled("evaluate", need_loss=not free)
         else:
             self._build_from(x)
-            self._require_compiled("evaluate", need_loss=not custom)
-            data = self._data(x, y, sample_weight, None, "evaluate", y_optional=custom)
+            free = custom or self._loss_from_layers()
+            self._require_compiled("evaluate", need_loss=not free)
+            data = self._data(x, y, sample_weight, None, "evaluate", y_optional=free)
             batches = batches_module.ArrayBatches(self, data, batch_size, False, steps)
         self._prepare()
         callback_list = callbacks_module.CallbackList(

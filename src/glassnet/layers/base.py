@@ -198,12 +198,27 @@ class Layer:
                     found.append(item)
         return found
 
+    def _attribute_variables(self):
+        """tf.Variables set as attributes of a Keras-style layer
+        (``self.w = tf.Variable(...)``, the guide's first layer): tracked as
+        weights, as Keras tracks them."""
+        seen = {id(v) for v in self._variables()}
+        found = []
+        for value in self.__dict__.values():
+            for item in (value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(item, Variable) and id(item) not in seen:
+                    seen.add(id(item))
+                    found.append(item)
+        return found
+
     @property
     def weights(self):
         """Every weight, trainable ones first (Keras's order); a Keras-style
         layer's include those of the layers it tracks."""
         if self._calls_with_ops():
-            found = self._variables()
+            extra = self._attribute_variables()
+            found = list(self._trainable_variables) + [v for v in extra if v.trainable] + \
+                list(self._non_trainable_variables) + [v for v in extra if not v.trainable]
             for layer in self._sublayers():
                 seen = {id(v) for v in found}
                 found += [v for v in layer.weights if id(v) not in seen]
@@ -215,7 +230,8 @@ class Layer:
         if not self.trainable:
             return []
         if self._calls_with_ops():
-            found = list(self._trainable_variables)
+            found = list(self._trainable_variables) + [
+                v for v in self._attribute_variables() if v.trainable]
             for layer in self._sublayers():
                 seen = {id(v) for v in found}
                 found += [v for v in layer.trainable_weights if id(v) not in seen]
@@ -299,6 +315,36 @@ class Layer:
                 raise TypeError(f"{type(self).__name__} {self.name!r}: add_loss takes a "
                                 f"number or a Tensor of numbers; received {type(item).__name__}")
             self.__dict__.setdefault("_added_losses", []).append(item)
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Keras 2's ``add_metric`` (TensorFlow 2's guides; Keras 3 removed it):
+        inside ``call``, track the mean of ``value`` over the calls of a
+        ``fit`` epoch or an ``evaluate``, shown in their logs under ``name``."""
+        from glassnet import metrics as metrics_module
+
+        owner = f"{type(self).__name__} {self.name!r}"
+        if graph.is_symbolic(value):
+            raise NotImplementedError(f"{owner}: add_metric on a symbolic tensor is not "
+                                      f"implemented in glassnet (nor in Keras 3); call it in "
+                                      f"a layer's call()")
+        if aggregation not in ("mean", None):
+            raise NotImplementedError(f"{owner}: add_metric(aggregation={aggregation!r}) is "
+                                      f"not implemented in glassnet (only 'mean')")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{owner}: add_metric needs a name= for the logs")
+        added = self.__dict__.setdefault("_added_metrics", {})
+        if name not in added:
+            added[name] = metrics_module.Mean(name=name)
+        added[name].update_state(np.asarray(function.value_of(value), dtype=np.float64))
+
+    @property
+    def metrics(self):
+        """Keras 2's ``layer.metrics``: the Metric objects the layer holds as
+        attributes, then those of ``add_metric``."""
+        from glassnet import metrics as metrics_module
+
+        found = [v for v in self.__dict__.values() if isinstance(v, metrics_module.Metric)]
+        return found + list(self.__dict__.get("_added_metrics", {}).values())
 
     def _added_loss_terms(self):
         """What ``add_loss`` gathered in the last call of this layer and of the
@@ -384,11 +430,13 @@ class Layer:
     def __call__(self, *args, **kwargs):
         if not args and "inputs" in kwargs:
             args = (kwargs.pop("inputs"),)
+        training = kwargs.pop("training", None)
+        if self._calls_with_ops() and (len(args) > 1 or set(kwargs) - {"mask"}):
+            args = (self._own_call_arguments(args, kwargs),)  # call(targets, logits, ...)
         if len(args) != 1:
             raise TypeError(f"Layer {self.name!r} takes one input (a tensor, or a list of "
                             f"them for merge layers); received {len(args)} positional "
                             f"arguments")
-        training = kwargs.pop("training", None)
         mask = kwargs.pop("mask", None)
         for argument in ("initial_state", "constants"):  # Keras's RNN call arguments
             if kwargs.get(argument) is not None:
@@ -461,6 +509,7 @@ class Layer:
         if self._calls_with_ops() and type(self).compute_output_shape is \
                 Layer.compute_output_shape:
             output_shape = self._probe_output_shape(inputs)
+            self._output_shape = output_shape  # what call gives, not its input's shape
         else:
             output_shape = self.compute_output_shape(shapes)
         dtype = str(self.dtype)
@@ -545,11 +594,46 @@ class Layer:
             self._clear_added_losses()
         _CALL_DEPTH += 1
         try:
+            arguments = self.__dict__.get("_call_arguments")
+            args, kwargs = (inputs,), {}
+            if arguments is not None:
+                count, static = arguments
+                if count == 1 and not isinstance(inputs, (list, tuple)):
+                    kwargs = dict(static)  # call(x, flag=...)
+                elif isinstance(inputs, (list, tuple)) and len(inputs) == count:
+                    args, kwargs = tuple(inputs), dict(static)  # call(a, b, flag=...)
             if "training" in _inspect.signature(self.call).parameters:
-                return self.call(inputs, training=training)
-            return self.call(inputs)
+                kwargs["training"] = training
+            return self.call(*args, **kwargs)
         finally:
             _CALL_DEPTH -= 1
+
+    def _own_call_arguments(self, args, kwargs):
+        """A Keras-style ``call`` of several tensors (``call(targets, logits)``)
+        or with arguments of its own (``call(x, flag=True)``): the tensors
+        become the layer's list of inputs, and the other arguments are kept
+        for each call of it (in a model too), as Keras keeps them in its node.
+        Tensor keyword arguments join the inputs in the order given."""
+        parameters = _inspect.signature(self.call).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            unknown = sorted(set(kwargs) - set(parameters) - {"mask"})
+            if unknown:
+                raise UnknownArgumentError(
+                    f"Layer {self.name!r}: unexpected call arguments {unknown}; its call takes "
+                    f"{[n for n in parameters]}")
+        tensors, static = list(args), {}
+        for name in [n for n in kwargs if n != "mask"]:
+            value = kwargs.pop(name)
+            if _is_tensor(value) or graph.is_symbolic(value) or isinstance(value, np.ndarray):
+                if list(parameters).index(name) != len(tensors):
+                    raise NotImplementedError(
+                        f"Layer {self.name!r}: the tensor argument {name}= after other "
+                        f"arguments is not implemented in glassnet; pass it by position")
+                tensors.append(value)
+            else:
+                static[name] = value
+        self._call_arguments = (len(tensors), static)
+        return tensors if len(tensors) > 1 else tensors[0]
 
     def forward(self, x, training=False):
         """A Keras-style layer (its own ``call`` written with ops) becomes a
