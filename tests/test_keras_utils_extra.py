@@ -260,3 +260,27 @@ def test_not_an_archive_warns_as_keras(tmp_path):
         path = get_file("plain.txt", origin=source.as_uri(), extract=True,
                         cache_dir=tmp_path / "cache")
     assert path == str(tmp_path / "cache" / "datasets" / "plain_extracted")
+
+
+def test_array_to_img_and_back_as_keras(tmp_path):
+    from glassnet import keras
+
+    x = np.linspace(0, 1, 4 * 5).reshape(4, 5, 1).astype("float32")
+    img = keras.preprocessing.image.array_to_img(x)  # scaled to 0-255
+    assert img.size == (5, 4) and img.mode == "L"
+    back = keras.utils.img_to_array(img)
+    assert back.shape == (4, 5, 1) and back.dtype == np.float32
+    np.testing.assert_allclose(back, np.rint(x * 255), atol=0)
+    unscaled = keras.utils.array_to_img(x * 255.0, scale=False)  # the guide's GAN call
+    np.testing.assert_array_equal(keras.utils.img_to_array(unscaled), back)
+    rgb = np.zeros((3, 2, 3), dtype="float32")
+    rgb[..., 0] = 200
+    keras.utils.save_img(tmp_path / "red.png", rgb, scale=False)
+    loaded = keras.utils.load_img(tmp_path / "red.png", target_size=(6, 4))
+    assert loaded.size == (4, 6)
+    np.testing.assert_array_equal(keras.utils.img_to_array(loaded)[0, 0], [200, 0, 0])
+    with pytest.raises(ValueError, match="shape \\(height, width"):
+        keras.utils.array_to_img(np.zeros((4, 5)))
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="bad.png"):
+        keras.utils.load_img(tmp_path / "bad.png")

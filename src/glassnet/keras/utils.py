@@ -5,6 +5,7 @@ import numpy as np
 
 from glassnet.datasets.files import get_file
 from glassnet.engine.batches import PyDataset
+from glassnet.keras.preprocessing.image import array_to_img, img_to_array, load_img, save_img
 from glassnet.sequences import pad_sequences
 from glassnet.utils import set_random_seed
 
@@ -81,4 +82,4 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
 Sequence = PyDataset  # Keras 2's name
 
 __all__ = ["PyDataset", "Sequence", "to_categorical", "normalize", "set_random_seed", "plot_model", "pad_sequences",
-           "get_file"]
+           "get_file", "array_to_img", "img_to_array", "load_img", "save_img"]

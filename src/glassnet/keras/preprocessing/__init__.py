@@ -1,6 +1,6 @@
-"""keras.preprocessing: ``sequence.pad_sequences`` and Keras 2's
-``text.Tokenizer`` (glassnet has no image pipelines here yet)."""
+"""keras.preprocessing: ``sequence.pad_sequences``, Keras 2's
+``text.Tokenizer`` and ``image``'s array/Pillow conversions."""
 
-from glassnet.keras.preprocessing import sequence, text
+from glassnet.keras.preprocessing import image, sequence, text
 
-__all__ = ["sequence", "text"]
+__all__ = ["image", "sequence", "text"]
