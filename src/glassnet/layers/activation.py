@@ -128,7 +128,7 @@ class LeakyReLU(_Elementwise):
         return activations.leaky_relu(x, self.negative_slope).astype(x.dtype, copy=False)
 
     def derivative(self, x):
-        return np.where(x > 0, 1, self.negative_slope).astype(x.dtype)
+        return activations._two_slopes(x, self.negative_slope)
 
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
