@@ -364,3 +364,16 @@ def test_softmax_family_matches_pytorch(name):
     jac = torch.autograd.functional.jacobian(lambda t: getattr(torch, name)(t, dim=-1), v)
     np.testing.assert_allclose(A.get(name).jacobian(x[0]), jac.numpy(), rtol=1e-12,
                                atol=1e-15)
+
+
+def test_keras_gelu_defaults_to_the_exact_form_as_keras_3():
+    """Keras 3.15 (TensorFlow 2.21, side venv): keras.activations.gelu([-1.5, 1.0])
+    and Dense(activation="gelu") give these exact-form values (approximate=False)."""
+    from glassnet import keras
+
+    x = np.array([-1.5, 1.0], dtype="float32")
+    np.testing.assert_allclose(keras.activations.gelu(x), [-0.10021083, 0.8413447], rtol=1e-6)
+    np.testing.assert_allclose(keras.layers.Dense(1, activation="gelu").activation(x[1:]),
+                               [0.8413447], rtol=1e-6)
+    np.testing.assert_allclose(keras.activations.gelu(x, approximate=True),
+                               A.gelu(x, approximate=True), rtol=1e-7)

@@ -17,7 +17,7 @@ L = keras.layers
 RNG = np.random.default_rng(13)
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "softplus", "softsign", "exponential", "elu", "selu",
                "leaky_relu", "relu6", "hard_sigmoid", "silu", "swish", "mish", "gelu", "linear",
-               "softmax", "log_softmax"]
+               "softmax", "log_softmax", "step"]
 
 
 def run_both(model, x, tmp_path, name="m", rtol=1e-5, atol=1e-5):
@@ -311,3 +311,21 @@ def test_cli_names_a_corrupt_model_file(tmp_path):
     assert result.returncode != 0 and "broken.safetensors" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_unknown_image_sizes_export_with_tensorflows_same_padding(tmp_path):
+    """Input((None, None, 3)): "same" as ONNX's auto_pad SAME_UPPER (the extra
+    zero at the end, as TensorFlow), checked by onnxruntime at two sizes."""
+    gn.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((None, None, 3)),
+                              L.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+                              L.MaxPooling2D(padding="same"), L.Conv2D(2, 3, padding="valid"),
+                              L.GlobalAveragePooling2D()])
+    path = tmp_path / "flexible.onnx"
+    model.export(str(path), format="onnx", verbose=False)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for size in ((13, 11), (16, 20)):
+        x = RNG.normal(size=(2,) + size + (3,)).astype("float32")
+        np.testing.assert_allclose(session.run(None, {name: x})[0],
+                                   model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)

@@ -24,8 +24,9 @@ def leaky_relu(x, negative_slope=0.2):
     return _a.leaky_relu(x, negative_slope)
 
 
-def gelu(x, approximate=True):
-    """Keras's default is the tanh approximation; ``approximate=False`` is exact."""
+def gelu(x, approximate=False):
+    """Keras 3's default is the exact x·Φ(x); ``approximate=True`` is the tanh
+    approximation (keras/src/activations/activations.py: ``approximate=False``)."""
     return _a.gelu(x, approximate=approximate)
 
 

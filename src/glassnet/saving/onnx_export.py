@@ -89,6 +89,8 @@ def _activation(g, x, activation, owner):
         return g.op("Mul", [x, g.op("Sigmoid", [x])])
     if name == "mish":
         return g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x])])])
+    if name == "step":  # the perceptron's: 1 where x > 0, else 0
+        return g.op("Cast", [g.op("Greater", [x, g.const(0.0)])], to=1)  # 1: FLOAT
     if name == "gelu":  # exact: x · (1 + erf(x / √2)) / 2
         half = g.op("Mul", [x, g.const(0.5)])
         erf = g.op("Erf", [g.op("Mul", [x, g.const(1 / np.sqrt(2))])])
@@ -117,6 +119,8 @@ def _same_pads(size, kernel, stride):
 def _pads(layer, shape, kernel):
     if layer.padding == "valid":
         return [0, 0, 0, 0]
+    if None in tuple(shape[1:3]):
+        return None  # sizes known only at run time: auto_pad="SAME_UPPER" (TensorFlow's)
     (top, bottom), (left, right) = (_same_pads(shape[1], kernel[0], layer.strides[0]),
                                     _same_pads(shape[2], kernel[1], layer.strides[1]))
     return [top, left, bottom, right]
@@ -143,8 +147,10 @@ def _conv2d(g, layer, x, shape, owner):
     inputs = [_nchw(g, x), weights]
     if layer.use_bias:
         inputs.append(g.const(layer.bias.numpy(), "bias"))
+    pads = _pads(layer, shape, kernel.shape[:2])
+    placement = {"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"}
     out = g.op("Conv", inputs, kernel_shape=list(kernel.shape[:2]),
-               strides=list(layer.strides), pads=_pads(layer, shape, kernel.shape[:2]))
+               strides=list(layer.strides), **placement)
     return _activation(g, _nhwc(g, out), layer.activation, owner)
 
 
@@ -178,8 +184,9 @@ def _pool2d(g, layer, x, shape, owner):
     kind = "MaxPool" if type(layer).__name__.startswith("Max") else "AveragePool"
     if len(shape) != 4:
         raise NotImplementedError(f"{owner}: ONNX export of 1-D pooling is not implemented")
+    pads = _pads(layer, shape, layer.pool_size)
     attributes = {"kernel_shape": list(layer.pool_size), "strides": list(layer.strides),
-                  "pads": _pads(layer, shape, layer.pool_size)}
+                  **({"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"})}
     if kind == "AveragePool":
         attributes["count_include_pad"] = 0  # TensorFlow averages the real values only
     return _nhwc(g, g.op(kind, [_nchw(g, x)], **attributes))
