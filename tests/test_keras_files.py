@@ -255,6 +255,9 @@ def test_a_lambda_layer_is_refused_by_name(tmp_path):
     path = rewrite_config(mlp_path(), tmp_path / "lambda.keras", add_lambda)
     with pytest.raises(ValueError, match=r"'sneaky' \(Lambda\).*never runs code"):
         keras.models.load_model(path)
+    # safe_mode=False is refused too, and the message names the Lambda layer it found
+    with pytest.raises(ValueError, match=r"safe_mode=False is refused.*'sneaky' \(Lambda\)"):
+        keras.models.load_model(path, safe_mode=False)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -590,3 +593,15 @@ def test_files_that_crash_or_hang_the_hdf5_library_are_value_errors(tmp_path, mo
     monkeypatch.setattr(h5_reader, "_walk_bytes", crash)
     with pytest.raises(FileFormatError, match=r"signal 6"):
         keras.models.load_model(os.path.join(DATA, "3.15.1", "mlp.h5"))
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "m.safetensors", "m.weights.h5"])
+def test_saving_into_a_folder_that_does_not_exist_raises_and_creates_nothing(tmp_path, name):
+    """As Keras: model.save("/nonexistent/m.keras") is an error; it does not
+    create the folder (it used to make one, even at the filesystem root)."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    target = tmp_path / "missing" / "deeper" / name
+    save = model.save_weights if name.endswith(".weights.h5") else model.save
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save(str(target))
+    assert not (tmp_path / "missing").exists()

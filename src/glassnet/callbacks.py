@@ -453,6 +453,9 @@ class ModelCheckpoint(_Monitor):
             self.best = value
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:  # Keras's ModelCheckpoint makes the checkpoints' folder
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path, overwrite=True)
         else:

@@ -135,7 +135,7 @@ def _download(origin, target, file_hash, hash_algorithm, timeout):
                              f"{origin} is {hasher.hexdigest()}, not the expected "
                              f"{file_hash}. The file was not kept.")
 
-    atomic_write(target, write)
+    atomic_write(target, write, make_folder=True)  # the cache folder, as Keras makes it
 
 
 def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None,

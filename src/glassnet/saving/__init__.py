@@ -208,8 +208,12 @@ def load_model(path, compile=True, safe_mode=True):
     apart by content), with its weights and, with ``compile``, its loss,
     metrics and optimizer state."""
     if safe_mode is not True:
+        found = _code_layers_in(path)
         raise ValueError("load_model: safe_mode=False is refused; glassnet never runs code "
-                         "from a file (Lambda layers and custom objects are not loaded)")
+                         "from a file (Lambda layers and custom objects are not loaded)" +
+                         (f". {path!r} holds the code layer(s) {', '.join(found)}: rebuild "
+                          f"them in code and load the weights with load_weights"
+                          if found else ""))
     path, kind = _kind(path)
     if kind == "safetensors":
         from glassnet.saving import native
@@ -245,6 +249,38 @@ def load_model(path, compile=True, safe_mode=True):
         _restore_compile(model, keras_config.compile_from_keras(training, path, legacy=True),
                          arrays, path)
     return model
+
+
+def _code_layers_in(path):
+    """The layers of a file's model config that are Python code (Lambda...),
+    as "name (class)": what safe_mode=False would have run. Empty when the
+    file cannot be read (load_model's own checks then say why)."""
+    from glassnet.saving import files, keras_config
+
+    try:
+        path, kind = _kind(path)
+        if kind == "zip":
+            config, _ = _read_keras_zip(path)
+        elif kind == "h5":
+            f = files.open_h5(path, path)
+            config = _json(files.h5_text(f.attrs["model_config"], path, "model_config"), path,
+                           "model_config")
+        else:
+            return []
+    except (FileFormatError, OSError, KeyError, ValueError):
+        return []
+    found, stack = [], [config]
+    while stack and len(found) < 20:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") in keras_config._CODE_LAYERS:
+                inner = item.get("config") if isinstance(item.get("config"), dict) else {}
+                found.append(f"{item.get('name', inner.get('name'))!r} "
+                             f"({item['class_name']})")
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return found
 
 
 def _restore_compile(model, arguments, arrays, path):

@@ -30,12 +30,17 @@ class FileFormatError(ValueError):
     """A model file that is corrupt, truncated, hostile or of another kind."""
 
 
-def atomic_write(path, write):
+def atomic_write(path, write, make_folder=False):
     """Call ``write(temp_path)``, then rename the temp file to ``path``: a
-    failing write leaves the old file as it was and no temporary file."""
+    failing write leaves the old file as it was and no temporary file. A
+    missing folder is an error (FileNotFoundError, as Keras's ``save``), unless
+    ``make_folder`` (a data cache, ModelCheckpoint's folder, as Keras makes them)."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
+        if not make_folder:
+            raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not "
+                                    f"exist (create it first)")
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as error:
