@@ -377,3 +377,11 @@ def test_keras_gelu_defaults_to_the_exact_form_as_keras_3():
                                [0.8413447], rtol=1e-6)
     np.testing.assert_allclose(keras.activations.gelu(x, approximate=True),
                                A.gelu(x, approximate=True), rtol=1e-7)
+
+
+def test_softmax_of_nothing_is_nothing_as_tensorflow():
+    """tf.nn.softmax([]) is an empty tensor; it used to end in NumPy's
+    "zero-size array to reduction operation" error."""
+    assert A.softmax([]).shape == (0,)
+    assert A.log_softmax(np.zeros((0, 3))).shape == (0, 3)
+    assert A.softmax(np.zeros((2, 0), dtype="float32")).dtype == np.float32

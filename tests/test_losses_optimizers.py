@@ -275,3 +275,11 @@ def test_set_num_threads():
         gn.set_num_threads(None)
     with pytest.raises(ValueError, match="positive integer"):
         gn.set_num_threads(0)
+
+
+@pytest.mark.parametrize("value", ["abc", [0.1, 0.2], None])
+def test_a_learning_rate_that_is_not_a_number_is_named(value):
+    from glassnet import keras
+
+    with pytest.raises(ValueError, match="Adam learning_rate must be a number"):
+        keras.optimizers.Adam(value)

@@ -488,6 +488,8 @@ def softmax(x, axis=-1):
     array([0., 1.])
     """
     _check_axis_input(x, "softmax")
+    if x.size == 0:  # TensorFlow's: an empty input gives an empty output
+        return x.copy()
     exps = np.exp(x - _finite_max(x, axis))
     return exps / exps.sum(axis=axis, keepdims=True)
 
@@ -512,6 +514,8 @@ def log_softmax(x, axis=-1):
     array([-0.69314718, -0.69314718])
     """
     _check_axis_input(x, "log_softmax")
+    if x.size == 0:
+        return x.copy()
     shifted = x - _finite_max(x, axis)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

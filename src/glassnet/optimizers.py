@@ -262,8 +262,10 @@ class Optimizer:
         if callable(self._learning_rate):
             raise TypeError(f"{owner} was created with a learning-rate schedule, so its "
                             f"learning rate cannot be set to a number")
-        rate = _check_positive(owner, "learning_rate", float(np.asarray(value)),
-                               allow_zero=True)
+        if isinstance(value, (str, bytes)) or np.ndim(value) != 0:
+            raise ValueError(f"{owner} learning_rate must be a number (or a schedule); "
+                             f"received {value!r:.60}")
+        rate = _check_positive(owner, "learning_rate", value, allow_zero=True)
         if isinstance(self._learning_rate, Variable):
             self._learning_rate.assign(rate)
         else:  # float64: exact for float64 training; float32 weights round it per step anyway
