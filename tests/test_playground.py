@@ -833,3 +833,24 @@ def test_every_control_on_the_page_changes_the_network_in_chromium(server_url):
         page.wait_for_timeout(100)
         assert pixels() != sharp
         assert page.evaluate("playground.state().epoch") == 0
+
+
+def test_loopback_hosts_are_known_as_loopback():
+    from glassnet.playground.server import is_loopback
+
+    for host in ("127.0.0.1", "127.0.0.2", "127.255.0.9", "::1", "localhost"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "192.168.1.5", "::", "nosuchhost.invalid"):
+        assert not is_loopback(host), host
+
+
+def test_cli_playground_on_a_host_that_does_not_exist_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "glassnet", "playground", "--host",
+                             "nosuchhost.invalid", "--no-browser"], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cannot find the host 'nosuchhost.invalid'" in result.stderr
+    assert "--port" not in result.stderr and "Traceback" not in result.stderr

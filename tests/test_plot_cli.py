@@ -172,3 +172,24 @@ def test_gradient_through_time_and_hidden_states_pictures(tmp_path):
         plot.hidden_states(states[:3], tokens=list(x[0]))
     with pytest.raises(ValueError, match="must be what inspect.gradient_through_time"):
         plot.gradient_through_time({"x": [1, 2]})
+
+
+def test_cli_plot_writes_the_format_its_name_asks_for_or_refuses_it(tmp_path):
+    result = run_cli("plot", "activations", "--out", "a.svg", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "a.svg").read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text  # not PNG bytes
+    result = run_cli("plot", "activations", "--out", "a.pdf", cwd=tmp_path)
+    assert result.returncode == 0 and (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
+    result = run_cli("plot", "activations", "--out", "a.gif", cwd=tmp_path)
+    assert result.returncode == 2 and not (tmp_path / "a.gif").exists()
+    assert "asks for .gif" in result.stderr and ".svg" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("top", ["0", "-1", "two"])
+def test_cli_predict_top_must_be_one_or_more(tmp_path, top):
+    result = run_cli("predict", "model.safetensors", "x.png", "--top", top, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--top" in result.stderr and ("1 or more" in result.stderr or "whole number" in
+                                          result.stderr)

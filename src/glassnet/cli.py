@@ -48,6 +48,16 @@ def _plot_neuron(args):
     return args.out
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more; received {value}")
+    return value
+
+
 def _int_list(text):
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -428,7 +438,8 @@ def build_parser():
                                         "sentences instead.")
     p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
     p.add_argument("images", nargs="+", help="image files, or sentences for a text model")
-    p.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
+    p.add_argument("--top", type=_positive_int, default=3,
+                   help="classes to show, 1 or more (default: 3)")
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="name the classes as this data set does (default: the names saved "
                         "with the model; a Keras file has none, so numbers)")
@@ -445,7 +456,7 @@ def build_parser():
     p.add_argument("--names", default="step,sigmoid,tanh,relu",
                    help="comma-separated activation names (default: %(default)s)")
     p.add_argument("--derivatives", action="store_true", help="add a panel with f'(x)")
-    p.add_argument("--out", default="activations.png", help="PNG file (default: %(default)s)")
+    p.add_argument("--out", default="activations.png", help="picture file, .png .svg .pdf or .jpg (default: %(default)s)")
     p.set_defaults(run=_plot_activations)
 
     p = pictures.add_parser("neuron", help="one 2-input node's output over the plane",
@@ -459,13 +470,13 @@ def build_parser():
                    help="low,high of both axes (default: -0.5,1.5); write a negative low as --range=-3,3")
     p.add_argument("--no-corners", dest="corners", action="store_false",
                    help="don't mark the inputs (0,0), (1,0), (0,1), (1,1)")
-    p.add_argument("--out", default="neuron.png", help="PNG file (default: %(default)s)")
+    p.add_argument("--out", default="neuron.png", help="picture file, .png .svg .pdf or .jpg (default: %(default)s)")
     p.set_defaults(run=_plot_neuron)
 
     p = pictures.add_parser("history", help="loss and accuracy curves of a training run",
                             description="Redraw history.png from a run folder's metrics.json.")
     p.add_argument("run_dir", help="a folder written by `glassnet train`")
-    p.add_argument("--out", help="PNG file (default: RUN_DIR/history.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: RUN_DIR/history.png)")
     p.set_defaults(run=_plot_history)
 
     p = pictures.add_parser("gradient-flow", help="per-layer gradient norms of a run, per epoch",
@@ -474,7 +485,7 @@ def build_parser():
                                         "train --inspect` or `glassnet compare --inspect` "
                                         "(one panel per variant).")
     p.add_argument("run_dir", help="a run folder with recorded gradients")
-    p.add_argument("--out", help="PNG file (default: RUN_DIR/gradient_flow.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: RUN_DIR/gradient_flow.png)")
     p.set_defaults(run=_plot_gradient_flow)
 
     p = pictures.add_parser("layer-activations", help="histogram of each layer's outputs",
@@ -496,13 +507,13 @@ def build_parser():
     p.add_argument("--layers", type=int, default=5, help="without MODEL (default: 5)")
     p.add_argument("--units", type=int, default=100, help="without MODEL (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    p.add_argument("--out", help="PNG file (default: layer-activations.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: layer-activations.png)")
     p.set_defaults(run=_plot_layer_activations)
 
     p = pictures.add_parser("weights", help="histograms of a saved model's weights per layer",
                             description="Draw a histogram of each Dense/Conv2D kernel.")
     p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
-    p.add_argument("--out", help="PNG file (default: weights.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: weights.png)")
     p.set_defaults(run=_plot_weights)
 
     p = pictures.add_parser("boundary", help="a small network's decision regions on 2-D data",
@@ -516,14 +527,14 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=60, help="default: %(default)s")
     p.add_argument("--lr", type=float, default=0.01, help="default: %(default)s")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    p.add_argument("--out", help="PNG file (default: boundary-DATASET-ACTIVATION.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: boundary-DATASET-ACTIVATION.png)")
     p.set_defaults(run=_plot_boundary)
 
     p = pictures.add_parser("filters", help="a CNN's first-layer kernels as images",
                             description="Draw the kernels of a saved CNN's Conv2D layer.")
     p.add_argument("model", help="a model file (.safetensors, .keras or .h5) with a Conv2D layer")
     p.add_argument("--layer", help="Conv2D layer name (default: the first)")
-    p.add_argument("--out", help="PNG file (default: filters.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: filters.png)")
     p.set_defaults(run=_plot_filters)
 
     p = pictures.add_parser("feature-maps", help="what a CNN's Conv2D layer sees in an image",
@@ -532,7 +543,7 @@ def build_parser():
     p.add_argument("model", help="a model file (.safetensors, .keras or .h5) with a Conv2D layer")
     p.add_argument("image", help="a PNG or JPEG file")
     p.add_argument("--layer", help="Conv2D layer name (default: the first)")
-    p.add_argument("--out", help="PNG file (default: feature-maps.png)")
+    p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: feature-maps.png)")
     p.set_defaults(run=_plot_feature_maps)
     return parser
 
@@ -543,6 +554,10 @@ def main(argv=None):
     if getattr(args, "range", None) is not None and len(args.range) != 2:
         parser.error(f"--range takes two numbers low,high; received {args.range}")
     try:
+        if args.command == "plot" and getattr(args, "out", None):
+            from glassnet import plot
+
+            plot.image_format(args.out)  # a name it cannot write: say so before plotting
         result = args.run(args)
     except (ValueError, TypeError) as error:
         print(f"glassnet: error: {error}", file=sys.stderr)
@@ -551,13 +566,23 @@ def main(argv=None):
         print(f"glassnet: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
+        import socket
+
+        if isinstance(error, socket.gaierror) and args.command == "playground":
+            reason = error.strerror or error
+            print(f"glassnet: error: cannot find the host {args.host!r} ({reason}); give an "
+                  f"address of this machine, e.g. --host 127.0.0.1", file=sys.stderr)
+            return 1
         if error.filename is None and args.command == "playground":       # the port
             print(f"glassnet: error: could not listen on {args.host} port {args.port}: "
                   f"{error.strerror or error}; choose another with --port N (0: any free "
                   f"port)", file=sys.stderr)
             return 1
-        print(f"glassnet: error: could not write {error.filename or ''}: {error.strerror}",
-              file=sys.stderr)
+        if error.filename is None:
+            print(f"glassnet: error: {error}", file=sys.stderr)
+        else:
+            print(f"glassnet: error: could not write {error.filename}: "
+                  f"{error.strerror or error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("glassnet: aborted", file=sys.stderr)

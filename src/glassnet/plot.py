@@ -28,17 +28,34 @@ def _pyplot():
     return plt
 
 
+IMAGE_FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
+
+
+def image_format(path):
+    """The format a file name asks for (``x.svg`` → "svg"; no extension: png),
+    or ValueError naming the ones glassnet writes."""
+    extension = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    if not extension:
+        return "png"
+    if extension not in IMAGE_FORMATS:
+        raise ValueError(f"cannot write a picture as {os.fspath(path)!r}: the name asks for "
+                         f".{extension}; glassnet writes {', '.join('.' + f for f in IMAGE_FORMATS)}")
+    return extension
+
+
 def _finish(fig, path):
     """Close the figure in pyplot (so a notebook shows it once, as the returned
-    value) and save it as a PNG of PNG_WIDTH_PX pixels if a path is given."""
+    value) and save it, if a path is given, in the format its name asks for
+    (a PNG of PNG_WIDTH_PX pixels; or .svg, .pdf, .jpg), written atomically."""
+    from glassnet.saving.files import atomic_write
+
     _pyplot().close(fig)
     if path is not None:
         path = os.fspath(path)
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        fig.savefig(path, dpi=PNG_WIDTH_PX / fig.get_figwidth(), format="png",
-                    facecolor="white")
+        kind = image_format(path)
+        atomic_write(path, lambda temp: fig.savefig(
+            temp, dpi=PNG_WIDTH_PX / fig.get_figwidth(), format=kind, facecolor="white"),
+            make_folder=True)
     return fig
 
 

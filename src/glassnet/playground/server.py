@@ -356,6 +356,26 @@ def _data_settings(config):
     return tuple(config[k] for k in ("dataset", "noise", "trainRatio", "seed"))
 
 
+def is_loopback(host):
+    """Whether ``host`` is this machine only: localhost, or an address in
+    127.0.0.0/8 or ::1 (a name is resolved; one that does not resolve is not)."""
+    import ipaddress
+    import socket
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback
+                                   for a in addresses)
+
+
 def serve(port=8765, host="127.0.0.1", open_browser=True, log=print):
     """Run the playground until Ctrl-C: prints its URL first, opens the browser
     unless ``open_browser`` is False. ``port=0`` picks a free port."""
@@ -363,7 +383,7 @@ def serve(port=8765, host="127.0.0.1", open_browser=True, log=print):
 
     import uvicorn
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         print(f"warning: the playground listens on {host}, not only on this machine "
               f"(127.0.0.1): anyone who can reach it can use it", file=sys.stderr)
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
