@@ -54,6 +54,22 @@ def test_evaluate_prints_loss_accuracy_and_classes(small_run):
     assert f"accuracy {metrics['test']['accuracy']:.4f}" in first
     assert "Ankle boot" in result.stdout and "recall" in result.stdout
     assert len(result.stdout.strip().splitlines()) == 12  # summary, header, 10 classes
+    # the run folder itself names its model.safetensors
+    from_folder = run_cli("evaluate", str(out), cwd=out)
+    assert from_folder.returncode == 0, from_folder.stderr
+    assert from_folder.stdout == result.stdout
+
+
+def test_export_to_a_folder_names_the_folder_not_a_temporary_file(small_run, tmp_path):
+    out, _ = small_run
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    result = run_cli("export", str(out / "model.safetensors"), str(folder), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"could not write {folder}: it is a folder" in result.stderr
+    assert ".partial" not in result.stderr and os.listdir(folder) == []
+    empty = run_cli("evaluate", str(folder), cwd=tmp_path)
+    assert empty.returncode == 2 and "without a model.safetensors" in empty.stderr
 
 
 def test_predict_reads_images_like_a_drawing_and_reports_bad_files(small_run, fashion_mnist):

@@ -48,6 +48,19 @@ def _plot_neuron(args):
     return args.out
 
 
+def _model_file(text):
+    """A model file; a run folder (``glassnet train``'s) means its model.safetensors."""
+    import os
+
+    if os.path.isdir(text):
+        inside = os.path.join(text, "model.safetensors")
+        if not os.path.isfile(inside):
+            raise argparse.ArgumentTypeError(f"{text!r} is a folder without a "
+                                             f"model.safetensors; give a model file")
+        return inside
+    return text
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -388,7 +401,9 @@ def build_parser():
                             description="Write a saved model (.safetensors, .keras or .h5) as "
                                         "an ONNX file (opset 17, the model's own input layout, "
                                         "dynamic batch). --check runs it in onnxruntime.")
-    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
+    p.add_argument("model", type=_model_file,
+                   help="a model file (.safetensors, or .keras / .h5 from Keras), or a run "
+                        "folder that holds model.safetensors")
     p.add_argument("out", help="the .onnx file to write")
     p.add_argument("--check", action="store_true",
                    help="run the file in onnxruntime on test data; print the largest "
@@ -423,7 +438,9 @@ def build_parser():
 
     p = commands.add_parser("evaluate", help="loss, accuracy and per-class table of a model",
                             description="Evaluate a saved model on a data set's test split.")
-    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
+    p.add_argument("model", type=_model_file,
+                   help="a model file (.safetensors, or .keras / .h5 from Keras), or a run "
+                        "folder that holds model.safetensors")
     p.add_argument("--dataset", help="data set (default: the one the model was trained on)")
     p.add_argument("--data-path", help="folder holding the data set's files")
     p.add_argument("--threads", type=int, help="BLAS threads")
@@ -436,7 +453,9 @@ def build_parser():
                                         "background is light; prints the top classes. A text "
                                         "model (glassnet train --dataset tweets) takes "
                                         "sentences instead.")
-    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
+    p.add_argument("model", type=_model_file,
+                   help="a model file (.safetensors, or .keras / .h5 from Keras), or a run "
+                        "folder that holds model.safetensors")
     p.add_argument("images", nargs="+", help="image files, or sentences for a text model")
     p.add_argument("--top", type=_positive_int, default=3,
                    help="classes to show, 1 or more (default: 3)")
@@ -493,7 +512,8 @@ def build_parser():
                                         "its data set. Without: the book's weight-"
                                         "initialization experiment, random inputs through "
                                         "--layers fresh Dense layers (no bias).")
-    p.add_argument("model", nargs="?", help="a model file: .safetensors, .keras or .h5 (optional)")
+    p.add_argument("model", nargs="?", type=_model_file,
+                   help="a model file: .safetensors, .keras or .h5, or a run folder (optional)")
     p.add_argument("--dataset", help="with MODEL: data set (default: the model's)")
     p.add_argument("--data-path", help="folder holding the data set's files")
     p.add_argument("--samples", type=int, default=1000, help="inputs (default: %(default)s)")
@@ -512,7 +532,9 @@ def build_parser():
 
     p = pictures.add_parser("weights", help="histograms of a saved model's weights per layer",
                             description="Draw a histogram of each Dense/Conv2D kernel.")
-    p.add_argument("model", help="a model file: .safetensors, or .keras / .h5 from Keras")
+    p.add_argument("model", type=_model_file,
+                   help="a model file (.safetensors, or .keras / .h5 from Keras), or a run "
+                        "folder that holds model.safetensors")
     p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: weights.png)")
     p.set_defaults(run=_plot_weights)
 
@@ -532,7 +554,9 @@ def build_parser():
 
     p = pictures.add_parser("filters", help="a CNN's first-layer kernels as images",
                             description="Draw the kernels of a saved CNN's Conv2D layer.")
-    p.add_argument("model", help="a model file (.safetensors, .keras or .h5) with a Conv2D layer")
+    p.add_argument("model", type=_model_file,
+                   help="a model file (.safetensors, .keras or .h5) or run folder, with a "
+                        "Conv2D layer")
     p.add_argument("--layer", help="Conv2D layer name (default: the first)")
     p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: filters.png)")
     p.set_defaults(run=_plot_filters)
@@ -540,7 +564,9 @@ def build_parser():
     p = pictures.add_parser("feature-maps", help="what a CNN's Conv2D layer sees in an image",
                             description="Draw a Conv2D layer's output channels for one image "
                                         "file (read as `glassnet predict` reads it).")
-    p.add_argument("model", help="a model file (.safetensors, .keras or .h5) with a Conv2D layer")
+    p.add_argument("model", type=_model_file,
+                   help="a model file (.safetensors, .keras or .h5) or run folder, with a "
+                        "Conv2D layer")
     p.add_argument("image", help="a PNG or JPEG file")
     p.add_argument("--layer", help="Conv2D layer name (default: the first)")
     p.add_argument("--out", help="picture file, .png .svg .pdf or .jpg (default: feature-maps.png)")

@@ -16,6 +16,7 @@ A file from elsewhere can be truncated, corrupt or hostile. So:
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 
@@ -36,6 +37,9 @@ def atomic_write(path, write, make_folder=False):
     missing folder is an error (FileNotFoundError, as Keras's ``save``), unless
     ``make_folder`` (a data cache, ModelCheckpoint's folder, as Keras makes them)."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "it is a folder; give a file name (inside it)",
+                                path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         if not make_folder:
