@@ -288,3 +288,40 @@ def test_default_epochs_depend_on_the_model():
     assert cli._config(parse(["train", "--model", "cnn"])).epochs == 20
     assert cli._config(parse(["train", "--model", "cnn", "--epochs", "3"])).epochs == 3
     assert cli._config(parse(["compare", "--model", "cnn"])).epochs == 5
+
+
+@pytest.mark.parametrize("out", ["existing-file", "/proc/glassnet-run"])
+def test_train_checks_its_out_folder_before_it_trains(tmp_path, out):
+    """A bad --out used to cost the whole training run, then fail at the end."""
+    if out == "existing-file":
+        (tmp_path / out).write_text("precious")
+    result = run_cli("train", "--limit", "500", "--epochs", "50", "--out", out, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Epoch 1/" not in result.stdout  # refused before training
+    assert out in result.stderr and "Traceback" not in result.stderr
+    if out == "existing-file":
+        assert "it is a file" in result.stderr
+        assert (tmp_path / out).read_text() == "precious"
+
+
+def test_a_full_disk_names_the_model_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import safetensors.numpy
+
+    from glassnet import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    target = tmp_path / "model.safetensors"
+    model.save(str(target))
+    before = target.read_bytes()
+
+    def full(*args, **kwargs):
+        raise safetensors.SafetensorError("Error while serializing: IoError(Os { code: 28, "
+                                          "kind: StorageFull, message: \"No space left on "
+                                          "device\" })")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", full)
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        model.save(str(target))
+    assert caught.value.filename == str(target)
+    assert target.read_bytes() == before  # the old file stays whole
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp file left

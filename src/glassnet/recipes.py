@@ -13,6 +13,7 @@ dropout 0.2 lowered it (0.8922 at 15 epochs, 0.8940 at 20).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -248,8 +249,15 @@ def _fit(config, data, verbose, callbacks=None):
 
 
 def _new_run_dir(out, prefix=""):
+    """The run folder, made (and checked writable) before any training, so a
+    bad ``--out`` costs nothing: an existing file, a folder that cannot be
+    made or written in."""
     if out:
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise FileExistsError(errno.EEXIST, "it is a file, not a folder; --out names the "
+                                  "run folder", out)
         os.makedirs(out, exist_ok=True)
+        _check_writable(out)
         return out
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join("runs", prefix + stamp)
@@ -258,7 +266,16 @@ def _new_run_dir(out, prefix=""):
         suffix += 1
         path = os.path.join("runs", f"{prefix}{stamp}-{suffix}")
     os.makedirs(path)
+    _check_writable(path)
     return path
+
+
+def _check_writable(folder):
+    import tempfile
+
+    handle, probe = tempfile.mkstemp(prefix=".glassnet-write-check-", dir=folder)
+    os.close(handle)
+    os.remove(probe)
 
 
 def _write_json(path, data):
@@ -295,10 +312,10 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
         from glassnet.callbacks import TensorBoard
 
         callbacks.append(TensorBoard(tensorboard, histogram_freq=1))
+    run_dir = _new_run_dir(out)  # before training: a bad --out costs no training
     model, history, seconds, interrupted = _fit(config, data, verbose,
                                                 callbacks=callbacks or None)
     epochs_run = len(history.epoch)
-    run_dir = _new_run_dir(out)
     is_text = _is_text(x_test)
     texts = x_test
     if is_text:
@@ -443,6 +460,7 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
         raise ValueError(f"compare needs at least one {kind}")
     variants = [dataclasses.replace(config, **{kind: value}) for value in values]  # checked now
     data = load_data(config.dataset, config.limit, config.data_path)
+    run_dir = _new_run_dir(out, prefix="compare-")  # before training: a bad --out costs none
     _, (x_test, y_test), _ = data
     from glassnet.inspect import Recorder
 
@@ -470,7 +488,6 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
         histories[str(value)] = history.history
         if interrupted:
             break
-    run_dir = _new_run_dir(out, prefix="compare-")
     report = {"glassnet_version": _version(), "kind": kind,
               "config": {**dataclasses.asdict(config), "hidden": list(config.hidden)},
               "results": rows, "histories": histories}

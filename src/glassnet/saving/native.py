@@ -12,6 +12,7 @@ so a failed save leaves the old file intact.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 
@@ -73,7 +74,18 @@ def save_model(model, path, weights_only=False, include_optimizer=True, overwrit
         if include_optimizer and optimizer is not None and optimizer._scratch is not None:
             for slot, value in optimizer.variables().items():
                 tensors[f"optimizer/{slot}"] = np.asarray(value, order="C")  # keeps 0-d
-    atomic_write(path, lambda temp: save_file(tensors, temp, metadata=metadata))
+    def write(temp):
+        try:
+            save_file(tensors, temp, metadata=metadata)
+        except OSError:
+            raise
+        except Exception as error:  # safetensors' own SafetensorError (a full disk...)
+            message = str(error)
+            code = errno.ENOSPC if "No space left" in message else errno.EIO
+            raise OSError(code, message.split(": ", 1)[-1] if "os error" in message
+                          else message, os.fspath(path)) from None
+
+    atomic_write(path, write)
 
 
 def read_file(path):
