@@ -325,3 +325,14 @@ def test_a_full_disk_names_the_model_file_and_keeps_the_old_one(tmp_path, monkey
     assert caught.value.filename == str(target)
     assert target.read_bytes() == before  # the old file stays whole
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp file left
+
+
+def test_a_diverged_run_exits_non_zero_with_a_plain_message(tmp_path):
+    result = run_cli("train", "--limit", "2000", "--epochs", "2", "--lr", "1e10", "--out",
+                     "div", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "glassnet: error: training diverged" in result.stderr
+    assert "learning rate that is too high" in result.stderr
+    assert "RuntimeWarning" not in result.stderr and "recipes.py" not in result.stderr
+    metrics = json.loads((tmp_path / "div" / "metrics.json").read_text())
+    assert "not finite" in metrics["diverged"]  # the run folder is kept to look at

@@ -115,9 +115,12 @@ def _train(args):
     from glassnet import recipes
 
     _apply_threads(args)
-    recipes.train(_config(args), out=args.out, verbose=0 if args.quiet else 1,
-                  log=(lambda *a: None) if args.quiet else print, inspect=args.inspect,
-                  tensorboard=args.tensorboard)
+    metrics = recipes.train(_config(args), out=args.out, verbose=0 if args.quiet else 1,
+                            log=(lambda *a: None) if args.quiet else print,
+                            inspect=args.inspect, tensorboard=args.tensorboard)
+    if metrics.get("diverged"):  # the run folder is kept to look at, but it is no success
+        print(f"glassnet: error: training diverged. {metrics['diverged']}", file=sys.stderr)
+        return 3
 
 
 def _compare(args):

@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -241,7 +242,9 @@ def _fit(config, data, verbose, callbacks=None):
                       "input": "uint8 pixels 0-255" if is_image else "float features",
                       **metadata}
     start = time.perf_counter()
-    with _StopOnCtrlC(model) as guard:
+    with _StopOnCtrlC(model) as guard, warnings.catch_warnings():
+        # a diverging run: fit's advice goes into history.stopped_reason, said once at the end
+        warnings.filterwarnings("ignore", message="Training stopped at", category=RuntimeWarning)
         history = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
                             verbose=verbose, validation_split=config.validation_split,
                             seed=config.seed, callbacks=callbacks)
@@ -340,6 +343,11 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
     }
     if recorder is not None and recorder.epochs:
         metrics["inspect"] = recorder.epochs
+    reason = history.stopped_reason or ""
+    if "not finite" in reason or not math.isfinite(test_loss):  # no success: the CLI says so
+        metrics["diverged"] = reason or (f"the test loss is {test_loss} (not finite): the "
+                                         f"weights diverged; try a lower learning rate than "
+                                         f"{config.learning_rate():g}")
     model.save(os.path.join(run_dir, "model.safetensors"))
     _write_json(os.path.join(run_dir, "metrics.json"), metrics)
     written = ["model.safetensors", "metrics.json"]
