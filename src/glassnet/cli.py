@@ -137,8 +137,11 @@ def _compare(args):
     if args.models:
         args.model = args.models[0]  # the epochs default of that kind of model
     kind, values = chosen[0] if chosen else ("activation", ["sigmoid", "tanh", "relu"])
-    recipes.compare(_config(args), kind, values, out=args.out, verbose=0 if args.quiet else 2,
-                    inspect=args.inspect, log=(lambda *a: None) if args.quiet else print)
+    rows = recipes.compare(_config(args), kind, values, out=args.out,
+                           verbose=0 if args.quiet else 2, inspect=args.inspect,
+                           log=(lambda *a: None) if args.quiet else print)
+    if rows and rows[-1].get("interrupted_at"):
+        return 130  # Ctrl-C: the table is written, but it is not the whole comparison
 
 
 def _export(args):

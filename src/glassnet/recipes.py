@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from glassnet import datasets, optimizers, utils
+from glassnet.callbacks import Callback
 from glassnet.layers import (Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D, Rescaling,
                              Reshape)
 from glassnet.models import Sequential
@@ -180,13 +181,35 @@ def make_optimizer(name, learning_rate, schedule="constant", steps=1):
                            "config": {"learning_rate": learning_rate}})
 
 
-class _StopOnCtrlC:
+class _StopOnCtrlC(Callback):
     """First Ctrl-C: finish the current batch, then stop and keep what was
-    learned. Second Ctrl-C: abort at once."""
+    learned. Second Ctrl-C: abort at once. It is also one of fit's callbacks,
+    so a Ctrl-C that comes before the first batch (fit resets
+    ``stop_training`` as it starts) still stops it, and it knows where
+    training stopped (``where``: "epoch 2, batch 14 of 141")."""
 
     def __init__(self, model):
+        super().__init__()
         self.model = model
         self.interrupted = False
+        self.epoch, self.batches, self.steps = 0, 0, None
+
+    def on_train_begin(self, logs=None):
+        self.model.stop_training = self.model.stop_training or self.interrupted
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.batches = epoch, 0
+        self.steps = self.params.get("steps") if self.params else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches = batch + 1
+        if self.interrupted:
+            self.model.stop_training = True
+
+    @property
+    def where(self):
+        of = f" of {self.steps}" if self.steps else ""
+        return f"epoch {self.epoch + 1}, batch {self.batches}{of}"
 
     def __enter__(self):
         self.previous = None
@@ -247,8 +270,8 @@ def _fit(config, data, verbose, callbacks=None):
         warnings.filterwarnings("ignore", message="Training stopped at", category=RuntimeWarning)
         history = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
                             verbose=verbose, validation_split=config.validation_split,
-                            seed=config.seed, callbacks=callbacks)
-    return model, history, time.perf_counter() - start, guard.interrupted
+                            seed=config.seed, callbacks=list(callbacks or []) + [guard])
+    return model, history, time.perf_counter() - start, guard.where if guard.interrupted else None
 
 
 def _new_run_dir(out, prefix=""):
@@ -333,7 +356,8 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
                    "learning_rate": config.learning_rate()},
         "train_samples": int(len(x_train)),
         "epochs_run": epochs_run,
-        "interrupted": interrupted,
+        "interrupted": bool(interrupted),
+        "interrupted_at": interrupted,
         "stopped_reason": history.stopped_reason,
         "history": history.history,
         "test": {"loss": float(test_loss), "accuracy": float(test_accuracy),
@@ -385,7 +409,7 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
                                    path=os.path.join(run_dir, "activations.png"))
             written += ["gradient_flow.png", "activations.png"]
     if interrupted:
-        log(f"Interrupted after {epochs_run} epoch(s); kept what was learned.")
+        log(f"Interrupted at {interrupted}; kept what was learned.")
     log(f"Test accuracy: {test_accuracy:.4f} (loss {test_loss:.4f}) on {len(y_test):,} "
         f"{config.dataset} test samples")
     log(f"Time: {metrics['seconds']['per_epoch']:.1f} s per epoch, {seconds:.1f} s for "
@@ -492,13 +516,18 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
         rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
                      "val_accuracy": history.history.get("val_accuracy", [None])[-1],
                      "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
-                     "seconds": seconds, "epochs_run": len(history.epoch)})
+                     "seconds": seconds, "epochs_run": len(history.epoch),
+                     "interrupted_at": interrupted})
         histories[str(value)] = history.history
         if interrupted:
             break
+    missing = [str(v) for v in values[len(rows):]]
     report = {"glassnet_version": _version(), "kind": kind,
               "config": {**dataclasses.asdict(config), "hidden": list(config.hidden)},
               "results": rows, "histories": histories}
+    if rows and rows[-1]["interrupted_at"]:
+        report["interrupted"] = {"run": str(rows[-1][kind]), "at": rows[-1]["interrupted_at"],
+                                 "missing": missing}
     if recorded:
         report["inspect"] = recorded
     if through_time:
@@ -529,6 +558,12 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
         log(f"{row[kind]:<16} {row['train_accuracy']:>9.4f} {row['test_accuracy']:>9.4f} "
             f"{row['test_loss']:>9.4f} {row['seconds']:>8.1f}")
     log(f"Run folder: {run_dir} ({', '.join(written)})")
+    if "interrupted" in report:
+        stop = report["interrupted"]
+        log(f"Interrupted by Ctrl-C in the run {kind} = {stop['run']}, at {stop['at']} (its row "
+            f"is what it had learned by then); "
+            + (f"not run: {', '.join(stop['missing'])}." if stop["missing"] else
+               "every run had started."))
     return rows
 
 
