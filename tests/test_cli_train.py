@@ -385,3 +385,22 @@ def test_a_diverged_run_exits_non_zero_with_a_plain_message(tmp_path):
     assert "RuntimeWarning" not in result.stderr and "recipes.py" not in result.stderr
     metrics = json.loads((tmp_path / "div" / "metrics.json").read_text())
     assert "not finite" in metrics["diverged"]  # the run folder is kept to look at
+
+
+def test_predict_refuses_a_decompression_bomb_with_a_message(small_run, tmp_path, monkeypatch):
+    """A 15,000 x 15,000 PNG ended in PIL's DecompressionBombError; here Pillow's
+    limit is lowered so a small picture stands for the huge one."""
+    from PIL import Image as PILImage
+
+    from glassnet import recipes
+
+    out, _ = small_run
+    PILImage.new("L", (300, 300), 255).save(tmp_path / "huge.png")
+    PILImage.new("L", (28, 28), 0).save(tmp_path / "fine.png")
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 10_000)  # 300² > 2 x 10,000
+    errors = []
+    results, failures = recipes.predict(out / "model.safetensors",
+                                        [tmp_path / "huge.png", tmp_path / "fine.png"],
+                                        log=lambda *a: None, error_log=errors.append)
+    assert failures == [str(tmp_path / "huge.png")] and len(results) == 1
+    assert "too large to read safely" in errors[0] and "20,000 pixels" in errors[0]

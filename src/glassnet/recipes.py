@@ -648,6 +648,9 @@ def read_image(path, size):
         raise ValueError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"{path}: not a readable image ({error})") from None
+    except Image.DecompressionBombError:  # a 15,000 x 15,000 picture, or a hostile one
+        raise ValueError(f"{path}: the image is too large to read safely (more than "
+                         f"{2 * Image.MAX_IMAGE_PIXELS:,} pixels); shrink it first") from None
     pixels = np.asarray(resized, dtype=np.uint8)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if border.mean() > 127:
