@@ -605,3 +605,22 @@ def test_saving_into_a_folder_that_does_not_exist_raises_and_creates_nothing(tmp
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save(str(target))
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("key", ["model_config", "weight_order", "user_metadata"])
+def test_safetensors_metadata_nested_50000_deep_is_a_clean_error(tmp_path, key):
+    """It ended in RecursionError in load_model and in evaluate; .keras and .h5
+    already turned the same input into a clean error."""
+    from safetensors.numpy import save_file
+
+    from glassnet.saving import native
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.save(str(tmp_path / "good.safetensors"))
+    tensors, metadata = native.read_file(str(tmp_path / "good.safetensors"))
+    raw = {k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in
+           metadata.items()}
+    raw[key] = "[" * 50000 + "]" * 50000
+    save_file(tensors, str(tmp_path / "deep.safetensors"), metadata=raw)
+    with pytest.raises(ValueError, match="deep.safetensors"):
+        keras.models.load_model(str(tmp_path / "deep.safetensors"))

@@ -111,8 +111,11 @@ def read_file(path):
         if "compile_config" in metadata:
             metadata["compile_config"] = json.loads(metadata["compile_config"])
         metadata["user_metadata"] = json.loads(metadata.get("user_metadata", "{}"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path!r}: its model description is not valid JSON: {error}") from None
+    except (json.JSONDecodeError, RecursionError) as error:  # nesting 50,000 deep: hostile
+        raise ValueError(f"{path!r}: its model description is not valid JSON (or nested too "
+                         f"deeply): {error}") from None
+    if not isinstance(metadata["model_config"], dict):
+        raise ValueError(f"{path!r}: its model description is not a mapping")
     return tensors, metadata
 
 
@@ -122,7 +125,12 @@ def _assign_weights(model, tensors, metadata, path):
     order = metadata.get("weight_order")
     mine = model.weights
     if order is not None:
-        order = json.loads(order) if isinstance(order, str) else order
+        try:
+            order = json.loads(order) if isinstance(order, str) else order
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise ValueError(f"{path!r}: its weight_order is not valid JSON: {error}") from None
+        if not isinstance(order, list) or not all(isinstance(k, str) for k in order):
+            raise ValueError(f"{path!r}: its weight_order is not a list of names")
         if len(order) != len(mine):
             raise ValueError(f"{path!r} holds {len(order)} weight arrays; model "
                              f"{model.name!r} has {len(mine)}")
@@ -159,9 +167,9 @@ def load_model(path, compile=True):
     cls = Model if metadata.get("model_class") == "Functional" else Sequential
     try:
         model = cls.from_config(metadata["model_config"])
-    except (KeyError, TypeError, IndexError) as error:
+    except (KeyError, TypeError, IndexError, RecursionError) as error:
         raise ValueError(f"{path!r}: cannot rebuild the model from its description: "
-                         f"{error!r}") from None
+                         f"{error!r:.200}") from None
     _assign_weights(model, tensors, metadata, path)
     model.metadata = metadata["user_metadata"]
     config = metadata.get("compile_config")
