@@ -404,3 +404,33 @@ def test_predict_refuses_a_decompression_bomb_with_a_message(small_run, tmp_path
                                         log=lambda *a: None, error_log=errors.append)
     assert failures == [str(tmp_path / "huge.png")] and len(results) == 1
     assert "too large to read safely" in errors[0] and "20,000 pixels" in errors[0]
+
+
+@pytest.mark.parametrize("blocked, args, needs", [
+    ("onnx", ["export", "MODEL", "m.onnx"], "pip install 'glassnet[onnx]'"),
+    ("onnxruntime", ["export", "MODEL", "m.onnx", "--check"], "pip install onnxruntime"),
+    ("tensorboardX", ["train", "--limit", "200", "--epochs", "1", "--tensorboard", "tb"],
+     "pip install 'glassnet[tensorboard]'"),
+])
+def test_a_missing_optional_package_is_one_line_that_names_the_install(
+        small_run, tmp_path, blocked, args, needs):
+    """As after the README's main command (pip install .): no ImportError traceback."""
+    out, _ = small_run
+    args = [str(out / "model.safetensors") if a == "MODEL" else a for a in args]
+    code = (f"import sys; sys.modules[{blocked!r}] = None\n"
+            f"from glassnet.cli import main\nsys.exit(main({args!r}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=600)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("glassnet: error:") and needs in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Epoch 1/" not in result.stdout  # said before any training
+
+
+def test_the_playground_server_needs_no_second_install():
+    import tomllib
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "pyproject.toml"), "rb") as f:
+        base = " ".join(tomllib.load(f)["project"]["dependencies"])
+    for package in ("starlette", "uvicorn", "websockets"):
+        assert package in base

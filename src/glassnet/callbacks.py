@@ -618,6 +618,11 @@ class TensorBoard(Callback):
         self._writers = {}
         self._global_train_batch = 0
         self._norms = None
+        try:  # say it now, not after the first epoch of training
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise ImportError("The TensorBoard callback writes with tensorboardX: pip install "
+                              "'glassnet[tensorboard]' (or pip install tensorboardX)") from None
 
     def _writer(self, which):
         if which not in self._writers:

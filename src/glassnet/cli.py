@@ -616,6 +616,9 @@ def main(argv=None):
             print(f"glassnet: error: could not write {error.filename}: "
                   f"{error.strerror or error}", file=sys.stderr)
         return 1
+    except ImportError as error:  # an optional part: one line naming the pip install
+        print(f"glassnet: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("glassnet: aborted", file=sys.stderr)
         return 130
