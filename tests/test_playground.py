@@ -319,6 +319,9 @@ def test_exported_code_trains_the_same_network(tmp_path):
 starlette = pytest.importorskip("starlette")
 
 
+OWN_WS = "ws://127.0.0.1:8765/ws"  # TestClient sends this Host; the server checks it
+
+
 def _receive_until(ws, kind):
     for _ in range(20):
         message = ws.receive()
@@ -344,12 +347,12 @@ def test_protocol_answers_every_message_and_survives_bad_ones():
 
     from glassnet.playground.server import create_app
 
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url="http://127.0.0.1:8765")
     assert client.get("/").status_code == 200
     assert client.get("/static/playground.js").status_code == 200
     for path in ("/static/../server.py", "/static/%2e%2e/server.py", "/static/..%2fsession.py"):
         assert client.get(path).status_code == 404
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(OWN_WS) as ws:
         options = _receive_until(ws, "options")
         assert options["learningRates"][5] == 0.03 and len(options["thumbnails"]) == 11
         x1x2 = np.frombuffer(base64.b64decode(options["featureMaps"][4]), np.uint8)
@@ -411,11 +414,11 @@ def test_full_server_says_so_and_idle_tabs_are_freed():
     from glassnet.playground.server import create_app
 
     app = create_app(max_sessions=1, idle_seconds=0.5)
-    client = TestClient(app)
-    with client.websocket_connect("/ws") as first:
+    client = TestClient(app, base_url="http://127.0.0.1:8765")
+    with client.websocket_connect(OWN_WS) as first:
         _receive_until(first, "frame")
         assert len(app.state.sessions) == 1
-        with client.websocket_connect("/ws") as second:
+        with client.websocket_connect(OWN_WS) as second:
             assert "server is full (1 tabs" in _receive_until(second, "full")["message"]
         time.sleep(0.8)                                  # idle: the server closes it
         assert first.receive()["type"] == "websocket.close"
@@ -467,8 +470,8 @@ def test_play_is_refused_with_a_message_when_the_server_is_full():
     from glassnet.playground.server import create_app
 
     app = create_app()
-    client = TestClient(app)
-    with client.websocket_connect("/ws") as first, client.websocket_connect("/ws") as second:
+    client = TestClient(app, base_url="http://127.0.0.1:8765")
+    with client.websocket_connect(OWN_WS) as first, client.websocket_connect(OWN_WS) as second:
         for ws in (first, second):
             _receive_until(ws, "frame")
         app.state.capacity.limit, app.state.capacity.shed_at = 1, time.monotonic() + 1e6
@@ -854,3 +857,61 @@ def test_cli_playground_on_a_host_that_does_not_exist_says_so(tmp_path):
     assert result.returncode == 1
     assert "cannot find the host 'nosuchhost.invalid'" in result.stderr
     assert "--port" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_server_answers_only_its_own_page():
+    """Any web site a student opens could connect to ws://127.0.0.1:PORT/ws (no
+    Origin check), and DNS rebinding could reach the page (no Host check)."""
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from glassnet.playground.server import create_app
+
+    app = create_app()
+    own = TestClient(app, base_url="http://127.0.0.1:8765")
+    assert own.get("/").status_code == 200
+    assert TestClient(app, base_url="http://localhost:8765").get("/").status_code == 200
+    assert TestClient(app, base_url="http://[::1]:8765").get("/").status_code == 200
+    assert TestClient(app, base_url="http://127.0.0.2:8765").get("/").status_code == 200
+    for rebinding in ("http://attacker.example:8765", "http://127.0.0.1.nip.io:8765"):
+        response = TestClient(app, base_url=rebinding).get("/")
+        assert response.status_code == 403 and "only its own page" in response.text
+    with own.websocket_connect(OWN_WS, headers={"origin": "http://127.0.0.1:8765"}) as ws:
+        assert _receive_until(ws, "options")["learningRates"]
+    for origin in ("http://evil.example", "http://127.0.0.1:9999", "null"):
+        with pytest.raises(WebSocketDisconnect):
+            with own.websocket_connect(OWN_WS, headers={"origin": origin}) as ws:
+                ws.receive()
+    assert app.state.sessions == set()
+    # a --host given on purpose (a classroom's LAN address) is the page's own too
+    lan = create_app(hosts=["192.168.1.5"])
+    assert TestClient(lan, base_url="http://192.168.1.5:8765").get("/").status_code == 200
+
+
+def test_non_numbers_deep_json_and_a_full_upload_keep_the_socket(caplog):
+    from starlette.testclient import TestClient
+
+    from glassnet.playground.server import create_app
+
+    client = TestClient(create_app(), base_url="http://127.0.0.1:8765")
+    with client.websocket_connect(OWN_WS) as ws:
+        _receive_until(ws, "frame")
+        for value in ("Infinity", "-Infinity", "NaN"):
+            ws.send_text('{"id": 1, "type": "set", "name": "noise", "value": %s}' % value)
+            message = _receive_until(ws, "error")["message"]
+            assert f"{value} is not a number in JSON" in message
+        ws.send_text("[" * 20000 + "]" * 20000)
+        assert "nested too deeply" in _receive_until(ws, "error")["message"]
+        # the page's own limit, 2,000 rows tab-separated with CRLF (59 KB), escaped in JSON
+        rng = np.random.default_rng(0)
+        rows = "".join(f"{x:.10f}\t{y:.10f}\t{int(y > 0)}\r\n"
+                       for x, y in rng.uniform(-5, 5, (2000, 2)))
+        assert 55 * 1024 < len(rows.encode()) <= 60 * 1024
+        message = json.dumps({"id": 2, "type": "upload", "csv": rows})
+        assert len(message) > 64 * 1024  # it used to close the socket here
+        ws.send_text(message)
+        ack = _receive_until(ws, "ack")
+        assert ack["ok"] and ack["config"]["dataset"] == "upload", ack
+        ws.send_text(json.dumps({"id": 3, "type": "step"}))  # the socket is still there
+        assert _receive_until(ws, "ack")["ok"]
+    assert "Traceback" not in caplog.text

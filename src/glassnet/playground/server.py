@@ -40,7 +40,11 @@ from glassnet.playground.session import Session
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_SESSIONS = 24
 IDLE_SECONDS = 600
-MAX_MESSAGE = 64 * 1024          # bytes of one message from the page
+UPLOAD_BYTES = 60 * 1024         # the page's (and Session.upload's) limit on a CSV file
+# one message from the page: an upload's CSV escaped into JSON grows (a tab is \t, a CRLF
+# \r\n, a control character \u00XX: at most 6 times), so the limit holds the largest
+# upload the page allows, escaped, and its envelope
+MAX_MESSAGE = 6 * UPLOAD_BYTES + 4 * 1024
 FRAMES_PER_SECOND = 60           # a tab's most: TensorFlow Playground's one epoch per animation frame
 MIN_FPS = 5                      # a training tab's least; below it the server is full
 SETTLE_SECONDS = 3.0             # how long a tab plays before its rate counts
@@ -139,7 +143,9 @@ def _release_memory():
         pass
 
 
-def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS):
+def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS, hosts=()):
+    """The playground's web app; ``hosts``: names besides this machine's
+    loopback ones that requests may be addressed to (a ``--host`` given)."""
     import concurrent.futures
 
     from starlette.applications import Starlette
@@ -182,7 +188,61 @@ def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS):
     app.state.sessions = tabs
     app.state.capacity = capacity
     app.state.workers = workers
-    return app
+    return OwnPageOnly(app, hosts)
+
+
+def _no_constant(name):
+    """JSON has no Infinity or NaN (Python's json reads them unless told not to)."""
+    raise ValueError(f"{name} is not a number in JSON; settings take finite numbers")
+
+
+def _literal_loopback(hostname):
+    """localhost, or a literal loopback address (never a name looked up: a
+    name that resolves to 127.0.0.1 is exactly DNS rebinding's trick)."""
+    import ipaddress
+
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class OwnPageOnly:
+    """The server answers only its own page: a request whose ``Host`` is not
+    this machine's loopback address (or the ``--host`` it was started on) is
+    refused with 403, which stops DNS rebinding; a WebSocket whose ``Origin``
+    is not the page's own (another web site the student has open) is refused
+    before it is accepted. A client that sends no Origin is not a browser
+    page, and no web site can make it connect."""
+
+    def __init__(self, app, hosts=()):
+        self.app, self.hosts = app, {h.lower() for h in hosts}
+        self.state = app.state
+
+    def allowed(self, scope):
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        host = headers.get("host", "").strip().lower()
+        hostname = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if not (_literal_loopback(hostname) or hostname in self.hosts):
+            return False
+        origin = headers.get("origin")
+        return origin is None or origin.lower() == f"http://{host}"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket") and not self.allowed(scope):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})  # 403 to the handshake
+                return
+            body = b"This playground answers only its own page (http://127.0.0.1:PORT/)."
+            await send({"type": "http.response.start", "status": 403,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
 
 
 async def _serve(websocket, tab, capacity, idle_seconds, workers):
@@ -214,14 +274,16 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
             return
         text = message.get("text")
         if text is None or len(text) > MAX_MESSAGE:
-            await reply(type="error", message="messages are JSON text of at most 64 KB")
+            await reply(type="error", message=f"messages are JSON text of at most "
+                                              f"{MAX_MESSAGE // 1024} KB")
             continue
         try:
-            request = json.loads(text)
+            request = json.loads(text, parse_constant=_no_constant)
             if not isinstance(request, dict) or not isinstance(request.get("type"), str):
                 raise ValueError("a message is a JSON object with a string 'type'")
-        except ValueError as error:
-            await reply(type="error", message=f"bad message: {error}")
+        except (ValueError, RecursionError) as error:  # 20,000 nested [ is a RecursionError
+            reason = "nested too deeply" if isinstance(error, RecursionError) else error
+            await reply(type="error", message=f"bad message: {reason}")
             continue
         kind, ident = request["type"], request.get("id")
         try:
@@ -397,7 +459,8 @@ def serve(port=8765, host="127.0.0.1", open_browser=True, log=print):
         import webbrowser
 
         webbrowser.open(url)
-    config = uvicorn.Config(create_app(), log_level="warning", ws_max_size=MAX_MESSAGE)
+    config = uvicorn.Config(create_app(hosts=[] if is_loopback(host) else [host]),
+                            log_level="warning", ws_max_size=MAX_MESSAGE)
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[listener])
