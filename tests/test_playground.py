@@ -643,9 +643,16 @@ def test_the_page_trains_in_chromium(server_url, tmp_path):
         url = page.url
         again = page.context.browser.new_page()
         again.goto(url)
-        again.wait_for_function("window.playground && playground.state().config")
+        again.wait_for_function("window.playground")  # its config is there as soon as it is
         assert again.evaluate("playground.state().config") == trained["config"]
         # a bad value is refused with a message, and the server goes on
+        again.reload()  # after a reload too: window.playground comes with its config
+        again.wait_for_function("window.playground")
+        assert again.evaluate("playground.state().config") == trained["config"]
+        # the contract's Keras names for the losses are taken too
+        assert again.evaluate("playground.set('loss', 'mse')")["config"]["loss"] == "square"
+        assert again.evaluate("playground.set('loss', 'binary_crossentropy')")["config"][
+            "loss"] == "cross-entropy"
         message = page.evaluate("playground.set('batchSize', 99).then(() => 'ok', e => e.message)")
         assert message == "batchSize must be an integer from 1 to 30; received 99"
         assert page.locator("#message").inner_text() == message

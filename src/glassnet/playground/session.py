@@ -33,6 +33,10 @@ SCHEDULES = ("constant", "exponential", "cosine")   # per epoch: ×0.98, or to 0
 DROPOUTS = (0, 0.1, 0.2, 0.3, 0.5)
 COSINE_EPOCHS = 500
 LOSSES = ("square", "cross-entropy")
+# Keras's names for them (the API contract's), taken as the playground's own
+LOSS_NAMES = {"mse": "square", "mean_squared_error": "square",
+              "binary_crossentropy": "cross-entropy", "categorical_crossentropy": "cross-entropy",
+              "sparse_categorical_crossentropy": "cross-entropy", "crossentropy": "cross-entropy"}
 MAX_LAYERS, MAX_UNITS = 8, 16
 GRID, CELL = 100, 16          # the output heat map, and each neuron's (points per side)
 
@@ -113,7 +117,8 @@ def validate(name, value, config=None, uploaded=None):
     if name == "optimizer":
         return _choice(name, value, OPTIMIZERS)
     if name == "loss":
-        value = _choice(name, value, LOSSES)
+        value = _choice(name, LOSS_NAMES.get(value, value) if isinstance(value, str) else value,
+                        LOSSES)
         k = _count(config["dataset"], uploaded)
         if value == "square" and k > 2:
             raise ValueError(f"loss 'square' is for two classes or regression; the dataset "

@@ -88,6 +88,7 @@ function onAck(message) {
   config = message.config; code = message.code; running = message.running;
   syncControls();
   toHash();
+  window.playground = api;  // from the first answer on: state().config is never null
   if (request) request.resolve(state());
 }
 
@@ -641,7 +642,6 @@ const api = {
 function until(test) {
   return new Promise((resolve) => { const check = () => test() ? resolve() : setTimeout(check, 10); check(); });
 }
-window.playground = api;
 document.addEventListener("keydown", (event) => {
   if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
   if (event.code === "Space") { event.preventDefault(); running ? api.pause() : api.play(); }
