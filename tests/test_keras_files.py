@@ -624,3 +624,34 @@ def test_safetensors_metadata_nested_50000_deep_is_a_clean_error(tmp_path, key):
     save_file(tensors, str(tmp_path / "deep.safetensors"), metadata=raw)
     with pytest.raises(ValueError, match="deep.safetensors"):
         keras.models.load_model(str(tmp_path / "deep.safetensors"))
+
+
+def test_a_zip_bomb_weights_member_is_refused_unread(tmp_path, monkeypatch):
+    """A .keras whose model.weights.h5 claimed 2 GB (of zeros) was loaded: 39 s
+    and 3.8 GB of memory. Now its packing ratio gives it away before a byte is
+    unpacked (here 64 MB of zeros stand for the 2 GB)."""
+    from glassnet.saving import files
+
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(mlp_path()) as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            if name != "model.weights.h5":
+                target.writestr(name, source.read(name))
+        target.writestr("model.weights.h5", bytes(64 << 20))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("model.weights.h5")
+        assert info.file_size / info.compress_size > 500
+    opened = []
+    original = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open",
+                        lambda self, name, *a, **k: opened.append(getattr(name, "filename",
+                                                                          name)) or
+                        original(self, name, *a, **k))
+    with pytest.raises(ValueError, match=r"model.weights.h5.*a zip bomb\? .*nothing of it "
+                                         r"was read"):
+        keras.models.load_model(path)
+    assert "model.weights.h5" not in opened
+    # the weights of real models pack about 1.1 to 1: the fixtures load as before
+    assert files.BOMB_RATIO >= 100
+    assert keras.models.load_model(mlp_path()).count_params() > 0
