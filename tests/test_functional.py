@@ -278,3 +278,37 @@ def test_missing_channel_axis_is_added_as_keras_does():
     model = keras.Sequential([keras.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.Flatten()])
     np.testing.assert_array_equal(model.predict(np.ones((2, 6, 6)), verbose=0),
                                   model.predict(np.ones((2, 6, 6, 1)), verbose=0))
+
+
+def test_dict_outputs_val_logs_equal_evaluate_on_the_final_weights():
+    """Issue 23: a dict-output model's val_label_sparse_categorical_accuracy was
+    reported as 0.333 where Keras gives 0.125. Whatever the batching, fit's
+    last validation must say what evaluate says on the same weights and data
+    (Keras 3.15 itself gets the per-output val losses wrong here: its
+    val_label_loss 1.5262 is not its own evaluate's 1.474; glassnet's is)."""
+    from glassnet import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = {"a": keras.Input((4,), name="a"), "b": keras.Input((3,), name="b")}
+    h = keras.layers.Dense(8, activation="relu")(keras.layers.Concatenate()(
+        [inputs["a"], inputs["b"]]))
+    outputs = {"score": keras.layers.Dense(1, name="s_layer")(h),
+               "label": keras.layers.Dense(3, activation="softmax", name="c_layer")(h)}
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", loss={"label": "sparse_categorical_crossentropy", "score": "mse"},
+                  metrics={"label": ["sparse_categorical_accuracy"], "score": ["mae"]})
+    rng = np.random.default_rng(1)
+    x = {"a": rng.normal(size=(16, 4)), "b": rng.normal(size=(16, 3))}
+    y = {"label": rng.integers(0, 3, 16), "score": rng.normal(size=(16, 1))}
+    xv = {"a": rng.normal(size=(8, 4)), "b": rng.normal(size=(8, 3))}
+    yv = {"label": rng.integers(0, 3, 8), "score": rng.normal(size=(8, 1))}
+    history = model.fit(x, y, validation_data=(xv, yv), epochs=2, batch_size=3, verbose=0,
+                        shuffle=False)
+    evaluated = model.evaluate(xv, yv, verbose=0, return_dict=True)
+    assert set(evaluated) == {"loss", "label_loss", "score_loss",
+                              "label_sparse_categorical_accuracy", "score_mae"}
+    for name, value in evaluated.items():
+        assert history.history["val_" + name][-1] == pytest.approx(value, rel=1e-5), name
+    predicted = model.predict(xv, verbose=0)["label"].argmax(axis=1)
+    assert evaluated["label_sparse_categorical_accuracy"] == pytest.approx(
+        np.mean(predicted == yv["label"]))
