@@ -190,7 +190,7 @@ def test_ctrl_c_stops_after_the_batch_and_still_writes_the_run(tmp_path):
     assert first.strip() == "Epoch 1/50"
     time.sleep(1.5)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr
     assert "Ctrl-C: stopping after this batch" in stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
