@@ -48,3 +48,32 @@ def test_korean_and_english_point_to_each_other_and_nothing_is_left_to_fill():
         assert names <= ENVIRONMENT, names - ENVIRONMENT  # e.g. a placeholder left behind
     hangul = len(re.findall(r"[가-힣]", KO))
     assert hangul > 3000  # the prose is Korean, not English left in place
+
+
+def _claims(text, pattern):
+    return [(m.group(1), m.group(2)) for m in re.finditer(pattern, text)]
+
+
+def test_a_number_given_twice_agrees_everywhere():
+    """The tweets RNNs' test accuracies, given in the README (both languages)
+    and lesson 09: one run's numbers, the same wherever they are quoted
+    (issue 23: 0.740/0.721/0.724 in one place, 0.737/0.738/0.741 in another,
+    and "0.74 in 5 s" beside "in 7 s")."""
+    import json
+
+    root = pathlib.Path(__file__).parent.parent
+    texts = {name: (root / name).read_text() for name in ("README.md", "README.ko.md")}
+    lesson = json.loads((root / "examples" / "lessons" / "09_text_rnn.ipynb").read_text())
+    texts["lesson 09"] = "\n".join("".join(c["source"]) for c in lesson["cells"]
+                                   if c["cell_type"] == "markdown")
+    found = {}
+    for where, text in texts.items():
+        for model, value in _claims(text, r"\b(SimpleRNN|LSTM|GRU),?\s+(0\.\d{3})\b"):
+            if float(value) >= 0.5:  # accuracies (not "GRU passes 0.017" of a gradient)
+                found.setdefault(model, {}).setdefault(value, []).append(where)
+        for model, value in _claims(text, r"--model (lstm|gru|simplernn)\b[^\n]*?: (0\.\d+)"):
+            found.setdefault(model.replace("simplernn", "SimpleRNN").upper().replace(
+                "SIMPLERNN", "SimpleRNN"), {}).setdefault(value.ljust(5, "0"), []).append(where)
+    assert found.get("LSTM"), "no tweets accuracy found to check"
+    disagree = {model: values for model, values in found.items() if len(values) > 1}
+    assert not disagree, f"the same number given differently: {disagree}"
