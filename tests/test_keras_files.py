@@ -655,3 +655,33 @@ def test_a_zip_bomb_weights_member_is_refused_unread(tmp_path, monkeypatch):
     # the weights of real models pack about 1.1 to 1: the fixtures load as before
     assert files.BOMB_RATIO >= 100
     assert keras.models.load_model(mlp_path()).count_params() > 0
+
+
+@pytest.mark.parametrize("stored", [
+    # tf.keras 2.15's per-output metrics, under the names it logs them by
+    {"cls": [{"class_name": "MeanMetricWrapper", "config": {
+        "name": "cls_accuracy", "dtype": "float32", "fn": "sparse_categorical_accuracy"}}],
+     "reg": [{"class_name": "MeanMetricWrapper", "config": {
+         "name": "reg_mae", "dtype": "float32", "fn": "mean_absolute_error"}}]},
+    {"cls": ["cls_sparse_categorical_accuracy"], "reg": ["reg_mae"]},
+])
+def test_a_tf_keras_215_h5_with_per_output_metrics_loads_compiled(tmp_path, stored):
+    """It failed with "Unknown metric 'cls_accuracy'"."""
+    import shutil
+
+    path = tmp_path / "two_io.h5"
+    shutil.copy(os.path.join(DATA, "tf-keras-2.15.0", "two_io.h5"), path)
+    with h5py.File(path, "r+") as f:
+        training = json.loads(f.attrs["training_config"])
+        training["metrics"] = stored
+        f.attrs["training_config"] = json.dumps(training)
+    model = keras.models.load_model(str(path))
+    assert model.compiled
+    data = np.load(os.path.join(DATA, "tf-keras-2.15.0", "two_io.npz"))
+    x, y = [data["train_x0"], data["train_x1"]], [data["train_y0"], data["train_y1"]]
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    predicted = model.predict(x, verbose=0)
+    assert logs["cls_sparse_categorical_accuracy"] == pytest.approx(
+        np.mean(predicted[0].argmax(axis=1) == y[0]))
+    mae = [v for k, v in logs.items() if k.startswith("reg_m") and "loss" not in k]
+    assert mae == [pytest.approx(float(np.mean(np.abs(predicted[1] - y[1]))), rel=1e-5)]

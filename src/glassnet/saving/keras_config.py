@@ -371,17 +371,46 @@ def _metric_names(value, path):
     if isinstance(value, dict) and "class_name" in value:
         config = value.get("config") or {}
         name = config.get("name") if isinstance(config, dict) else None
+        fn = config.get("fn") if isinstance(config, dict) else None
+        if isinstance(fn, str) and _known_metric(fn):  # a MeanMetricWrapper: its function
+            return fn
         if not isinstance(name, str):
             _refuse(path, "compile metrics", f"{value!r:.80} has no metric name")
-        return name
+        return _unprefixed(name)
     if isinstance(value, dict):
         return {k: _metric_names(v, path) for k, v in value.items()}
     if isinstance(value, list):
         items = [_metric_names(v, path) for v in value]
         return [i for i in items if i is not None]
     if isinstance(value, str):
-        return value
+        return _unprefixed(value)
     _refuse(path, "compile metrics", f"{value!r:.80} is not a metric")
+
+
+def _known_metric(name):
+    from glassnet import metrics as metrics_module
+
+    if name.lower() in ("accuracy", "acc"):
+        return True
+    try:
+        metrics_module.get(name)
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
+def _unprefixed(name):
+    """tf.keras 2 stores a per-output metric under the name it logs,
+    "<output>_<metric>" ("cls_accuracy"): the metric is what follows the
+    output's name. A name glassnet knows stays as it is."""
+    if _known_metric(name):
+        return name
+    parts = name.split("_")
+    for start in range(1, len(parts)):
+        rest = "_".join(parts[start:])
+        if _known_metric(rest):
+            return rest
+    return name
 
 
 def compile_from_keras(config, path, legacy=False):
