@@ -372,11 +372,13 @@ def _metric_names(value, path):
         config = value.get("config") or {}
         name = config.get("name") if isinstance(config, dict) else None
         fn = config.get("fn") if isinstance(config, dict) else None
+        if isinstance(name, str) and _known_metric(_unprefixed(name)):
+            return _unprefixed(name)  # "accuracy" stays "accuracy", as Keras logs it
         if isinstance(fn, str) and _known_metric(fn):  # a MeanMetricWrapper: its function
             return fn
         if not isinstance(name, str):
             _refuse(path, "compile metrics", f"{value!r:.80} has no metric name")
-        return _unprefixed(name)
+        return name
     if isinstance(value, dict):
         return {k: _metric_names(v, path) for k, v in value.items()}
     if isinstance(value, list):
