@@ -67,3 +67,23 @@ def test_real_notebook_runs_and_reaches_its_accuracy(entry, tmp_path_factory):
         "saved_output" else entry["reference"].get("value")
     if reference is not None:
         assert abs(result["accuracy"] - reference) <= 0.01, (result["accuracy"], reference)
+
+
+def test_a_url_stand_in_is_served_by_a_loopback_proxy_and_nothing_else(tmp_path):
+    """The autoencoder tutorial reads its ECG CSV with pd.read_csv(URL); the
+    notebook stays untouched and its kernel's http_proxy answers that URL."""
+    import urllib.error
+    import urllib.request
+
+    import numpy as np
+
+    folder = run.stand_in_data(["ecg"], tmp_path)
+    proxy = run.start_stand_in_proxy(folder)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy}))
+    (url,) = run.STAND_IN_URLS
+    with opener.open(url, timeout=30) as response:
+        rows = np.loadtxt(response, delimiter=",")
+    assert rows.shape == (4998, 141)
+    assert set(np.unique(rows[:, -1])) == {0.0, 1.0} and rows[:, -1].sum() == 2919
+    with pytest.raises(urllib.error.HTTPError):
+        opener.open("http://example.com/other.csv", timeout=30)

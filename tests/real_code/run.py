@@ -18,10 +18,13 @@ The import edits are exactly those API.md allows, line by line:
 ``import keras`` -> ``import glassnet.keras as keras``,
 ``from keras(.X) import Y`` -> ``from glassnet.keras(.X) import Y``.
 
-Data that cannot be had offline (MNIST, IMDB, Reuters, Boston Housing) gets a
-stand-in where a manifest entry names one under "stand_in": a file in Keras's
-own layout (see ``STAND_INS``), written once into a ``stand-in-data`` folder
-that ``$GLASSNET_DATA`` names for that notebook's kernel only. The notebook's
+Data that cannot be had offline (MNIST, IMDB, Reuters, Boston Housing, the
+autoencoder tutorial's ECG CSV) gets a stand-in where a manifest entry names
+one under "stand_in": a file in Keras's own layout (see ``STAND_INS``), written
+once into a ``stand-in-data`` folder that ``$GLASSNET_DATA`` names for that
+notebook's kernel only; a file the notebook downloads itself from a URL
+(``STAND_IN_URLS``) comes from a loopback proxy its kernel's ``http_proxy``
+names. The notebook's
 code is untouched; its accuracy is then that of the stand-in, not of the real
 data set, so such entries carry no saved-output reference.
 """
@@ -167,8 +170,70 @@ def _stand_in_boston_housing(folder):
     np.savez(folder / "boston_housing.npz", x=x, y=np.clip(y, 5, 50))
 
 
+def _stand_in_ecg(folder):
+    """ecg.csv as TensorFlow's autoencoder tutorial downloads it: 4,998 rows of
+    140 readings and a label (1 normal, 0 anomalous; 2,919 normal), no header.
+    A normal beat is a fixed pattern of peaks with jitter and noise; an
+    anomalous one has its peaks moved, widened or missing."""
+    rng = np.random.default_rng(4998)
+    t = np.arange(140)
+
+    def beat(centres, widths, heights):
+        return sum(h * np.exp(-0.5 * ((t - c) / w) ** 2) for c, w, h in
+                   zip(centres, widths, heights))
+
+    rows = []
+    for label in rng.permutation([1] * 2919 + [0] * 2079):
+        shift = rng.normal(0, 1.5)
+        centres, widths, heights = [20, 45, 52, 58, 95], [4, 2, 1.5, 2, 8], [0.4, -0.6, 3.0, -1.2,
+                                                                             0.8]
+        if not label:
+            kind = rng.integers(3)
+            if kind == 0:
+                centres = [c + rng.normal(0, 12) for c in centres]
+            elif kind == 1:
+                widths = [w * rng.uniform(2, 4) for w in widths]
+            else:
+                heights = [h * rng.choice([0, 0.3, 2.5]) for h in heights]
+        x = beat([c + shift for c in centres], widths, heights) - 1.5 + \
+            rng.normal(0, 0.15, 140)
+        rows.append(list(x) + [float(label)])
+    np.savetxt(folder / "ecg.csv", np.array(rows), delimiter=",", fmt="%.6f")
+
+
 STAND_INS = {"mnist": _stand_in_mnist, "imdb": _stand_in_imdb, "reuters": _stand_in_reuters,
-             "boston_housing": _stand_in_boston_housing}
+             "boston_housing": _stand_in_boston_housing, "ecg": _stand_in_ecg}
+
+# stand-ins that notebooks fetch from a URL themselves (pd.read_csv(url)): a loopback
+# HTTP proxy (http_proxy for that notebook's kernel only) answers these URLs from the
+# stand-in folder and refuses every other one
+STAND_IN_URLS = {
+    "http://storage.googleapis.com/download.tensorflow.org/data/ecg.csv": "ecg.csv"}
+
+
+def start_stand_in_proxy(folder):
+    """A loopback proxy serving STAND_IN_URLS from ``folder``; returns its URL."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            name = STAND_IN_URLS.get(self.path)
+            if name is None or not (folder / name).is_file():
+                self.send_error(404, "not a stand-in URL")
+                return
+            body = (folder / name).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def stand_in_data(names, folder):
@@ -210,6 +275,11 @@ def run_notebook(path, workdir, keras=False, timeout=3600):
     if entry and entry.get("stand_in"):
         data = stand_in_data(entry["stand_in"], pathlib.Path(workdir).parent / "stand-in-data")
         env["GLASSNET_DATA"] = str(data)
+        if any(STAND_IN_URLS.get(url) in {f"{n}.csv" for n in entry["stand_in"]}
+               for url in STAND_IN_URLS):
+            env["http_proxy"] = env["HTTP_PROXY"] = start_stand_in_proxy(data)
+            env.pop("no_proxy", None)
+            env.pop("NO_PROXY", None)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             allow_errors=True, resources={"metadata": {"path": str(workdir)}})
     start = time.perf_counter()
