@@ -329,3 +329,32 @@ def test_unknown_image_sizes_export_with_tensorflows_same_padding(tmp_path):
         x = RNG.normal(size=(2,) + size + (3,)).astype("float32")
         np.testing.assert_allclose(session.run(None, {name: x})[0],
                                    model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", range(len(RECURRENT_CASES)))
+def test_gru_reset_before_exports_in_onnx_op_or_scan(case, tmp_path):
+    """GRU(reset_after=False): ONNX's GRU with linear_before_reset=0, or the
+    same step in a Scan loop; onnxruntime gives predict's numbers."""
+    arguments, form = RECURRENT_CASES[case]
+    gn.utils.set_random_seed(40 + case)
+    model = keras.Sequential([keras.Input((9, 5)), L.GRU(6, reset_after=False, **arguments)])
+    layer = model.layers[0]
+    if layer.use_bias:
+        layer.bias.assign(RNG.normal(size=layer.bias.shape) * 0.5)
+    path = run_both(model, SEQ, tmp_path)
+    nodes = [n for n in onnx.load(str(path)).graph.node if n.op_type == "GRU"]
+    if form == "RNN":
+        (node,) = nodes
+        assert {a.name: a.i for a in node.attribute}.get("linear_before_reset", 0) == 0
+    else:
+        assert not nodes and "Scan" in _op_types(path)
+
+
+def test_masked_gru_reset_before_exports_as_a_scan(tmp_path):
+    gn.utils.set_random_seed(41)
+    model = keras.Sequential([keras.Input((7,), dtype="int64"), L.Embedding(30, 4, mask_zero=True),
+                              L.GRU(5, reset_after=False, return_sequences=True)])
+    model.layers[-1].bias.assign(RNG.normal(size=(15,)) * 0.5)
+    x = RNG.integers(1, 30, size=(40, 7))
+    x[::3, 4:] = 0
+    run_both(model, x, tmp_path)

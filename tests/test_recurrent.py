@@ -74,8 +74,9 @@ def test_keras_layouts_and_defaults():
     rnn = keras.layers.SimpleRNN(3)
     rnn.forward(np.zeros((1, 2, 5)))
     assert [w.name for w in rnn.weights] == ["kernel", "recurrent_kernel", "bias"]
-    with pytest.raises(NotImplementedError, match="reset_after=False"):
-        keras.layers.GRU(3, reset_after=False)
+    original = keras.layers.GRU(3, reset_after=False)
+    original.forward(np.zeros((1, 2, 5)))
+    assert [w.shape for w in original.weights] == [(5, 9), (3, 9), (9,)]  # one bias
     with pytest.raises(ValueError, match=r"\(batch, steps, features\)"):
         keras.layers.LSTM(2).forward(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="dropout must be a number in"):
@@ -206,3 +207,40 @@ def test_same_as_keras_outputs_and_training_step(name, options, tmp_path):
     theirs, ours = build(real), build(keras)
     assert_same_step(theirs, ours, x, y, atol=1e-5)
     assert_files_both_ways(real, theirs, ours, x, tmp_path)
+
+
+@pytest.mark.parametrize("options", [{}, {"return_sequences": True}, {"go_backwards": True},
+                                     {"use_bias": False}])
+def test_gru_reset_before_passes_the_gradient_check(options):
+    """GRU(reset_after=False): r resets h before its product with U_h."""
+    gn.utils.set_random_seed(1)
+    layer = keras.layers.GRU(3, reset_after=False, **options)
+    x = np.random.default_rng(1).normal(size=(4, 6, 2))
+    errors = check_gradients(layer, x)
+    assert max(errors.values()) < 1e-6, errors
+    assert layer.get_config()["reset_after"] is False
+
+
+def test_gru_reset_before_matches_keras_with_a_mask_and_one_training_step(tmp_path):
+    """Real Keras 3.15 wrote the file, its predictions and its weights after one
+    SGD step (tests/data/keras/make_gru_reset_before.py)."""
+    import os
+
+    folder = os.path.join(os.path.dirname(__file__), "data", "keras", "3.15.1")
+    data = np.load(os.path.join(folder, "gru_reset_before.npz"))
+    model = keras.models.load_model(os.path.join(folder, "gru_reset_before.keras"))
+    gru = model.layers[-1]
+    assert type(gru).__name__ == "GRU" and gru.reset_after is False
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_array_equal(w, data[f"before{i}"])
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["predictions"],
+                               rtol=1e-5, atol=1e-6)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.train_on_batch(data["x"], data["y"])
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, data[f"after{i}"], rtol=1e-5, atol=1e-6)
+    # and back: glassnet's file of it loads in glassnet with the same predictions
+    model.save(str(tmp_path / "again.keras"))
+    again = keras.models.load_model(str(tmp_path / "again.keras"))
+    np.testing.assert_allclose(again.predict(data["x"], verbose=0),
+                               model.predict(data["x"], verbose=0), rtol=1e-6)

@@ -539,6 +539,16 @@ class GRU(_Recurrent):
 
     The direct term g · z carries the gradient back when the update gate
     keeps the old state (z near 1).
+
+    ``reset_after=False`` (the original GRU, older tutorials and tf.keras 1's
+    files): one bias (3·units,), and r resets h *before* its product, U being
+    recurrent_kernel's three parts:
+
+        z = σ(x̂_z + h_{t-1} @ U_z)   r = σ(x̂_r + h_{t-1} @ U_r)
+        n = tanh(x̂_h + (r · h_{t-1}) @ U_h)
+
+    so ∂L/∂(r·h) = ∂L/∂a_n @ U_hᵀ, ∂L/∂r = ∂L/∂(r·h) · h_{t-1}, and step t - 1
+    also gets ∂L/∂(r·h) · r; grad U_h = Σ (r·h_{t-1})ᵀ @ ∂L/∂a_n.
     """
 
     GATES, STATES = 3, 1
@@ -547,22 +557,21 @@ class GRU(_Recurrent):
                  reset_after=True, implementation=2, **kwargs):
         super().__init__(units, activation=activation,
                          recurrent_activation=recurrent_activation, **kwargs)
-        if not reset_after:
-            raise NotImplementedError(f"GRU {self.name!r}: reset_after=False (tf.keras 1's "
-                                      f"form) is not implemented in glassnet")
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
         self.implementation = implementation
 
     def _bias_shape(self):
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def _input_bias(self):
-        return self.bias.value[0]
+        return self.bias.value[0] if self.reset_after else self.bias.value
 
     def _input_bias_grad(self, d2):
-        np.sum(d2, axis=0, out=self.grad_bias[0])
+        np.sum(d2, axis=0, out=self.grad_bias[0] if self.reset_after else self.grad_bias)
 
     def _steps(self, zs, states):
+        if not self.reset_after:
+            return self._steps_reset_before(zs, states)
         h = states[0]
         steps, n, _ = zs.shape
         u, k = self.units, self.recurrent_kernel.value
@@ -590,7 +599,69 @@ class GRU(_Recurrent):
         self.zs = zs                                   # now a_z, a_r, a_n
         self._final = [h.copy()]
 
+    def _steps_reset_before(self, zs, states):
+        """The forward of reset_after=False (see the class docstring)."""
+        h = states[0]
+        steps, n, _ = zs.shape
+        u, k = self.units, self.recurrent_kernel.value
+        act, rec = self.activation, self.recurrent_activation
+        masked = self.m is not None
+        hn = np.empty((steps, n, u), dtype=self.dtype) if masked else self.hs[1:]
+        self.hh = np.empty_like(zs)                    # h @ U_zr, (r·h) @ U_h, every step
+        self.rh = np.empty((steps, n, u), dtype=self.dtype)    # r · h_{t-1}
+        self.acts = acts = np.empty_like(zs)           # z, r, n
+        tmp = np.empty((n, u), dtype=self.dtype)
+        for t in range(steps):
+            x, hh, a = zs[t], self.hh[t], acts[t]
+            h_in = self._recurrent_in(h)
+            np.matmul(h_in, k[:, :2 * u], out=hh[:, :2 * u])
+            x[:, :2 * u] += hh[:, :2 * u]                            # a_z, a_r
+            _activate(rec, x[:, :2 * u], a[:, :2 * u])               # z, r
+            np.multiply(a[:, u:2 * u], h_in, out=self.rh[t])
+            np.matmul(self.rh[t], k[:, 2 * u:], out=hh[:, 2 * u:])
+            x[:, 2 * u:] += hh[:, 2 * u:]                            # a_n = x̂_h + (r·h) U_h
+            _activate(act, x[:, 2 * u:], a[:, 2 * u:])               # n
+            np.subtract(h, a[:, 2 * u:], out=tmp)                    # h_t = n + z·(h_{t-1} - n)
+            tmp *= a[:, :u]
+            np.add(a[:, 2 * u:], tmp, out=hn[t])
+            h = self._carry(t, hn[t], h, self.hs[t + 1]) if masked else hn[t]
+        self.zs = zs
+        self._final = [h.copy()]
+
+    def _steps_backward_reset_before(self, d_seq, d_final):
+        steps, n, _ = self.zs.shape
+        u, k = self.units, self.recurrent_kernel.value
+        act, rec = self.activation, self.recurrent_activation
+        acts, zs = self.acts, self.zs
+        slope = np.empty_like(acts)
+        slope[..., :2 * u] = _slope(rec, zs[..., :2 * u], acts[..., :2 * u])
+        slope[..., 2 * u:] = _slope(act, zs[..., 2 * u:], acts[..., 2 * u:])
+        d_zs = np.empty_like(zs)                       # ∂L/∂x̂ (= ∂L/∂ of each gate's input)
+        g = d_final[0]
+        for t in range(steps - 1, -1, -1):
+            g, g_old = self._arrive(t, g, d_seq)
+            a, s, dx = acts[t], slope[t], d_zs[t]
+            z, r, cand = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+            h_in = self._recurrent_in(self.hs[t])
+            np.multiply(g * (1 - z), s[:, 2 * u:], out=dx[:, 2 * u:])            # ∂L/∂a_n
+            np.multiply(g * (self.hs[t] - cand), s[:, :u], out=dx[:, :u])        # ∂L/∂a_z
+            d_rh = dx[:, 2 * u:] @ k[:, 2 * u:].T                                # ∂L/∂(r·h)
+            np.multiply(d_rh * h_in, s[:, u:2 * u], out=dx[:, u:2 * u])          # ∂L/∂a_r
+            back = dx[:, :2 * u] @ k[:, :2 * u].T + d_rh * r
+            if self.h_mask is not None:
+                back *= self.h_mask
+            g = g * z + back                                                     # g_{t-1}
+            if g_old is not None:
+                g += g_old
+        h_in = self.hs[:-1] if self.h_mask is None else self.hs[:-1] * self.h_mask
+        flat = d_zs.reshape(-1, 3 * u)
+        self.grad_recurrent_kernel[:, :2 * u] = h_in.reshape(-1, u).T @ flat[:, :2 * u]
+        self.grad_recurrent_kernel[:, 2 * u:] = self.rh.reshape(-1, u).T @ flat[:, 2 * u:]
+        return d_zs
+
     def _steps_backward(self, d_seq, d_final):
+        if not self.reset_after:
+            return self._steps_backward_reset_before(d_seq, d_final)
         steps, n, _ = self.zs.shape
         u, k = self.units, self.recurrent_kernel.value
         act, rec = self.activation, self.recurrent_activation
@@ -624,7 +695,7 @@ class GRU(_Recurrent):
 
     def _backward(self, grad, input_grad=True):
         out = super()._backward(grad, input_grad)
-        if self.use_bias:
+        if self.use_bias and self.reset_after:
             self.grad_bias[1] = self._brec_grad
             if self.bias.regularizer is not None and self.trainable:  # row 1 was just reset
                 self.grad_bias[1] += self.bias.regularizer.gradient(self.bias.value)[1]

@@ -365,7 +365,7 @@ def _recurrent_op(g, layer, x, kind):
     gates = layer.GATES * u
     if layer.use_bias:
         bias = layer.bias.numpy()
-        if kind == "GRU":
+        if kind == "GRU" and layer.reset_after:
             b = np.concatenate([_gate_rows(bias[:1], kind, u)[0, :, 0],
                                 _gate_rows(bias[1:], kind, u)[0, :, 0]])
         else:
@@ -379,9 +379,10 @@ def _recurrent_op(g, layer, x, kind):
         gate = _ONNX_RNN_ACTIVATIONS[layer.recurrent_activation.name]
         if kind == "LSTM":
             op, attributes["activations"] = "LSTM", [gate, activation, activation]
-        else:  # reset_after=True: r multiplies (h @ R + Rb), ONNX's linear_before_reset
+        else:  # reset_after=True: r multiplies (h @ R + Rb), ONNX's linear_before_reset;
+            # reset_after=False: (r · h) @ R, ONNX's default
             op, attributes["activations"] = "GRU", [gate, activation]
-            attributes["linear_before_reset"] = 1
+            attributes["linear_before_reset"] = int(layer.reset_after)
     outs = g.outs(op, inputs, 3 if kind == "LSTM" else 2, hint=kind.lower(), **attributes)
     y, states = outs[0], outs[1:]
     zero = g.ints([0])
@@ -398,7 +399,8 @@ def _recurrent_scan(g, layer, x, kind, mask, owner):
     z = g.op("MatMul", [x, g.const(layer.kernel.numpy(), "kernel")])   # x_t @ kernel, all t
     if layer.use_bias:
         bias = layer.bias.numpy()
-        z = g.op("Add", [z, g.const(bias[0] if kind == "GRU" else bias, "bias")])
+        input_bias = bias[0] if kind == "GRU" and layer.reset_after else bias
+        z = g.op("Add", [z, g.const(input_bias, "bias")])
     z = g.op("Transpose", [z], perm=[1, 0, 2])                          # (T, N, gates·u)
     m = None
     if mask is not None:
@@ -429,6 +431,17 @@ def _recurrent_scan(g, layer, x, kind, mask, owner):
                                 body.op("Mul", [i, _activation(body, cc, act, owner)])])
         h_new = body.op("Mul", [o, _activation(body, c_new, act, owner)])
         new = [h_new, c_new]
+    elif not layer.reset_after:  # GRU, reset_after=False: n = act(x̂_h + (r · h) @ U_h)
+        kernel = layer.recurrent_kernel.numpy()
+        U_zr = g.const(kernel[:, :2 * u], "recurrent_kernel_zr")
+        U_h = g.const(kernel[:, 2 * u:], "recurrent_kernel_h")
+        xz, xr, xh = body.outs("Split", [zt], 3, axis=-1)
+        hz, hr = body.outs("Split", [body.op("MatMul", [h, U_zr])], 2, axis=-1)
+        gz = _activation(body, body.op("Add", [xz, hz]), rec, owner)
+        gr = _activation(body, body.op("Add", [xr, hr]), rec, owner)
+        hn = body.op("MatMul", [body.op("Mul", [gr, h]), U_h])
+        cand = _activation(body, body.op("Add", [xh, hn]), act, owner)
+        new = [body.op("Add", [cand, body.op("Mul", [gz, body.op("Sub", [h, cand])])])]
     else:  # GRU, reset_after=True
         hh = body.op("MatMul", [h, U])
         if layer.use_bias:
