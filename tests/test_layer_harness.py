@@ -52,8 +52,7 @@ LAYERS = [
     (M(L.Activation, "relu"), (2, 5), F),
     (M(L.Activation, "gelu"), (2, 3, 4), F),
     (M(L.Activation, "softmax"), (2, 5), F),
-    (M(L.Activation, "step"), (2, 5), F,
-     {"onnx": "ONNX export of the activation 'step' is not implemented"}),
+    (M(L.Activation, "step"), (2, 5), F),  # ONNX: Greater + Cast
     (M(L.Dropout, 0.5, seed=1), (3, 6), F),
     (M(L.Dropout, 0.3), (2, 3, 4), F),
     (M(L.GaussianNoise, 0.3, seed=2), (3, 6), F),

@@ -644,6 +644,22 @@ def names(include_aliases=True):
     return sorted(found)
 
 
+def _from_layer(layer):
+    """An activation layer (LeakyReLU(0.2), ReLU(), ELU()) given as a layer's
+    ``activation``: the named activation it equals, else its own function and
+    exact derivative (its layer's ``function`` and ``derivative``)."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "LeakyReLU" and config.get("negative_slope") == 0.2:
+        return _REGISTRY["leaky_relu"]
+    if kind == "ReLU" and config.get("max_value") is None and not config.get(
+            "negative_slope") and not config.get("threshold"):
+        return _REGISTRY["relu"]
+    if kind == "ELU" and config.get("alpha", 1.0) == 1.0:
+        return _REGISTRY["elu"]
+    return Activation(f"{kind.lower()}", lambda x: layer.function(np.asarray(x)),
+                      lambda x: layer.derivative(np.asarray(x)))
+
+
 def get(identifier):
     """The :class:`Activation` for a name, a function, or ``None`` (linear).
 
@@ -666,6 +682,8 @@ def get(identifier):
             raise ValueError(f"Unknown activation {identifier!r}. "
                              f"Valid names: {', '.join(names())}")
         return _REGISTRY[key]
+    if all(hasattr(identifier, a) for a in ("function", "derivative", "get_config")):
+        return _from_layer(identifier)  # Dense(..., activation=LeakyReLU(0.2)), as Keras allows
     if callable(identifier):
         for activation in _REGISTRY.values():
             if activation.function is identifier:

@@ -41,6 +41,7 @@ __all__ = ["Conv2D", "Conv1D", "Conv2DTranspose", "conv_output_length",
            "window_slices", "IM2COL_BUDGET_BYTES"]
 
 IM2COL_BUDGET_BYTES = 64 * 2**20
+FEW_FILTERS = 2  # up to this many filters a Conv2D goes by kernel offsets, not by im2col
 CACHE_CHUNK_BYTES = 4 * 2**20  # pieces of a batch that stay in the CPU's cache (col2im, fused)
 PADDINGS = ("valid", "same")
 
@@ -268,8 +269,17 @@ class Conv2D(ActivatedLayer):
         xp = self._pad(x)
         kernel = self._kernel_matrix()
         out = np.empty((len(x),) + self._out_hw() + (self.filters,), dtype=self.dtype)
-        parts = self._chunks(len(x))
         self.cols = None
+        if self.filters <= FEW_FILTERS:  # by kernel offsets: no im2col kh·kw times x's size
+            out[...] = 0
+            kernels = self._kernels_by_offset()
+            for a, b, window in window_slices(self.kernel_size, self.strides, self._out_hw()):
+                out += np.einsum("nijc,cf->nijf", xp[window], kernels[a, b], optimize=False)
+            self.x_shape, self.xp = x.shape, xp
+            if self.use_bias:
+                out += self.bias
+            return out
+        parts = self._chunks(len(x))
         for part in parts:
             cols = self._im2col(xp[part])
             np.matmul(cols, kernel, out=out[part].reshape(-1, self.filters))
@@ -286,7 +296,11 @@ class Conv2D(ActivatedLayer):
             np.sum(grad_z.reshape(-1, f), axis=0, out=self.grad_bias)
         grad_kernel = self.grad_kernel.reshape(-1, f)
         grad_kernel[...] = 0
-        for part in self._chunks(len(grad_z)):
+        if f <= FEW_FILTERS:  # grad_kernel[a, b] = x's window (a, b)ᵀ · ∂L/∂z, per offset
+            grads = grad_kernel.reshape(self.kernel_size + (-1, f))
+            for a, b, window in window_slices(self.kernel_size, self.strides, grad_z.shape[1:3]):
+                grads[a, b] = np.einsum("nijc,nijf->cf", self.xp[window], grad_z, optimize=False)
+        for part in ([] if f <= FEW_FILTERS else self._chunks(len(grad_z))):
             cols = self.cols if self.cols is not None else self._im2col(self.xp[part])
             # = colsᵀ @ ∂L/∂z, computed as (∂L/∂zᵀ @ cols)ᵀ: the same numbers, but a
             # product OpenBLAS splits well (with 9 rows it can stall for 100x longer)
@@ -298,9 +312,30 @@ class Conv2D(ActivatedLayer):
         # cache until col2im has added them onto the image (2x faster here than
         # one big product followed by the adds)
         grad_xp = np.zeros_like(self.xp)
+        if f <= FEW_FILTERS:  # ∂L/∂cols would be kh·kw·C / f times larger than ∂L/∂z
+            self._input_grad_by_offsets(grad_z, grad_xp)
+            return self._unpad(grad_xp)
         for part in self.cache_chunks(len(grad_z)):
             self._col2im(grad_z[part].reshape(-1, f), grad_xp[part])
         return self._unpad(grad_xp)
+
+    def _input_grad_by_offsets(self, grad_z, grad_xp):
+        """∂L/∂x for a layer of few filters (a generator's last Conv2D(1, 5)),
+        without ∂L/∂cols: for each kernel offset (a, b), the pixels that offset
+        read get ∂L/∂z @ kernel[a, b]ᵀ, one (n, out_h, out_w, C) product added
+        in place, so nothing kh·kw times the image's size is ever made."""
+        kernels = self._kernels_by_offset()
+        part = np.empty(grad_z.shape[:3] + (kernels.shape[2],), dtype=grad_xp.dtype)
+        for a, b, window in window_slices(self.kernel_size, self.strides, grad_z.shape[1:3]):
+            if self.filters == 1:
+                np.multiply(grad_z, kernels[a, b, :, 0], out=part)  # an outer product
+            else:
+                np.matmul(grad_z, kernels[a, b].T, out=part)
+            grad_xp[window] += part
+
+    def _kernels_by_offset(self):
+        """The kernel as (kh, kw, C, F), Conv1D's too (its kh is 1): a view."""
+        return self._kernel_matrix().reshape(self.kernel_size + (-1, self.filters))
 
     def cache_chunks(self, n):
         """Slices of the batch whose cols (or conv output) fit CACHE_CHUNK_BYTES."""

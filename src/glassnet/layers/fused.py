@@ -60,7 +60,7 @@ class Conv2DMaxPooling:
     def applies(conv, pool):
         return (type(conv) is Conv2D and type(pool) is MaxPooling2D
                 and conv.activation.name in ("relu", "linear") and pool._tiles()
-                and None not in tuple(pool.output_shape))  # sizes known when planned
+                and None not in tuple(pool.output_shape)[1:])  # sizes known when planned
 
     def _grouped_cols(self, xp):
         """(ph·pw, n·out_h·out_w, kh·kw·C): for each place t in the pooling
