@@ -924,3 +924,22 @@ def test_non_numbers_deep_json_and_a_full_upload_keep_the_socket(caplog):
         ws.send_text(json.dumps({"id": 3, "type": "step"}))  # the socket is still there
         assert _receive_until(ws, "ack")["ok"]
     assert "Traceback" not in caplog.text
+
+
+def test_a_regression_set_takes_the_square_loss_as_tensorflow_playground():
+    """A regression set chosen while cross-entropy was selected showed a negative
+    test loss and a blank curve. The loss follows the problem's type."""
+    from glassnet.playground import session as S
+
+    s = S.Session()
+    s.set("loss", "cross-entropy")
+    config = s.set("dataset", "reg-plane")
+    assert config["loss"] == "square"
+    s.step()
+    train, test = s._losses()
+    assert np.isfinite(train) and train >= 0 and np.isfinite(test) and test >= 0
+    with pytest.raises(ValueError, match="'cross-entropy' is for classes.*use 'square'"):
+        s.set("loss", "cross-entropy")
+    kept, problems = S.salvage_config({"dataset": "reg-gauss", "loss": "cross-entropy"})
+    assert kept["dataset"] == "reg-gauss" and kept.get("loss", "square") == "square"
+    assert S.check_config({"dataset": "reg-gauss"})["loss"] == "square"

@@ -123,6 +123,9 @@ def validate(name, value, config=None, uploaded=None):
         if value == "square" and k > 2:
             raise ValueError(f"loss 'square' is for two classes or regression; the dataset "
                              f"{config['dataset']!r} has {k} classes: use 'cross-entropy'")
+        if value == "cross-entropy" and k == 1:  # a regression: TensorFlow Playground's rule
+            raise ValueError(f"loss 'cross-entropy' is for classes; the dataset "
+                             f"{config['dataset']!r} is a regression: use 'square'")
         return value
     if name == "schedule":
         return _choice(name, value, SCHEDULES)
@@ -160,8 +163,11 @@ def check_config(config, uploaded=None):
     for name in _CHECK_ORDER:
         if name in config:
             out[name] = validate(name, config[name], out, uploaded)
-    if _count(out["dataset"], uploaded) > 2:
+    classes = _count(out["dataset"], uploaded)
+    if classes > 2:
         out["loss"] = "cross-entropy"
+    elif classes == 1:  # a regression is fitted by the square loss (TensorFlow Playground's)
+        out["loss"] = "square"
     return out
 
 
@@ -279,6 +285,8 @@ class Session:
             config["activations"] = (old + [config["activation"]] * len(value))[:len(value)]
         if name == "dataset" and _count(value, self.uploaded) > 2:
             config["loss"] = "cross-entropy"
+        elif name == "dataset" and _count(value, self.uploaded) == 1:
+            config["loss"] = "square"  # a regression: the loss follows the problem's type
         self.config = check_config(config, self.uploaded)
         self.rebuild(new_data=name in ("dataset", "noise", "trainRatio", "seed"))
         return self.config
