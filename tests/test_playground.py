@@ -5,6 +5,7 @@ headless Chromium."""
 import contextlib
 import json
 import os
+import pathlib
 import shutil
 import socket
 import struct
@@ -943,3 +944,29 @@ def test_a_regression_set_takes_the_square_loss_as_tensorflow_playground():
     kept, problems = S.salvage_config({"dataset": "reg-gauss", "loss": "cross-entropy"})
     assert kept["dataset"] == "reg-gauss" and kept.get("loss", "square") == "square"
     assert S.check_config({"dataset": "reg-gauss"})["loss"] == "square"
+
+
+def test_korean_mode_has_a_hangul_font(server_url):
+    """Without a CJK font Korean users saw boxes: the page asks for NanumGothic,
+    which the README's set-up commands install (fonts-nanum)."""
+    import shutil
+    import subprocess
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    assert readme.count("fonts-nanum") >= 3  # both commands, and the sentence that says so
+    if shutil.which("fc-list") is None or "Nanum" not in subprocess.run(
+            ["fc-list"], capture_output=True, text=True).stdout:
+        pytest.skip("fonts-nanum is not installed here (the README's commands install it)")
+    with _page(server_url) as page:
+        page.evaluate("playground.language('ko')")
+        family = page.evaluate("getComputedStyle(document.body).fontFamily")
+        assert "NanumGothic" in family
+        assert page.evaluate("document.fonts.check('14px NanumGothic', '학습률')")
+        # Hangul drawn in that font has real glyphs: wider than a box per character would be
+        # is not a reliable measure, so compare with a font that has no Hangul at all
+        widths = page.evaluate("""() => {
+            const c = document.createElement('canvas').getContext('2d');
+            c.font = '20px NanumGothic'; const nanum = c.measureText('학습률 손실').width;
+            c.font = '20px monospace'; const mono = c.measureText('학습률 손실').width;
+            return [nanum, mono]; }""")
+        assert widths[0] > 0 and widths[0] != widths[1]
