@@ -402,9 +402,10 @@ class BinaryCrossentropy(_Crossentropy):
         # outside [0, 1] (the GAN guides add up to 0.05 of noise) are fine. Whole numbers
         # outside [0, 1] are class numbers (or -1/1 labels), a mistake worth a message
         if y.size and (y.min() < 0 or y.max() > 1) and np.all(y == np.round(y)):
-            raise ValueError(f"binary_crossentropy targets are 0/1 labels (or probabilities); "
-                             f"received whole numbers from {y.min():g} to {y.max():g}: for "
-                             f"class numbers use sparse_categorical_crossentropy")
+            raise ValueError(f"binary_crossentropy targets lie in [0, 1] (0/1 labels or "
+                             f"probabilities); received whole numbers from {y.min():g} to "
+                             f"{y.max():g}: for class numbers use "
+                             f"sparse_categorical_crossentropy")
         return y
 
 

@@ -12,6 +12,7 @@ dropout 0.2 lowered it (0.8922 at 15 epochs, 0.8940 at 20).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import json
@@ -296,6 +297,24 @@ def _new_run_dir(out, prefix=""):
     return path
 
 
+@contextlib.contextmanager
+def _removed_if_left_empty(folder):
+    """Remove ``folder`` again if what runs inside fails before anything is
+    written into it (the run folder of a run that never trained)."""
+    try:
+        yield
+    except BaseException:
+        try:
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+                parent = os.path.dirname(folder)
+                if os.path.basename(parent) == "runs" and not os.listdir(parent):
+                    os.rmdir(parent)  # the default runs/ this run made, still empty
+        except OSError:
+            pass
+        raise
+
+
 def _check_writable(folder):
     import tempfile
 
@@ -339,8 +358,9 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
 
         callbacks.append(TensorBoard(tensorboard, histogram_freq=1))
     run_dir = _new_run_dir(out)  # before training: a bad --out costs no training
-    model, history, seconds, interrupted = _fit(config, data, verbose,
-                                                callbacks=callbacks or None)
+    with _removed_if_left_empty(run_dir):  # a bad setting found while building leaves nothing
+        model, history, seconds, interrupted = _fit(config, data, verbose,
+                                                    callbacks=callbacks or None)
     epochs_run = len(history.epoch)
     is_text = _is_text(x_test)
     texts = x_test
@@ -498,29 +518,30 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
 
     rows, histories, recorded, through_time = [], {}, {}, {}
     is_text = _is_text(x_test)
-    for value, variant in zip(values, variants):
-        if verbose:
-            log(f"--- {kind} = {value} ---")
-        recorder = Recorder(every=10) if inspect else None
-        model, history, seconds, interrupted = _fit(variant, data, verbose,
-                                                    callbacks=[recorder] if recorder else None)
-        if recorder is not None and recorder.epochs:
-            recorded[str(value)] = recorder.epochs
-        x_eval = text_input(model, x_test) if is_text else x_test
-        if is_text:
-            from glassnet import inspect as _inspect
+    with _removed_if_left_empty(run_dir):  # a bad setting found while building
+        for value, variant in zip(values, variants):
+            if verbose:
+                log(f"--- {kind} = {value} ---")
+            recorder = Recorder(every=10) if inspect else None
+            model, history, seconds, interrupted = _fit(variant, data, verbose,
+                                                        callbacks=[recorder] if recorder else None)
+            if recorder is not None and recorder.epochs:
+                recorded[str(value)] = recorder.epochs
+            x_eval = text_input(model, x_test) if is_text else x_test
+            if is_text:
+                from glassnet import inspect as _inspect
 
-            through_time[str(value)] = _inspect.gradient_through_time(model, x_eval[:500],
-                                                                      y_test[:500])
-        test_loss, test_accuracy = model.evaluate(x_eval, y_test, batch_size=1000, verbose=0)
-        rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
-                     "val_accuracy": history.history.get("val_accuracy", [None])[-1],
-                     "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
-                     "seconds": seconds, "epochs_run": len(history.epoch),
-                     "interrupted_at": interrupted})
-        histories[str(value)] = history.history
-        if interrupted:
-            break
+                through_time[str(value)] = _inspect.gradient_through_time(model, x_eval[:500],
+                                                                          y_test[:500])
+            test_loss, test_accuracy = model.evaluate(x_eval, y_test, batch_size=1000, verbose=0)
+            rows.append({kind: value, "train_accuracy": history.history["accuracy"][-1],
+                         "val_accuracy": history.history.get("val_accuracy", [None])[-1],
+                         "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
+                         "seconds": seconds, "epochs_run": len(history.epoch),
+                         "interrupted_at": interrupted})
+            histories[str(value)] = history.history
+            if interrupted:
+                break
     missing = [str(v) for v in values[len(rows):]]
     report = {"glassnet_version": _version(), "kind": kind,
               "config": {**dataclasses.asdict(config), "hidden": list(config.hidden)},
