@@ -687,3 +687,16 @@ def test_a_tf_keras_215_h5_with_per_output_metrics_loads_compiled(tmp_path, stor
         np.mean(predicted[0].argmax(axis=1) == y[0]))
     mae = [v for k, v in logs.items() if k.startswith("reg_m") and "loss" not in k]
     assert mae == [pytest.approx(float(np.mean(np.abs(predicted[1] - y[1]))), rel=1e-5)]
+
+
+def test_a_keras_315_functional_model_with_a_mask_zero_embedding_loads():
+    """Keras 3.15 records the mask of Embedding(mask_zero=True) as a NotEqual
+    operation passed as the next layer's mask=; glassnet refused the file
+    ("no layer 'NotEqual'"). Its graph carries the mask itself."""
+    path = os.path.join(DATA, "3.15.1", "masked_functional.keras")
+    with zipfile.ZipFile(path) as archive:
+        assert b'"NotEqual"' in archive.read("config.json")
+    data = np.load(os.path.join(DATA, "3.15.1", "masked_functional.npz"))
+    model = keras.models.load_model(path)
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["predictions"],
+                               rtol=1e-5, atol=1e-6)

@@ -308,11 +308,59 @@ def _refs(value, path, where):
     return value
 
 
+def _mask_refs(value):
+    """The names of the operations that ``value`` (a node's kwargs) refers to."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            history = (value.get("config") or {}).get("keras_history")
+            return [history[0]] if isinstance(history, list) and history else []
+        return [n for v in value.values() for n in _mask_refs(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _mask_refs(v)]
+    return []
+
+
+def _without_mask_ops(layers):
+    """Keras 3.15 writes the mask that an Embedding(mask_zero=True) makes as a
+    ``NotEqual`` operation in the functional graph, passed on as the next
+    layer's ``mask=``. glassnet's graph carries masks itself (from the same
+    Embedding), so those operations and ``mask`` arguments are left out;
+    a NotEqual that feeds anything else stays (and is refused, naming it)."""
+    ops = {e.get("name") for e in layers if isinstance(e, dict) and e.get("class_name") ==
+           "NotEqual" and str(e.get("module", "")).startswith("keras.src.ops")}
+    if not ops:
+        return layers
+    used_otherwise = set()
+    for entry in layers:
+        for node in (entry.get("inbound_nodes") or []) if isinstance(entry, dict) else []:
+            if isinstance(node, dict):
+                kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"}
+                used_otherwise.update(_mask_refs(node.get("args")) + _mask_refs(kwargs))
+    dropped = ops - used_otherwise
+    out = []
+    for entry in layers:
+        if isinstance(entry, dict) and entry.get("name") in dropped:
+            continue
+        if isinstance(entry, dict) and entry.get("inbound_nodes"):
+            nodes = []
+            for node in entry["inbound_nodes"]:
+                if isinstance(node, dict) and set(_mask_refs((node.get("kwargs") or {}).get(
+                        "mask"))) & dropped:
+                    node = {**node, "kwargs": {k: v for k, v in node["kwargs"].items()
+                                               if k != "mask"}}
+                nodes.append(node)
+            entry = {**entry, "inbound_nodes": nodes}
+        out.append(entry)
+    return out
+
+
 def _model_config_from_keras(class_name, config, path, known):
     where = f"model {config.get('name')!r} ({class_name})"
     layers = config.get("layers")
     if not isinstance(layers, list):
         _refuse(path, where, "its config has no list of layers")
+    if class_name != "Sequential":
+        layers = _without_mask_ops(layers)
     body = {"name": config.get("name"), "trainable": config.get("trainable", True),
             "layers": [_layer_from_keras(entry, path, known) for entry in layers]}
     if class_name == "Sequential":
