@@ -880,3 +880,17 @@ def test_keras_two_add_metric_shows_its_mean_in_fit_and_evaluate_logs():
     assert "mean_input" in model.metrics_names
     with pytest.raises(ValueError, match="needs a name"):
         Watched().add_metric(1.0)
+
+
+def test_numpy_reductions_of_a_tensor_take_numpys_own_arguments():
+    """The autoencoder tutorial's np.mean(train_loss) + np.std(train_loss) on a
+    Tensor: NumPy calls t.mean(axis, dtype=None, out=None)."""
+    t = tf.constant([[1.0, 2.0], [3.0, 5.0]])
+    assert float(np.mean(t)) == 2.75 and float(np.std(t)) == pytest.approx(np.std([1, 2, 3, 5]))
+    np.testing.assert_array_equal(np.sum(t, axis=0), [4.0, 7.0])
+    assert np.mean(t, dtype="float64").dtype == np.float64
+    assert float(np.max(t)) == 5.0 and float(np.min(t)) == 1.0
+    with tf.GradientTape() as tape:  # without NumPy's extra arguments it stays on the tape
+        tape.watch(t)
+        y = t.mean()
+    np.testing.assert_array_equal(tape.gradient(y, t).numpy(), np.full((2, 2), 0.25))

@@ -252,22 +252,28 @@ class Tensor(ArrayFace):
         from glassnet.ops import math_ops
         return math_ops.cast(self, dtype)
 
-    # NumPy's reductions, as methods (code written for arrays keeps working, on the tape)
-    def sum(self, axis=None, keepdims=False):
+    # NumPy's reductions, as methods (code written for arrays keeps working, on the tape;
+    # np.mean(t) calls t.mean(axis, dtype=None, out=None): NumPy's own arguments given a
+    # value compute on the values, as NumPy would, and leave the tape)
+    def _reduce(self, name, op, axis, keepdims, extra):
+        if any(v is not None for v in extra.values()):
+            return getattr(self._value, name)(axis=axis, keepdims=keepdims, **extra)
         from glassnet.ops import math_ops
-        return math_ops.reduce_sum(self, axis, keepdims)
+        return getattr(math_ops, op)(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        from glassnet.ops import math_ops
-        return math_ops.reduce_mean(self, axis, keepdims)
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **extra):
+        return self._reduce("sum", "reduce_sum", axis, keepdims, dict(dtype=dtype, out=out,
+                                                                       **extra))
 
-    def max(self, axis=None, keepdims=False):
-        from glassnet.ops import math_ops
-        return math_ops.reduce_max(self, axis, keepdims)
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **extra):
+        return self._reduce("mean", "reduce_mean", axis, keepdims, dict(dtype=dtype, out=out,
+                                                                         **extra))
 
-    def min(self, axis=None, keepdims=False):
-        from glassnet.ops import math_ops
-        return math_ops.reduce_min(self, axis, keepdims)
+    def max(self, axis=None, out=None, keepdims=False, **extra):
+        return self._reduce("max", "reduce_max", axis, keepdims, dict(out=out, **extra))
+
+    def min(self, axis=None, out=None, keepdims=False, **extra):
+        return self._reduce("min", "reduce_min", axis, keepdims, dict(out=out, **extra))
 
     def __getattr__(self, name):
         # the other NumPy array methods (copy, tolist, item, argmax, ...): computed on
