@@ -628,14 +628,21 @@ class GRU(_Recurrent):
         self.zs = zs
         self._final = [h.copy()]
 
+    def _gate_slopes(self):
+        """f'(a) of every gate, every step: the recurrent activation's for z and
+        r, the activation's for n."""
+        u, zs, acts = self.units, self.zs, self.acts
+        slope = np.empty_like(acts)
+        slope[..., :2 * u] = _slope(self.recurrent_activation, zs[..., :2 * u],
+                                    acts[..., :2 * u])
+        slope[..., 2 * u:] = _slope(self.activation, zs[..., 2 * u:], acts[..., 2 * u:])
+        return slope
+
     def _steps_backward_reset_before(self, d_seq, d_final):
         steps, n, _ = self.zs.shape
         u, k = self.units, self.recurrent_kernel.value
-        act, rec = self.activation, self.recurrent_activation
         acts, zs = self.acts, self.zs
-        slope = np.empty_like(acts)
-        slope[..., :2 * u] = _slope(rec, zs[..., :2 * u], acts[..., :2 * u])
-        slope[..., 2 * u:] = _slope(act, zs[..., 2 * u:], acts[..., 2 * u:])
+        slope = self._gate_slopes()
         d_zs = np.empty_like(zs)                       # ∂L/∂x̂ (= ∂L/∂ of each gate's input)
         g = d_final[0]
         for t in range(steps - 1, -1, -1):
@@ -664,11 +671,8 @@ class GRU(_Recurrent):
             return self._steps_backward_reset_before(d_seq, d_final)
         steps, n, _ = self.zs.shape
         u, k = self.units, self.recurrent_kernel.value
-        act, rec = self.activation, self.recurrent_activation
         acts, zs = self.acts, self.zs
-        slope = np.empty_like(acts)
-        slope[..., :2 * u] = _slope(rec, zs[..., :2 * u], acts[..., :2 * u])
-        slope[..., 2 * u:] = _slope(act, zs[..., 2 * u:], acts[..., 2 * u:])
+        slope = self._gate_slopes()
         d_zs = np.empty_like(zs)                       # ∂L/∂x̂
         d_hh = np.empty_like(zs)                       # ∂L/∂ĥ
         g = d_final[0]
