@@ -1,6 +1,7 @@
-"""The README's playground picture: the page in headless Chromium at 1280x800
-after the default network trained for 150 epochs; with --phone also the
-spiral at phone width (390 px), to check the layout.
+"""The README's playground pictures: the page in headless Chromium at 1280x800
+after the default network trained for 150 epochs, in English (playground.png)
+and in Korean (playground_ko.png, the Korean README's, on the 3-class blobs);
+with --phone also the spiral at phone width (390 px), to check the layout.
 
     python examples/playground_screenshot.py [docs/images] [--phone]
 """
@@ -27,11 +28,15 @@ while not server.started:
 url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
-    for name, viewport, hash_ in (("playground.png", {"width": 1280, "height": 800}, ""),
-                                  ("playground_phone.png", {"width": 390, "height": 1400},
-                                   "#dataset=spiral&hidden=8,8,8&features=x1,x2,x1^2,x2^2,"
-                                   "x1x2,sin(x1),sin(x2)"))[:2 if phone else 1]:
+    desktop = {"width": 1280, "height": 800}
+    for name, viewport, hash_, language in (
+            ("playground.png", desktop, "", "en"),
+            ("playground_ko.png", desktop, "#dataset=blobs-3&hidden=4,3", "ko"),
+            ("playground_phone.png", {"width": 390, "height": 1400},
+             "#dataset=spiral&hidden=8,8,8&features=x1,x2,x1^2,x2^2,x1x2,sin(x1),sin(x2)",
+             "en"))[:3 if phone else 2]:
         page = browser.new_page(viewport=viewport)
+        page.add_init_script(f"localStorage.setItem('glassnet-playground-language', '{language}')")
         page.goto(url + hash_)
         page.wait_for_function("window.playground && playground.state().config")
         page.evaluate("playground.play()")

@@ -368,7 +368,8 @@ def test_protocol_answers_every_message_and_survives_bad_ones():
         ws.send_text(json.dumps({"id": 1, "type": "set", "name": "noise", "value": 99}))
         ack = _receive_until(ws, "ack")
         assert ack == {"type": "ack", "id": 1, "ok": False,
-                       "error": "noise must be an integer from 0 to 50; received 99"}
+                       "error": "noise must be an integer from 0 to 50; received 99",
+                       "errorKo": "노이즈: 0부터 50까지의 정수여야 합니다 (받은 값: 99)"}
         ws.send_text(json.dumps({"id": 2, "type": "fly"}))
         assert "unknown message type 'fly'" in _receive_until(ws, "ack")["error"]
         ws.send_text(json.dumps({"id": 3, "type": "set", "name": "dataset", "value": "spiral"}))
@@ -469,6 +470,7 @@ def test_play_is_refused_with_a_message_when_the_server_is_full():
     from starlette.testclient import TestClient
 
     from glassnet.playground.server import create_app
+    from glassnet.playground.words import Said
 
     app = create_app()
     client = TestClient(app, base_url="http://127.0.0.1:8765")
@@ -484,10 +486,12 @@ def test_play_is_refused_with_a_message_when_the_server_is_full():
             "The playground server is full: 1 network is training at once")
         # the server tells a playing tab it was paused, on its next frame
         tab = next(t for t in app.state.sessions if t.session.running)
-        tab.session.running, tab.notice = False, "The playground server is full."
+        tab.session.running = False
+        tab.notice = Said("The playground server is full.", "플레이그라운드 서버가 꽉 찼습니다.")
         first.send_text(json.dumps({"type": "frame"}))
         assert _receive_until(first, "full") == {"type": "full", "running": False,
-                                                 "message": "The playground server is full."}
+                                                 "message": "The playground server is full.",
+                                                 "messageKo": "플레이그라운드 서버가 꽉 찼습니다."}
         assert _epoch(_receive_until(first, "frame")) == 0
 
 
@@ -572,8 +576,10 @@ def _browser():
     return playwright, chromium
 
 
-@pytest.fixture(scope="module")
-def server_url():
+@contextlib.contextmanager
+def _serving(**options):
+    """A playground server on a free loopback port, in a thread: (its URL, the
+    uvicorn server, which stops when its ``should_exit`` is set)."""
     pytest.importorskip("uvicorn")
     import uvicorn
 
@@ -582,36 +588,48 @@ def server_url():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(**options), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     for _ in range(100):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(10)
-    listener.close()
+    try:
+        yield f"http://127.0.0.1:{port}/", server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    with _serving() as (url, _):
+        yield url
 
 
 @contextlib.contextmanager
-def _page(url):
+def _page(url, width=1280, language=None, errors_allowed=()):
     """A page of the playground at ``url`` in Chromium, its network built; at
-    the end, no errors in its console."""
+    the end, no errors in its console (but those matching ``errors_allowed``).
+    ``language``: the one the reader chose on an earlier visit."""
     playwright, chromium = _browser()
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(viewport={"width": width, "height": 800})
         page.set_default_timeout(300_000)  # a hang guard: a loaded machine is slow, not broken
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
+        if language:
+            page.add_init_script(
+                f"localStorage.setItem('glassnet-playground-language', '{language}')")
         page.goto(url)
         page.wait_for_function("window.playground && playground.state().config")
         yield page
         browser.close()
-    assert errors == []
+    assert [e for e in errors if not any(a in e for a in errors_allowed)] == []
 
 
 def test_the_page_trains_in_chromium(server_url, tmp_path):
@@ -970,3 +988,210 @@ def test_korean_mode_has_a_hangul_font(server_url):
             c.font = '20px monospace'; const mono = c.measureText('학습률 손실').width;
             return [nanum, mono]; }""")
         assert widths[0] > 0 and widths[0] != widths[1]
+
+
+# ------------------------------------------------------------------ the playground for a teacher
+# Korean mode may show these Latin-letter words and no others: names of things (glassnet,
+# ReLU, SGD, Adam, L1/L2, XOR, CSV, the file formats), the features' and the activations'
+# names as Keras spells them, the CSV's column names, NaN, the math's L and W (‖∂L/∂W‖),
+# and the button that switches back to English.
+KOREAN_ALLOWED = {w.lower() for w in (
+    "glassnet", "English", "ReLU", "SGD", "Adam", "L1", "L2", "XOR", "CSV", "KB", "keras",
+    "safetensors", "x1", "x2", "x1x2", "sin", "label", "NaN", "L", "W",
+    *session.HIDDEN_ACTIVATIONS)}
+COLLECT_TEXT = """() => {
+  const texts = [document.title, document.body.innerText];
+  document.querySelectorAll('option, .datasets small').forEach((o) => texts.push(o.textContent));
+  document.querySelectorAll('[title]').forEach((e) => texts.push(e.title));
+  const tip = document.querySelector('#tip');
+  if (!tip.hidden) texts.push(tip.textContent);
+  return texts.join('\\n'); }"""
+
+
+def _english(text):
+    """The Latin-letter words in ``text`` that are not on the allow-list (a number's
+    exponent, as in 1.2e-3, is not a word)."""
+    import re
+
+    return sorted({w for w in re.findall(r"\b[A-Za-z][A-Za-z0-9_]*", text)
+                   if w.lower() not in KOREAN_ALLOWED})
+
+
+def test_korean_mode_shows_no_english_outside_an_allow_list(tmp_path):
+    """In Korean mode every string stayed English that the server said (a link's
+    warnings, the CSV report, errors, the NaN advice, "server full", "connection
+    closed"), and "frames/s", the tooltips, the options and the data sets' names
+    too. Every text and tooltip the page shows, in each of those states, is
+    collected and has no English word outside KOREAN_ALLOWED; switched back, the
+    same messages are English."""
+    seen = {}
+
+    def collect(page, state):
+        seen[state] = page.evaluate(COLLECT_TEXT)
+
+    with _serving(max_sessions=1) as (url, server), \
+            _page(url + "#dataset=reg-plane&hidden=8,8,8&activation=relu&learningRate=10"
+                  "&batchSize=99", language="ko") as page:
+        assert page.locator('[data-i18n="Learning rate"]').inner_text() == "학습률"
+        # the link's bad part is left out, and said in Korean
+        assert page.locator("#message").inner_text().startswith("이 링크의 일부를 뺐습니다")
+        collect(page, "a link with a bad value")
+        for _ in range(30):                      # the learning rate makes the loss blow up
+            page.evaluate("playground.step()")
+            if page.evaluate("playground.state().message"):
+                break
+        assert "학습률을 낮추거나" in page.locator("#message").inner_text()
+        collect(page, "the NaN advice")
+        page.evaluate("playground.set('dataset', 'blobs-3').then(() => playground.reset())")
+        page.evaluate("playground.play()")
+        page.wait_for_function("document.querySelector('#fps').textContent.includes('프레임/초')")
+        collect(page, "training, with frames/s")
+        page.evaluate("playground.pause()")
+        page.hover(".grad[data-layer='0']")
+        assert "기울기" in page.locator("#tip").inner_text()
+        collect(page, "the gradient bar's tip")
+        page.hover('.node[data-layer="1"][data-unit="0"]')
+        assert page.locator("#tip").inner_text().startswith("편향")
+        collect(page, "a bias's tip")
+        message = page.evaluate("playground.set('batchSize', 99).then(() => 'ok', e => e.message)")
+        assert message == "batchSize must be an integer from 1 to 30; received 99"
+        assert page.locator("#message").inner_text() == \
+            "배치 크기: 1부터 30까지의 정수여야 합니다 (받은 값: 99)"
+        collect(page, "a refused setting")
+        csv = tmp_path / "points.csv"
+        csv.write_text("x1,x2,label\n" + "\n".join(
+            f"{i % 11 - 5},{i % 7 - 3},{i % 3}" for i in range(40)) + "\n1,2\n")
+        page.set_input_files("#upload", str(csv))
+        page.wait_for_function("playground.state().config.dataset === 'upload'")
+        assert page.locator("#report").inner_text() == (
+            "점 40개를 읽었습니다 (클래스 3개); 잘못된 줄 1개를 건너뛰었습니다: 42번째 줄: 숫자 "
+            "3개(x1, x2, label)가 와야 하는데 '1,2'.")
+        collect(page, "the CSV's report")
+        # a second tab finds the server full (it allows one), in Korean
+        full = page.context.browser.new_page()
+        full.add_init_script("localStorage.setItem('glassnet-playground-language', 'ko')")
+        full.goto(url)
+        full.wait_for_function("document.querySelector('#message').textContent !== ''")
+        assert full.locator("#message").inner_text().startswith("플레이그라운드 서버가 꽉 찼습니다")
+        collect(full, "server full")
+        full.close()
+        server.should_exit = True                  # the server goes away
+        page.wait_for_function("document.querySelector('#message').textContent.includes('연결')")
+        collect(page, "connection closed")
+        page.screenshot(path=str(tmp_path / "korean.png"))
+        # English again: the same messages, in English
+        page.click("#language")
+        assert page.locator("#report").inner_text().startswith("Read 40 points (3 classes)")
+        assert page.locator("#message").inner_text() == \
+            "The connection to the playground server closed; reload the page."
+    english = {state: _english(text) for state, text in seen.items()}
+    assert english == {state: [] for state in seen}
+    assert len(seen) == 9
+
+
+def test_korean_messages_of_the_session_are_korean():
+    """What Session and the server say that the page test cannot easily provoke
+    has its Korean too: each setting's refusal, the link's problems, the edits."""
+    from glassnet.playground.words import korean
+
+    refusals = []
+    for name, value in [("dataset", 5), ("features", []), ("hidden", [1] * 9), ("hidden", [99]),
+                        ("activations", [1, 2, 3]), ("learningRate", 7), ("optimizer", 1),
+                        ("batchNorm", 1), ("noise", -1), ("seed", -1), ("loss", 3),
+                        ("regularizationRate", 5), ("dropout", 0.7)]:
+        with pytest.raises(ValueError) as refused:
+            S.validate(name, value)
+        refusals.append(refused.value)
+    with pytest.raises(ValueError) as refused:
+        S.validate("loss", "square", dict(S.DEFAULTS, dataset="blobs-3"))
+    refusals.append(refused.value)
+    with pytest.raises(ValueError) as refused:
+        S.validate("loss", "cross-entropy", dict(S.DEFAULTS, dataset="reg-plane"))
+    refusals.append(refused.value)
+    s = S.Session()
+    for args in [(0, 9, 0, 1.0), (7, 0, 0, 1.0), (0, 0, 0, float("nan"))]:
+        with pytest.raises(ValueError) as refused:
+            s.edit_weight(*args)
+        refusals.append(refused.value)
+    with pytest.raises(ValueError) as refused:
+        s.upload("1,2,3\n")
+    refusals.append(refused.value)
+    _, problems = S.salvage_config({"dataset": "upload", "seed": -4})
+    texts = [korean(r) for r in refusals] + [korean(p) for p in problems]
+    assert all(korean(r) != str(r) for r in refusals)     # each has a Korean of its own
+    # a refusal lists the values the setting takes, which are the API's own names
+    values = {w.lower() for name in (*data.DATASETS, *S.DEFAULTS, *S.OPTIMIZERS, *S.LOSSES,
+                                     "null", "true", "false") for w in name.split("-")}
+    english = {t: [w for w in _english(t) if w.lower() not in values] for t in texts}
+    assert len(texts) == 21 and english == {t: [] for t in texts}
+
+
+def test_the_output_map_has_a_legend_a_problem_type_named_data_sets_and_a_gradient_tip(
+        server_url):
+    """TensorFlow Playground's colour legend, its problem-type selector, names on
+    the data-set buttons, and what the ∇ bars mean, on hover."""
+    with _page(server_url + "#dataset=circle") as page:
+        legend = page.locator("#legend")
+        assert "orange −1" in legend.inner_text() and "blue +1" in legend.inner_text()
+        assert page.locator("#legend .ticks").inner_text().split() == ["−1", "0", "1"]
+        # the bar is the map's own colour scale: orange at the left, blue at the right
+        ends = page.evaluate("""() => { const c = document.querySelector('#legend canvas')
+            .getContext('2d'); return [0, 255].map((x) => [...c.getImageData(x, 0, 1, 1).data]); }""")
+        assert ends == [[245, 147, 34, 255], [8, 119, 189, 255]]
+        names = page.locator(".datasets button:not([hidden]) small").all_inner_texts()
+        assert names == ["Circle", "XOR", "Gaussian", "Spiral", "Moons", "3 blobs", "4 blobs",
+                         "5 blobs", "3 spirals"]
+        assert page.locator("#problem").input_value() == "classification"
+        page.select_option("#problem", "regression")   # the first regression set, its loss
+        page.wait_for_function("playground.state().config.dataset === 'reg-plane'")
+        assert page.evaluate("playground.state().config.loss") == "square"
+        assert page.locator(".datasets button:not([hidden]) small").all_inner_texts() == [
+            "Plane", "Multi-Gaussian"]
+        page.wait_for_function("document.querySelector('#legend').textContent.includes("
+                               "'predicted value')")
+        page.select_option("#problem", "classification")
+        page.wait_for_function("playground.state().config.dataset === 'circle'")
+        page.click('.datasets button[data-dataset="blobs-4"]')
+        page.wait_for_function("document.querySelectorAll('#legend .swatches i').length === 4")
+        assert page.locator("#legend .swatches").inner_text().split() == ["0", "1", "2", "3"]
+        page.hover(".grad[data-layer='1']")
+        tip = page.locator("#tip").inner_text()
+        assert tip.startswith("∇: how large the loss's gradient is for this layer's weights")
+        assert "vanishing" in tip
+
+
+def test_eight_hidden_layers_at_1024_px_stay_in_their_panel_and_a_rebuild_clears_the_tip(
+        server_url):
+    """At 1024 px, 8 hidden layers spilled over the output panel; and a weight's
+    tooltip stayed on screen after the network was rebuilt."""
+    with _page(server_url + "#dataset=spiral&hidden=" + ",".join(["8"] * 8), width=1024) as page:
+        page.wait_for_function("document.querySelectorAll('.node[data-layer=\"8\"]').length === 8")
+        # every point of the output panel shows the output panel, not a node over it
+        stray = page.evaluate("""() => {
+            const box = document.querySelector('section.output').getBoundingClientRect();
+            const stray = [];
+            for (let x = box.left + 1; x < box.right; x += 7)
+              for (let y = box.top + 1; y < Math.min(box.bottom, innerHeight); y += 7) {
+                const hit = document.elementFromPoint(x, y);
+                if (hit && !hit.closest('section.output')) stray.push(hit.className || hit.tagName);
+              }
+            return stray; }""")
+        assert stray == []
+        network = page.evaluate("""() => { const n = document.querySelector('#net');
+            return [n.scrollWidth > n.clientWidth, n.getBoundingClientRect().right <=
+                    document.querySelector('section.output').getBoundingClientRect().left]; }""")
+        assert network == [True, True]               # it scrolls inside its own column
+        # the weights' curves follow the nodes when the network scrolls: hover one
+        page.evaluate("document.querySelector('#net').scrollLeft = 10000")
+        node = page.locator('.node.output-node').bounding_box()
+        page.mouse.move(node["x"] + node["width"] / 2, node["y"] + node["height"] / 2)
+        assert page.locator("#tip").inner_text().startswith("Bias ")
+        page.evaluate("document.querySelector('#net').scrollLeft = 0")
+        first = page.locator('.node[data-layer="1"][data-unit="0"]').bounding_box()
+        second = page.locator('.node[data-layer="2"][data-unit="0"]').bounding_box()
+        page.mouse.move((first["x"] + first["width"] + second["x"]) / 2,
+                        first["y"] + first["height"] / 2)
+        assert page.locator("#tip").inner_text().startswith("Weight ")
+        page.evaluate("playground.set('hidden', [3])")
+        page.wait_for_function("playground.state().config.hidden.length === 1")
+        assert page.locator("#tip").is_hidden()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.playground.words import refuse
+
 CLASSIFY, REGRESS = 500, 1200          # points, as TensorFlow Playground
 DOMAIN = 6.0
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin(x1)", "sin(x2)")
@@ -33,9 +35,11 @@ def generate(name, noise=0.0, seed=0):
     """(points (n, 2) float32, labels (n,) float32) for data set ``name``;
     ``noise`` is TensorFlow Playground's slider / 100 (0 - 0.5)."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+        raise refuse(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}",
+                     f"모르는 데이터 세트 {name!r}: {', '.join(DATASETS)} 중 하나여야 합니다")
     if not 0 <= noise <= 0.5:
-        raise ValueError(f"noise must be in [0, 0.5] (the slider's 0-50 / 100); received {noise!r}")
+        raise refuse(f"noise must be in [0, 0.5] (the slider's 0-50 / 100); received {noise!r}",
+                     f"노이즈: [0, 0.5] 안이어야 합니다(슬라이더의 0-50 / 100). 받은 값: {noise!r}")
     rng = np.random.default_rng(seed)
     uniform = rng.uniform
     if name == "circle":

@@ -36,6 +36,7 @@ import sys
 
 from glassnet.playground.code import export_code
 from glassnet.playground.session import Session
+from glassnet.playground.words import Said, join, korean
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_SESSIONS = 24
@@ -90,11 +91,15 @@ class Capacity:
     def refusal(self):
         """Why one more tab may not play now (None: it may)."""
         if self.limit is not None and len(self.playing()) >= self.limit:
-            return (f"The playground server is full: {self.limit} network"
-                    f"{'s are' if self.limit != 1 else ' is'} training at once, and one more "
-                    f"would slow them below {MIN_FPS} frames a second on this machine "
-                    f"({os.cpu_count()} cores). Pause one in another tab, or try again in "
-                    f"a minute.")
+            return Said(f"The playground server is full: {self.limit} network"
+                        f"{'s are' if self.limit != 1 else ' is'} training at once, and one "
+                        f"more would slow them below {MIN_FPS} frames a second on this machine "
+                        f"({os.cpu_count()} cores). Pause one in another tab, or try again in "
+                        f"a minute.",
+                        f"플레이그라운드 서버가 꽉 찼습니다: 네트워크 {self.limit}개가 한꺼번에 "
+                        f"학습하고 있어서, 하나 더 하면 이 컴퓨터(코어 {os.cpu_count()}개)에서 "
+                        f"초당 {MIN_FPS}프레임 아래로 느려집니다. 다른 탭에서 하나를 멈추거나 "
+                        f"1분 뒤에 다시 해 보세요.")
         return None
 
     def check(self, now):
@@ -115,7 +120,8 @@ class Capacity:
         newest = max(playing, key=lambda tab: tab.started)
         newest.session.running = False
         self.limit, self.shed_at = max(1, len(playing) - 1), now
-        newest.notice = self.refusal() or "The playground server is full."
+        newest.notice = self.refusal() or Said("The playground server is full.",
+                                               "플레이그라운드 서버가 꽉 찼습니다.")
         return newest
 
     async def watch(self):
@@ -166,9 +172,12 @@ def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS, hosts=()):
     async def socket(websocket):
         await websocket.accept()
         if len(tabs) >= max_sessions:
-            await websocket.send_text(json.dumps({"type": "full", "message": (
-                f"The playground server is full ({max_sessions} tabs are open); "
-                f"close a tab and reload.")}))
+            await websocket.send_text(json.dumps({
+                "type": "full",
+                "message": f"The playground server is full ({max_sessions} tabs are open); "
+                           f"close a tab and reload.",
+                "messageKo": f"플레이그라운드 서버가 꽉 찼습니다(탭 {max_sessions}개가 열려 "
+                             f"있습니다). 탭 하나를 닫고 새로 고침하세요."}))
             await websocket.close(code=1013)
             return
         tab = Tab(Session())
@@ -193,7 +202,8 @@ def create_app(max_sessions=MAX_SESSIONS, idle_seconds=IDLE_SECONDS, hosts=()):
 
 def _no_constant(name):
     """JSON has no Infinity or NaN (Python's json reads them unless told not to)."""
-    raise ValueError(f"{name} is not a number in JSON; settings take finite numbers")
+    raise ValueError(Said(f"{name} is not a number in JSON; settings take finite numbers",
+                          f"{name}은 JSON의 수가 아닙니다. 설정에는 유한한 수를 넣으세요"))
 
 
 def _literal_loopback(hostname):
@@ -236,7 +246,9 @@ class OwnPageOnly:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})  # 403 to the handshake
                 return
-            body = b"This playground answers only its own page (http://127.0.0.1:PORT/)."
+            body = ("This playground answers only its own page (http://127.0.0.1:PORT/).\n"
+                    "이 플레이그라운드는 자기 페이지(http://127.0.0.1:PORT/)에만 답합니다.\n"
+                    ).encode()
             await send({"type": "http.response.start", "status": 403,
                         "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                     (b"content-length", str(len(body)).encode())]})
@@ -256,6 +268,10 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
         return loop.run_in_executor(workers, function, *args)
 
     async def reply(**fields):
+        # each text for the reader (error, warning, report, message) in both languages
+        for name in ("error", "warning", "report", "message"):
+            if fields.get(name):
+                fields[name + "Ko"] = korean(fields[name])
         await websocket.send_text(json.dumps(fields, allow_nan=False))
 
     async def send_frame():
@@ -274,16 +290,20 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
             return
         text = message.get("text")
         if text is None or len(text) > MAX_MESSAGE:
-            await reply(type="error", message=f"messages are JSON text of at most "
-                                              f"{MAX_MESSAGE // 1024} KB")
+            await reply(type="error", message=Said(
+                f"messages are JSON text of at most {MAX_MESSAGE // 1024} KB",
+                f"메시지는 {MAX_MESSAGE // 1024} KB 이하의 JSON 텍스트여야 합니다"))
             continue
         try:
             request = json.loads(text, parse_constant=_no_constant)
             if not isinstance(request, dict) or not isinstance(request.get("type"), str):
-                raise ValueError("a message is a JSON object with a string 'type'")
+                raise ValueError(Said("a message is a JSON object with a string 'type'",
+                                      "메시지는 문자열 'type'을 가진 JSON 객체여야 합니다"))
         except (ValueError, RecursionError) as error:  # 20,000 nested [ is a RecursionError
             reason = "nested too deeply" if isinstance(error, RecursionError) else error
-            await reply(type="error", message=f"bad message: {reason}")
+            await reply(type="error", message=Said(
+                f"bad message: {reason}",
+                f"잘못된 메시지: {'너무 깊이 중첩됨' if isinstance(error, RecursionError) else korean(error)}"))
             continue
         kind, ident = request["type"], request.get("id")
         try:
@@ -304,7 +324,9 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
             if kind == "config":
                 problems = await run_in_threadpool(_configure, session, request.get("config"))
                 if problems:
-                    warning = "Part of this link was left out: " + "; ".join(problems) + "."
+                    left = join(problems)
+                    warning = Said(f"Part of this link was left out: {left}.",
+                                   f"이 링크의 일부를 뺐습니다: {left.ko}.")
                 new_data = True
             elif kind == "set":
                 name = request.get("name")
@@ -349,10 +371,12 @@ async def _serve(websocket, tab, capacity, idle_seconds, workers):
                                         request.get("row"), request.get("column"),
                                         request.get("value"))
             else:
-                raise ValueError(f"unknown message type {kind!r}; valid: config, set, play, "
-                                 f"pause, step, reset, regenerate, frame, edit, download, upload")
+                valid = "config, set, play, pause, step, reset, regenerate, frame, edit, " \
+                    "download, upload"
+                raise ValueError(Said(f"unknown message type {kind!r}; valid: {valid}",
+                                      f"모르는 메시지 종류 {kind!r}: {valid} 중 하나여야 합니다"))
         except (ValueError, TypeError) as error:
-            await reply(type="ack", id=ident, ok=False, error=str(error))
+            await reply(type="ack", id=ident, ok=False, error=Said(str(error), korean(error)))
             continue
         except WebSocketDisconnect:
             return
@@ -393,6 +417,7 @@ def options():
         feature_maps = [base64.b64encode(session._bytes(cells[:, i]).tobytes()).decode()
                         for i in range(cells.shape[1])]
         _OPTIONS.update(type="options", datasets=list(data.DATASETS),
+                        classes=[data.classes(name) for name in data.DATASETS],
                         features=list(data.FEATURES),
                         learningRates=list(session.LEARNING_RATES),
                         regularizationRates=list(session.REGULARIZATION_RATES),

@@ -23,6 +23,7 @@ import numpy as np
 
 from glassnet.callbacks import Callback
 from glassnet.playground import data
+from glassnet.playground.words import Said, join, korean, refuse, setting
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 REGULARIZATION_RATES = (0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
@@ -48,28 +49,32 @@ DEFAULTS = {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2],
             "trainRatio": 50, "seed": 0}
 
 
+def _not_one_of(name, value, choices):
+    listed = ', '.join(map(str, choices))
+    return refuse(f"{name} must be one of {listed}; received {value!r}",
+                  f"{setting(name)}: {listed} 중 하나여야 합니다 (받은 값: {value!r})")
+
+
 def _choice(name, value, choices):
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received "
-                         f"{value!r}")
+        raise _not_one_of(name, value, choices)
     return value
 
 
 def _integer(name, value, low, high):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
             or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer from {low} to {high}; received {value!r}")
+        raise refuse(f"{name} must be an integer from {low} to {high}; received {value!r}",
+                     f"{setting(name)}: {low}부터 {high}까지의 정수여야 합니다 (받은 값: {value!r})")
     return int(value)
 
 
 def _rate(name, value, choices):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received "
-                         f"{value!r}")
-    for choice in choices:
-        if math.isclose(value, choice, rel_tol=1e-9, abs_tol=0):
-            return choice
-    raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; received {value!r}")
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        for choice in choices:
+            if math.isclose(value, choice, rel_tol=1e-9, abs_tol=0):
+                return choice
+    raise _not_one_of(name, value, choices)
 
 
 def _count(dataset, uploaded):
@@ -91,13 +96,17 @@ def validate(name, value, config=None, uploaded=None):
     if name == "features":
         if not isinstance(value, (list, tuple)) or not value or len(set(value)) != len(value) \
                 or any(v not in data.FEATURES for v in value):
-            raise ValueError(f"features must be a non-empty list of distinct names from "
-                             f"{', '.join(data.FEATURES)}; received {value!r}")
+            raise refuse(f"features must be a non-empty list of distinct names from "
+                         f"{', '.join(data.FEATURES)}; received {value!r}",
+                         f"특성: {', '.join(data.FEATURES)} 중 서로 다른 것을 하나 이상 골라야 "
+                         f"합니다 (받은 값: {value!r})")
         return [f for f in data.FEATURES if f in value]          # the page's order
     if name == "hidden":
         if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYERS:
-            raise ValueError(f"hidden must be a list of up to {MAX_LAYERS} layer sizes; "
-                             f"received {value!r}")
+            raise refuse(f"hidden must be a list of up to {MAX_LAYERS} layer sizes; "
+                         f"received {value!r}",
+                         f"은닉층: 층 크기를 {MAX_LAYERS}개까지 담은 목록이어야 합니다 "
+                         f"(받은 값: {value!r})")
         return [_integer("hidden: each layer's units", v, 1, MAX_UNITS) for v in value]
     if name == "activation":
         return _choice(name, value, HIDDEN_ACTIVATIONS)
@@ -106,9 +115,11 @@ def validate(name, value, config=None, uploaded=None):
             return None
         hidden = config["hidden"]
         if not isinstance(value, (list, tuple)) or len(value) != len(hidden):
-            raise ValueError(f"activations must be a list of {len(hidden)} "
-                             f"name{'s' if len(hidden) != 1 else ''}, one per hidden layer, "
-                             f"or null; received {value!r}")
+            raise refuse(f"activations must be a list of {len(hidden)} "
+                         f"name{'s' if len(hidden) != 1 else ''}, one per hidden layer, "
+                         f"or null; received {value!r}",
+                         f"층별 활성화 함수: 은닉층마다 하나씩 {len(hidden)}개의 이름을 담은 "
+                         f"목록이거나 null이어야 합니다 (받은 값: {value!r})")
         return [_choice("activations: each layer's", v, HIDDEN_ACTIVATIONS) for v in value]
     if name == "learningRate":
         return _rate(name, value, LEARNING_RATES)
@@ -121,11 +132,16 @@ def validate(name, value, config=None, uploaded=None):
                         LOSSES)
         k = _count(config["dataset"], uploaded)
         if value == "square" and k > 2:
-            raise ValueError(f"loss 'square' is for two classes or regression; the dataset "
-                             f"{config['dataset']!r} has {k} classes: use 'cross-entropy'")
+            raise refuse(f"loss 'square' is for two classes or regression; the dataset "
+                         f"{config['dataset']!r} has {k} classes: use 'cross-entropy'",
+                         f"제곱 손실은 두 클래스나 회귀에 씁니다. 데이터 세트 "
+                         f"{config['dataset']!r}에는 클래스가 {k}개 있으니 교차 엔트로피를 "
+                         f"고르세요")
         if value == "cross-entropy" and k == 1:  # a regression: TensorFlow Playground's rule
-            raise ValueError(f"loss 'cross-entropy' is for classes; the dataset "
-                             f"{config['dataset']!r} is a regression: use 'square'")
+            raise refuse(f"loss 'cross-entropy' is for classes; the dataset "
+                         f"{config['dataset']!r} is a regression: use 'square'",
+                         f"교차 엔트로피 손실은 분류에 씁니다. 데이터 세트 "
+                         f"{config['dataset']!r}는 회귀이니 제곱 손실을 고르세요")
         return value
     if name == "schedule":
         return _choice(name, value, SCHEDULES)
@@ -133,7 +149,8 @@ def validate(name, value, config=None, uploaded=None):
         return _rate(name, value, DROPOUTS)
     if name == "batchNorm":
         if not isinstance(value, bool):
-            raise ValueError(f"batchNorm must be true or false; received {value!r}")
+            raise refuse(f"batchNorm must be true or false; received {value!r}",
+                         f"배치 정규화: true나 false여야 합니다 (받은 값: {value!r})")
         return value
     if name == "regularization":
         return _choice(name, value, ("none", "l1", "l2"))
@@ -145,7 +162,8 @@ def validate(name, value, config=None, uploaded=None):
         return _integer(name, value, 10, 90)
     if name == "seed":
         return _integer(name, value, 0, 2 ** 31 - 1)
-    raise ValueError(f"unknown setting {name!r}; valid: {', '.join(DEFAULTS)}")
+    raise refuse(f"unknown setting {name!r}; valid: {', '.join(DEFAULTS)}",
+                 f"모르는 설정 {name!r}: {', '.join(DEFAULTS)} 중 하나여야 합니다")
 
 
 _CHECK_ORDER = ("dataset",) + tuple(n for n in DEFAULTS if n != "dataset")   # others depend on it
@@ -155,10 +173,12 @@ def check_config(config, uploaded=None):
     """A whole configuration (the URL's), each value validated; missing names
     take TensorFlow Playground's defaults."""
     if not isinstance(config, dict):
-        raise ValueError(f"config must be an object of settings; received {config!r}")
+        raise refuse(f"config must be an object of settings; received {config!r}",
+                     f"설정은 설정 이름과 값을 담은 객체여야 합니다 (받은 값: {config!r})")
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
-        raise ValueError(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}")
+        raise refuse(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}",
+                     f"모르는 설정 {unknown}: {', '.join(DEFAULTS)} 중에서 고르세요")
     out = dict(DEFAULTS, features=list(DEFAULTS["features"]), hidden=list(DEFAULTS["hidden"]))
     for name in _CHECK_ORDER:
         if name in config:
@@ -177,23 +197,27 @@ def salvage_config(config):
     page. A link made with uploaded points names the data set "upload", which a
     URL cannot carry (the points stay in the tab that uploaded them)."""
     if not isinstance(config, dict):
-        raise ValueError(f"config must be an object of settings; received {config!r}")
+        raise refuse(f"config must be an object of settings; received {config!r}",
+                     f"설정은 설정 이름과 값을 담은 객체여야 합니다 (받은 값: {config!r})")
     kept, problems = {}, []
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
-        problems.append(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}")
+        problems.append(Said(f"unknown settings {unknown}; valid: {', '.join(DEFAULTS)}",
+                             f"모르는 설정 {unknown}: {', '.join(DEFAULTS)} 중에서 고르세요"))
     for name in _CHECK_ORDER:
         if name not in config:
             continue
         if name == "dataset" and config[name] == UPLOAD:
-            problems.append("this link was made with uploaded points, which a link cannot "
-                            "carry: upload the CSV again")
+            problems.append(Said("this link was made with uploaded points, which a link "
+                                 "cannot carry: upload the CSV again",
+                                 "이 링크는 올린 점으로 만들어졌는데, 링크는 점을 담지 못합니다: "
+                                 "CSV를 다시 올리세요"))
             continue
         try:
             check_config({**kept, name: config[name]})
             kept[name] = config[name]
         except ValueError as error:
-            problems.append(str(error))
+            problems.append(error.args[0])
     return kept, problems
 
 
@@ -391,11 +415,16 @@ class Session:
 
     def _stopped(self, value):
         self.running = False
-        self.message = (f"The loss became {value} at epoch {self.epoch}: the weights grew "
-                        f"without bound, and training stopped before that batch's update. "
-                        f"Lower the learning rate (it is {self.config['learningRate']}), use "
-                        f"fewer layers or a bounded activation such as tanh, or add L2 "
-                        f"regularization; then press reset.")
+        rate = self.config['learningRate']
+        self.message = Said(
+            f"The loss became {value} at epoch {self.epoch}: the weights grew without bound, "
+            f"and training stopped before that batch's update. Lower the learning rate (it is "
+            f"{rate}), use fewer layers or a bounded activation such as tanh, or add L2 "
+            f"regularization; then press reset.",
+            f"{self.epoch}번째 에폭에서 손실이 {_korean_value(value)}이 되었습니다: 가중치가 한없이 "
+            f"커져서, 그 배치의 업데이트 전에 학습을 멈췄습니다. 학습률을 낮추거나(지금 "
+            f"{rate}), 층을 줄이거나, tanh처럼 값이 묶인 활성화 함수를 쓰거나, L2 규제를 더한 "
+            f"뒤 초기화(↺)를 누르세요.")
 
     def _record(self):
         """The losses after the weights changed (a new network, an epoch, an
@@ -518,7 +547,8 @@ class Session:
                   "testAccuracy": test_acc, "grid": GRID, "cell": CELL,
                   "classes": self.classes,
                   "shape": [len(self.config["features"])] + [l.units for l in layers],
-                  "message": self.message}
+                  "message": self.message,
+                  "messageKo": korean(self.message) if self.message else None}
         inside = self.inside()
         header.update(inside, units=["".join("d" if m == "dead" else "s" if m == "saturated"
                                              else "." for m in marks)
@@ -554,10 +584,12 @@ class Session:
         else a regression (scaled into [-1, 1]); points farther than 6 from 0
         are scaled into [-6, 6], both axes alike."""
         if not isinstance(text, str):
-            raise ValueError("upload: the CSV must be text")
+            raise refuse("upload: the CSV must be text", "올리기: CSV는 텍스트여야 합니다")
         if len(text.encode()) > 60 * 1024:
-            raise ValueError(f"upload: the CSV is {len(text.encode()):,} bytes; at most 60 KB "
-                             f"({MAX_ROWS:,} points)")
+            raise refuse(f"upload: the CSV is {len(text.encode()):,} bytes; at most 60 KB "
+                         f"({MAX_ROWS:,} points)",
+                         f"올리기: CSV가 {len(text.encode()):,}바이트입니다. 60 KB(점 "
+                         f"{MAX_ROWS:,}개)까지 올릴 수 있습니다")
         rows, bad = [], []
         for number, line in enumerate(text.splitlines(), 1):
             line = line.strip()
@@ -572,22 +604,28 @@ class Session:
             if values is None and not rows and not bad:
                 continue                                  # a header line
             if values is None or len(values) != 3 or not all(map(math.isfinite, values)):
-                bad.append(f"line {number}: expected 3 numbers (x1, x2, label), got "
-                           f"{line[:40]!r}")
+                bad.append(Said(f"line {number}: expected 3 numbers (x1, x2, label), got "
+                                f"{line[:40]!r}",
+                                f"{number}번째 줄: 숫자 3개(x1, x2, label)가 와야 하는데 "
+                                f"{line[:40]!r}"))
                 continue
             rows.append(values)
             if len(rows) > MAX_ROWS:
-                raise ValueError(f"upload: more than {MAX_ROWS:,} points")
+                raise refuse(f"upload: more than {MAX_ROWS:,} points",
+                             f"올리기: 점이 {MAX_ROWS:,}개보다 많습니다")
         if len(rows) < 10:
-            raise ValueError(f"upload: {len(rows)} good rows; at least 10 points are needed"
-                             + (f" ({'; '.join(bad[:3])})" if bad else ""))
+            raise refuse(f"upload: {len(rows)} good rows; at least 10 points are needed"
+                         + (f" ({'; '.join(bad[:3])})" if bad else ""),
+                         f"올리기: 좋은 줄이 {len(rows)}개뿐입니다. 점이 10개 이상 있어야 합니다"
+                         + (f" ({join(bad[:3]).ko})" if bad else ""))
         table = np.asarray(rows, dtype=np.float64)
         points, labels = table[:, :2], table[:, 2]
         notes = []
         reach = np.abs(points).max()
         if reach > data.DOMAIN:
             points = points * (data.DOMAIN / reach)
-            notes.append(f"points scaled by {data.DOMAIN / reach:.3g} into [-6, 6]")
+            notes.append(Said(f"points scaled by {data.DOMAIN / reach:.3g} into [-6, 6]",
+                              f"점을 {data.DOMAIN / reach:.3g}배 해서 [-6, 6] 안에 넣었습니다"))
         found = set(np.unique(labels).tolist())
         if found <= {-1.0, 1.0} or found <= {0.0, 1.0}:
             k, labels = 2, np.where(labels > 0, 1.0, -1.0)
@@ -598,7 +636,8 @@ class Session:
             top = np.abs(labels).max()
             if top > 1:
                 labels = labels / top
-                notes.append(f"labels scaled by {1 / top:.3g} into [-1, 1]")
+                notes.append(Said(f"labels scaled by {1 / top:.3g} into [-1, 1]",
+                                  f"레이블을 {1 / top:.3g}배 해서 [-1, 1] 안에 넣었습니다"))
         order = np.random.default_rng(0).permutation(len(points))   # shuffled once
         self.uploaded = (points[order].astype(np.float32), labels[order].astype(np.float32), k)
         config = dict(self.config, dataset=UPLOAD)
@@ -607,12 +646,15 @@ class Session:
         self.config = check_config(config, self.uploaded)
         self.running = False
         self.rebuild(new_data=True)
-        kind = "regression" if k == 1 else f"{k} classes"
-        report = f"Read {len(rows):,} points ({kind})"
+        kind = Said("regression", "회귀") if k == 1 else Said(f"{k} classes", f"클래스 {k}개")
+        parts = [Said(f"Read {len(rows):,} points ({kind})",
+                      f"점 {len(rows):,}개를 읽었습니다 ({kind.ko})")]
         if bad:
-            report += f"; skipped {len(bad)} bad row{'s' if len(bad) > 1 else ''}: " + \
-                "; ".join(bad[:5]) + ("; ..." if len(bad) > 5 else "")
-        return report + "".join(f"; {n}" for n in notes) + "."
+            shown = join(bad[:5] + ([Said("...", "...")] if len(bad) > 5 else []))
+            parts.append(Said(f"skipped {len(bad)} bad row{'s' if len(bad) > 1 else ''}: "
+                              f"{shown}", f"잘못된 줄 {len(bad)}개를 건너뛰었습니다: {shown.ko}"))
+        report = join(parts + notes)
+        return Said(report + ".", report.ko + ".")
 
     def model_file(self, kind):
         """The trained model as file bytes: "keras" (Keras 3's .keras, which Keras
@@ -621,7 +663,8 @@ class Session:
         import tempfile
 
         if kind not in ("keras", "safetensors"):
-            raise ValueError(f"format must be keras or safetensors; received {kind!r}")
+            raise refuse(f"format must be keras or safetensors; received {kind!r}",
+                         f"파일 형식: keras나 safetensors여야 합니다 (받은 값: {kind!r})")
         self.model.metadata = {"playground": self.config, "features": self.config["features"]}
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, f"playground.{kind}")
@@ -634,21 +677,28 @@ class Session:
         the unit's bias), as clicking a link on the page does."""
         if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                 not math.isfinite(value) or abs(value) > 100:
-            raise ValueError(f"a weight must be a finite number in [-100, 100]; received "
-                             f"{value!r}")
+            raise refuse(f"a weight must be a finite number in [-100, 100]; received "
+                         f"{value!r}",
+                         f"가중치는 [-100, 100] 안의 유한한 수여야 합니다 (받은 값: {value!r})")
         layers = self._dense()
         if not isinstance(layer, int) or not 0 <= layer < len(layers):
-            raise ValueError(f"layer must be 0 .. {len(layers) - 1}; received {layer!r}")
+            raise refuse(f"layer must be 0 .. {len(layers) - 1}; received {layer!r}",
+                         f"층: 0부터 {len(layers) - 1}까지여야 합니다 (받은 값: {layer!r})")
         target = layers[layer].bias if row is None else layers[layer].kernel
         array = target.numpy().copy()
         index = (column,) if row is None else (row, column)
         try:
             array[index] = value
         except (IndexError, TypeError):
-            raise ValueError(f"no weight at {index} in layer {layer} (shape "
-                             f"{array.shape})") from None
+            raise refuse(f"no weight at {index} in layer {layer} (shape {array.shape})",
+                         f"{layer}번 층의 {index}에는 가중치가 없습니다 (모양 "
+                         f"{array.shape})") from None
         target.assign(array)
         self._record()
+
+
+def _korean_value(value):
+    return {"not finite": "유한하지 않은 값", "nan": "NaN", "inf": "무한대", "-inf": "음의 무한대"}.get(str(value), str(value))
 
 
 def _finite(value):

@@ -5,7 +5,7 @@ const $ = (selector) => document.querySelector(selector);
 const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
 
 let socket, options = null, config = null, code = "", points = null;
-let last = null, running = false, waiting = false, nextId = 1;
+let last = null, running = false, waiting = false, nextId = 1, turnedAway = false;
 const pending = new Map();
 const curve = [];
 const fps = { frames: 0, since: performance.now(), value: 0 };
@@ -59,12 +59,14 @@ function connect() {
     else if (message.type === "ack") onAck(message);
     else if (message.type === "file") onFile(message);
     else if (message.type === "full") {      // paused by the server, or turned away
-      showError(message.message);
+      showError(message.message, message.messageKo);
       if (message.running === false) { running = false; scheduleDraw(); }
+      else turnedAway = true;              // the server closes this socket next: keep its reason
     }
-    else if (message.type === "error") showError(message.message);
+    else if (message.type === "error") showError(message.message, message.messageKo);
   };
-  socket.onclose = () => showError("The connection to the playground server closed; reload the page.");
+  socket.onclose = () => turnedAway || showError("The connection to the playground server closed; reload the page.",
+                                   "플레이그라운드 서버와의 연결이 끊어졌습니다. 페이지를 새로 고침하세요.");
 }
 
 function send(message) {
@@ -79,12 +81,12 @@ function onAck(message) {
   const request = pending.get(message.id);
   pending.delete(message.id);
   if (!message.ok) {
-    showError(message.error);
-    if (request) request.reject(new Error(message.error));
+    showError(message.error, message.errorKo);
+    if (request) request.reject(Object.assign(new Error(message.error), { ko: message.errorKo }));
     return;
   }
-  showError(message.warning || "");
-  if (message.report) $("#report").textContent = message.report;
+  showError(message.warning || "", message.warningKo);
+  if (message.report) { report = [message.report, message.reportKo || message.report]; showTexts(); }
   config = message.config; code = message.code; running = message.running;
   syncControls();
   toHash();
@@ -128,7 +130,7 @@ function onFrame(buffer) {
     curve.push([header.epoch, header.trainLoss, header.testLoss]);
     if (curve.length > 2000) curve.splice(0, curve.length - 2000);
   }
-  if (header.message) { showError(header.message); running = false; }
+  if (header.message) { showError(header.message, header.messageKo); running = false; }
   waiting = false;
   if (running) requestFrame();      // the next epoch trains while this one is drawn
   scheduleDraw();
@@ -156,7 +158,7 @@ function countFrame() {
   const now = performance.now();
   if (now - fps.since >= 1000) {
     fps.value = fps.frames * 1000 / (now - fps.since); fps.frames = 0; fps.since = now;
-    setText("#fps", running ? `${fps.value.toFixed(0)} frames/s` : "");
+    setText("#fps", running ? `${fps.value.toFixed(0)} ${word("frames/s")}` : "");
   }
 }
 
@@ -199,6 +201,30 @@ function draw() {
   drawLinks();
   drawCurve();
   drawInside(h);
+  drawLegend(h.classes);
+}
+
+// what the output map's colours mean: TensorFlow Playground's −1 … 1 bar, or the classes
+function drawLegend(classes) {
+  const legend = $("#legend"), key = `${classes} ${language}`;
+  if (legend.dataset.key === key) return;
+  legend.dataset.key = key;
+  if (classes > 2) {
+    legend.innerHTML = `<div>${word("Colour: the class the network predicts, paler where it is less sure")}</div>` +
+      `<div class="swatches">${Array.from({ length: classes }, (_, k) =>
+        `<span><i style="background:rgb(${CLASS_COLOURS[k % CLASS_COLOURS.length]})"></i>${k}</span>`).join("")}</div>`;
+    return;
+  }
+  legend.innerHTML = `<canvas width="256" height="1"></canvas>` +
+    `<div class="ticks"><span>&minus;1</span><span>0</span><span>1</span></div>` +
+    `<div>${word(classes === 1 ? "Colour: the predicted value, orange −1, white 0, blue +1"
+                                 : "Colour: the network's output, orange −1 (one class), blue +1 (the other); the points are the data")}</div>`;
+  paintBar(legend.querySelector("canvas"));
+}
+function paintBar(canvas) {
+  const ctx = canvas.getContext("2d"), image = ctx.createImageData(256, 1);
+  new Uint32Array(image.data.buffer).set(DIVERGING);
+  ctx.putImageData(image, 0, 0);
 }
 
 function drawInside(h) {
@@ -291,7 +317,7 @@ function nodeCentre(layer, unit, net) {
 }
 
 function layoutLinks() {
-  const canvas = $("#links"), net = $("#net").getBoundingClientRect();
+  const canvas = $("#links"), net = $("#net-inner").getBoundingClientRect();
   const ratio = window.devicePixelRatio || 1;
   canvas.width = Math.round(net.width * ratio); canvas.height = Math.round(net.height * ratio);
   linkRatio = ratio;
@@ -353,21 +379,26 @@ function biasOf(node) {              // a hidden unit's bias, or the one output'
   return w.bias[+node.dataset.unit];
 }
 
-function showTip(text, x, y) {
+function showTip(text, x, y) {      // (x, y) in #net-inner; the tip lies over it, unclipped
   const tip = $("#tip");
   tip.hidden = !text;
   if (!text) return;
   tip.textContent = text;
-  tip.style.left = `${x + 12}px`; tip.style.top = `${y + 12}px`;
+  const inner = $("#net-inner").getBoundingClientRect(), section = $(".network").getBoundingClientRect();
+  tip.style.left = `${x + inner.left - section.left + 12}px`;
+  tip.style.top = `${y + inner.top - section.top + 12}px`;
 }
 
 function hover(event) {
   if (!last) return;
-  const net = $("#net").getBoundingClientRect(), x = event.clientX - net.left, y = event.clientY - net.top;
+  const net = $("#net-inner").getBoundingClientRect(), x = event.clientX - net.left, y = event.clientY - net.top;
   const node = event.target.closest(".node:not(.feature)");
-  const link = node ? null : linkAt(x, y);
+  const grad = event.target.closest(".grad[data-layer]");
+  const link = node || grad ? null : linkAt(x, y);
   if (link !== hovered) { hovered = link; drawLinks(); }
-  if (node && biasOf(node) !== undefined) {
+  if (grad) {
+    showTip(word(GRADIENT_TIP), x, y);
+  } else if (node && biasOf(node) !== undefined) {
     const mark = node.dataset.mark === "d" ? word("dead: outputs 0 on every training point, so it learns nothing")
       : node.dataset.mark === "s" ? word("saturated: on most points in the flat tail, where its slope is ~0") : "";
     showTip(`${word("Bias")} ${biasOf(node).toFixed(3)} (${word("click to edit")})${mark ? " · " + mark : ""}`, x, y);
@@ -395,13 +426,48 @@ function buildControls() {
   fill("learningRate", options.learningRates);
   fill("regularizationRate", options.regularizationRates);
   fill("dropout", options.dropouts);
-  fill("activation", options.activations, (a) => a === "relu" ? "ReLU" : a[0].toUpperCase() + a.slice(1));
-  $('[data-control="dataset"]').innerHTML = options.datasets.map((d) =>
-    `<button data-dataset="${d}" title="${d}"><canvas width="16" height="16"></canvas></button>`).join("");
+  fill("activation", options.activations, activationName);
+  $('[data-control="dataset"]').innerHTML = options.datasets.map((d) => datasetButton(d)).join("");
   options.datasets.forEach((d, i) => {
     const thumb = options.thumbnails[i];
     paint(document.querySelectorAll(".datasets canvas")[i], Uint8Array.from(atob(thumb), (c) => c.charCodeAt(0)), 16);
   });
+}
+
+// a data set's button: its thumbnail and its name (TensorFlow Playground's names)
+const DATASET_NAMES = {
+  circle: "Circle", xor: "XOR", gauss: "Gaussian", spiral: "Spiral", moons: "Moons",
+  "reg-plane": "Plane", "reg-gauss": "Multi-Gaussian", "blobs-3": "3 blobs", "blobs-4": "4 blobs",
+  "blobs-5": "5 blobs", "spiral-3": "3 spirals", upload: "Your points" };
+function datasetButton(d) {
+  const name = word(DATASET_NAMES[d] || d);
+  return `<button data-dataset="${d}" title="${name}"><canvas width="16" height="16"></canvas>` +
+         `<small>${name}</small></button>`;
+}
+function activationName(a) {
+  return a === "relu" ? "ReLU" : a === "linear" ? word("Linear") : a[0].toUpperCase() + a.slice(1);
+}
+
+function relabel() {              // the names that the page made itself, in the new language
+  document.querySelectorAll(".datasets button").forEach((button) => {
+    const name = word(DATASET_NAMES[button.dataset.dataset] || button.dataset.dataset);
+    button.title = name; button.querySelector("small").textContent = name;
+  });
+  document.querySelectorAll('[data-control="activation"] option').forEach((option) => {
+    option.textContent = activationName(option.value);
+  });
+}
+
+// classification or regression, as the data set is (the upload's: its labels)
+function problemOf(dataset) {
+  if (dataset === "upload") return points && points.classes === 1 ? "regression" : "classification";
+  const i = options.datasets.indexOf(dataset);
+  return options.classes[i] === 1 ? "regression" : "classification";
+}
+function showProblem() {
+  const problem = problemOf(config.dataset);
+  $("#problem").value = problem;
+  document.querySelectorAll(".datasets button").forEach((b) => { b.hidden = problemOf(b.dataset.dataset) !== problem; });
 }
 
 function syncControls() {
@@ -416,6 +482,7 @@ function syncControls() {
   if (config.dataset === "upload" && points) uploadThumbnail();
   document.querySelectorAll(".datasets button").forEach((b) =>
     b.classList.toggle("selected", b.dataset.dataset === config.dataset));
+  showProblem();
   buildNetwork();
 }
 
@@ -424,8 +491,7 @@ function uploadThumbnail() {
   const box = $('[data-control="dataset"]');
   let button = box.querySelector('[data-dataset="upload"]');
   if (!button) {
-    box.insertAdjacentHTML("beforeend", '<button data-dataset="upload" title="upload">' +
-                           '<canvas width="16" height="16"></canvas></button>');
+    box.insertAdjacentHTML("beforeend", datasetButton("upload"));
     button = box.lastElementChild;
   }
   const sum = new Float32Array(256), count = new Float32Array(256);
@@ -440,6 +506,7 @@ function uploadThumbnail() {
 }
 
 function buildNetwork() {
+  showTip("");                     // a tip about the old network's weight or unit goes with it
   const columns = [];
   const features = options.features.map((f) =>
     `<div class="node feature ${config.features.includes(f) ? "" : "off"}" data-feature="${f}" ` +
@@ -452,11 +519,11 @@ function buildNetwork() {
       `<div class="node" data-layer="${l + 1}" data-unit="${u}"><canvas width="16" height="16"></canvas></div>`);
     columns.push(`<div class="column"><small>${units} ${language === "ko" ? word("neurons") : "neuron" + (units > 1 ? "s" : "")}</small>` +
       `<div class="grad" data-layer="${l}"></div>` +
-      `<div class="unit-buttons"><button data-action="add-unit" data-index="${l}">+</button>` +
-      `<button data-action="remove-unit" data-index="${l}">&minus;</button></div>` +
+      `<div class="unit-buttons"><button data-action="add-unit" data-index="${l}" title="${word("add a neuron")}">+</button>` +
+      `<button data-action="remove-unit" data-index="${l}" title="${word("remove a neuron")}">&minus;</button></div>` +
       `<select class="layer-activation" data-control="activations" data-index="${l}" ` +
-      `title="this layer's activation">${options.activations.map((a) =>
-        `<option value="${a}"${a === layerActivation(l) ? " selected" : ""}>${a}</option>`).join("")}` +
+      `title="${word("this layer's activation")}">${options.activations.map((a) =>
+        `<option value="${a}"${a === layerActivation(l) ? " selected" : ""}>${activationName(a)}</option>`).join("")}` +
       `</select>${nodes.join("")}</div>`);
   });
   const outLayer = config.hidden.length + 1;
@@ -515,7 +582,7 @@ document.addEventListener("click", (event) => {
   if (unit && biasOf(unit) !== undefined) return edit("bias", unit);
   const target = event.target.closest("button, select, .node.feature");
   if (!target && event.target.closest("#net")) {          // a weight's curve
-    const net = $("#net").getBoundingClientRect();
+    const net = $("#net-inner").getBoundingClientRect();
     const link = linkAt(event.clientX - net.left, event.clientY - net.top);
     return link ? edit("weight", link) : undefined;
   }
@@ -544,25 +611,48 @@ for (const kind of ["keras", "safetensors"])
 $("#upload").addEventListener("change", async (event) => {
   const file = event.target.files[0];
   if (!file) return;
-  if (file.size > 60 * 1024) return showError(`The CSV is ${file.size} bytes; at most 60 KB (2,000 points).`);
+  if (file.size > 60 * 1024)
+    return showError(`The CSV is ${file.size} bytes; at most 60 KB (2,000 points).`,
+                     `CSV가 ${file.size}바이트입니다. 60 KB(점 2,000개)까지 올릴 수 있습니다.`);
   api.upload(await file.text()).catch(() => {});
   event.target.value = "";
 });
 $("#language").addEventListener("click", () => translate(language === "en" ? "ko" : "en"));
+$("#problem").addEventListener("change", (event) => {   // the first data set of that type
+  if (!config || problemOf(config.dataset) === event.target.value) return;
+  const first = options.datasets.find((d) => problemOf(d) === event.target.value);
+  setting("dataset", first).catch(() => syncControls());
+});
 $("#show-test").addEventListener("change", draw);
 $("#discretize").addEventListener("change", draw);
 $("#net").addEventListener("mousemove", hover);
 $("#net").addEventListener("mouseleave", () => { showTip(""); if (hovered) { hovered = null; drawLinks(); } });
-new ResizeObserver(() => { linkKey = ""; if (last) draw(); }).observe($("#net"));
+new ResizeObserver(() => { linkKey = ""; if (last) draw(); }).observe($("#net-inner"));
 $("#copy-code").addEventListener("click", async () => {
   try { await navigator.clipboard.writeText(code); $("#copy-code").textContent = word("Copied"); }
-  catch { showError("The browser did not allow copying; playground.exportCode() gives the code."); }
+  catch { showError("The browser did not allow copying; playground.exportCode() gives the code.",
+                    "브라우저가 복사를 허락하지 않았습니다. playground.exportCode()로 코드를 얻을 수 있습니다."); }
   setTimeout(() => { $("#copy-code").textContent = word("Copy as code"); }, 1500);
 });
 
-function showError(text) { $("#message").textContent = text || ""; }
+// the texts the server and the page show (the message, the CSV's report), kept in both
+// languages so that switching the language switches them too
+let shown = ["", ""], report = ["", ""];
+function showError(text, korean) {
+  if (text instanceof Error) { korean = text.ko; text = text.message; }
+  shown = [text || "", korean || text || ""];
+  showTexts();
+}
+function showTexts() {
+  const k = language === "ko" ? 1 : 0;
+  $("#message").textContent = shown[k];
+  $("#report").textContent = report[k];
+}
 
 // ---------------------------------------------------------------- English / 한국어
+const GRADIENT_TIP = "∇: how large the loss's gradient is for this layer's weights, ‖∂L/∂W‖ " +
+  "(the bar: a log scale, 6 decades). A bar near nothing means the layer barely learns: vanishing " +
+  "gradients. Compare the layers while it trains.";
 const WORDS = {
   "Learning rate": "학습률", "Activation": "활성화 함수", "Optimizer": "옵티마이저", "Loss": "손실",
   "Regularization": "규제", "Regularization rate": "규제 비율", "Data": "데이터",
@@ -578,6 +668,27 @@ const WORDS = {
     "죽은 뉴런: 모든 학습 점에서 0을 내므로 배우지 못합니다",
   "saturated: on most points in the flat tail, where its slope is ~0":
     "포화: 대부분의 점에서 기울기가 거의 0인 평평한 꼬리에 있습니다",
+  "playground": "플레이그라운드", "a fresh network": "새 네트워크",
+  "play / pause (space bar)": "재생 / 멈춤 (스페이스 바)", "one epoch": "한 에폭",
+  "add a hidden layer": "은닉층 더하기", "remove the last hidden layer": "마지막 은닉층 빼기",
+  "add a neuron": "뉴런 더하기", "remove a neuron": "뉴런 빼기",
+  "this layer's activation": "이 층의 활성화 함수",
+  "test points: true class (rows) by predicted class (columns)":
+    "시험 점: 실제 클래스(행)와 예측한 클래스(열)",
+  "Problem type": "문제 유형", "Classification": "분류", "Regression": "회귀",
+  "Momentum": "모멘텀", "Square": "제곱", "Cross-entropy": "교차 엔트로피", "None": "없음",
+  "Linear": "선형", "frames/s": "프레임/초", "Choose a CSV file": "CSV 파일 고르기",
+  "Circle": "원", "Gaussian": "가우스", "Spiral": "나선", "Moons": "반달", "Plane": "평면",
+  "Multi-Gaussian": "여러 가우스", "3 blobs": "덩어리 3개", "4 blobs": "덩어리 4개",
+  "5 blobs": "덩어리 5개", "3 spirals": "나선 3개", "Your points": "내 점",
+  "Colour: the class the network predicts, paler where it is less sure":
+    "색: 네트워크가 예측한 클래스, 덜 확실한 곳은 옅게",
+  "Colour: the predicted value, orange −1, white 0, blue +1":
+    "색: 예측한 값, 주황 −1, 흰색 0, 파랑 +1",
+  "Colour: the network's output, orange −1 (one class), blue +1 (the other); the points are the data":
+    "색: 네트워크의 출력, 주황 −1(한 클래스), 파랑 +1(다른 클래스); 점은 데이터입니다",
+  [GRADIENT_TIP]: "∇: 이 층 가중치에 대한 손실의 기울기 크기 ‖∂L/∂W‖ (막대는 로그 눈금, 6자리). " +
+    "막대가 거의 없으면 이 층은 거의 배우지 못합니다: 기울기 소실. 학습 중에 층마다 비교해 보세요.",
 };
 let language = "en";
 function translate(name) {
@@ -585,11 +696,16 @@ function translate(name) {
   language = name;
   document.documentElement.lang = name;
   document.querySelectorAll("[data-i18n]").forEach((element) => {
-    const english = element.dataset.i18n;
-    element.textContent = name === "ko" ? (WORDS[english] || english) : english;
+    element.textContent = word(element.dataset.i18n);
   });
+  document.querySelectorAll("[data-i18n-title]").forEach((element) => {
+    element.title = word(element.dataset.i18nTitle);
+  });
+  document.title = `glassnet ${word("playground")}`;
   $("#language").textContent = name === "ko" ? "English" : "한국어";
   try { localStorage.setItem("glassnet-playground-language", name); } catch { /* private mode */ }
+  showTexts();
+  if (options) relabel();
   if (config) buildNetwork();
   return name;
 }
