@@ -38,7 +38,7 @@ def test_same_numbers_in_the_tables():
 
 ENVIRONMENT = {"GLASSNET_REAL_CODE", "GLASSNET_DATA", "GLASSNET_REQUIRE_DATA", "KERAS_BACKEND",
                "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PNG_WIDTH_PX", "CACHE_CHUNK_BYTES",
-               "IM2COL_BUDGET_BYTES"}
+               "IM2COL_BUDGET_BYTES", "XLA_FLAGS", "GLASSNET_KERAS_JAX_PYTHON"}
 
 
 def test_korean_and_english_point_to_each_other_and_nothing_is_left_to_fill():

@@ -185,6 +185,18 @@ _SCHEDULES = {cls.__name__: cls for cls in (CosineDecay, ExponentialDecay, Inver
                                             PolynomialDecay, PiecewiseConstantDecay)}
 
 
+class StepCount(int):
+    """An optimizer's step count: an int that also reads as Keras's
+    ``iterations`` variable does (``.numpy()``, ``.value``)."""
+
+    def numpy(self):
+        return np.int64(self)
+
+    @property
+    def value(self):
+        return np.int64(self)
+
+
 class Optimizer:
     """Base class. ``apply(params, grads)`` makes one step, in place, on two
     arrays of the same shape; state (moments) is created on the first call.
@@ -236,10 +248,20 @@ class Optimizer:
             self.name = name
         self._learning_rate = None
         self.learning_rate = learning_rate
-        self.iterations = 0
+        self._iterations = 0
         self._state = {}
         self._scratch = None
         self._layout = None  # [(offset, size)] per weight, for clipnorm
+
+    @property
+    def iterations(self):
+        """How many steps this optimizer has taken: an int, read as Keras's
+        ``optimizer.iterations`` variable is read (``.numpy()``, ``int(...)``)."""
+        return StepCount(self._iterations)
+
+    @iterations.setter
+    def iterations(self, value):
+        self._iterations = int(value)
 
     # ------------------------------------------------------- learning rate
     @property
