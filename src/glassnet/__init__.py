@@ -64,13 +64,16 @@ _thread_limits = None
 
 
 def set_num_threads(n):
-    """Use ``n`` BLAS threads for matrix products (via threadpoolctl), like
-    ``torch.set_num_threads``. ``None`` restores the default."""
+    """Work on ``n`` threads, like ``torch.set_num_threads``: glassnet's own
+    (glassnet.threads: the pieces of a batch side by side) and BLAS's for
+    matrix products (via threadpoolctl). ``None`` restores the default, every
+    core."""
     global _thread_limits
     from threadpoolctl import threadpool_limits
 
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"set_num_threads takes a positive integer or None; received {n!r}")
+    from glassnet import threads
+
+    threads.set_size(n)
     if _thread_limits is not None:
         _thread_limits.restore_original_limits()
         _thread_limits = None

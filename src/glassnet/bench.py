@@ -18,7 +18,11 @@ Fashion-MNIST (float32 pixels in [0, 1]):
 Every thread count (1 and all cores) runs in a fresh process, where each
 round times every library once in turn (interleaved: all see the same load);
 the table shows the median of the rounds and the ratio glassnet / peer (below
-1: glassnet is faster). Peak memory (the largest resident size) is that of a
+1: glassnet is faster). Each timed call starts after a 0.2 s pause, so that the
+previous library's threads, which spin for a while after their work (OpenMP's,
+onnxruntime's, OpenBLAS's), do not take the cores it needs. Every library gets
+the same thread count: glassnet's own pool and NumPy's BLAS, PyTorch's
+``set_num_threads``, onnxruntime's intra-op threads, Keras's TensorFlow pools. Peak memory (the largest resident size) is that of a
 fresh process per library that trains one MLP epoch (these run side by side:
 memory does not depend on the load). ``--quick`` shrinks the
 data (5,000 MLP images, 1,000 for the CNN and 1,000 test images for its
@@ -45,6 +49,9 @@ LIBRARIES = ("glassnet", "pytorch", "onnxruntime", "keras")
 LABELS = {"glassnet": "glassnet", "pytorch": "PyTorch", "onnxruntime": "onnxruntime",
           "keras": "Keras"}
 BATCH, PREDICT_BATCH = 128, 1000
+# a pause before each timed call: the thread pools of PyTorch (OpenMP), onnxruntime and
+# OpenBLAS spin for a while after a call (up to ~0.1 s), on the cores the next library needs
+SETTLE_SECONDS = 0.2
 FULL = {"mlp_images": 60000, "cnn_images": 10000, "test_images": 10000,
         "cnn_test_images": 10000, "lstm_steps": 10, "rounds": 5}
 QUICK = {"mlp_images": 5000, "cnn_images": 1000, "test_images": 10000,
@@ -200,8 +207,11 @@ def workloads(threads, settings, data_path, libraries):
     import numpy as np
     from threadpoolctl import threadpool_limits
 
+    from glassnet import threads as glassnet_threads
+
     limits = threadpool_limits(threads)  # noqa: F841 (NumPy's BLAS, for the process)
     workloads._limits = limits
+    glassnet_threads.set_size(threads)   # glassnet's own pool
     x, y, xt = _data(settings, data_path)
     mlp_n, cnn_n = settings["mlp_images"], settings["cnn_images"]
     x_mlp, y_mlp = x[:mlp_n], y[:mlp_n]
@@ -347,6 +357,7 @@ def run_threads(threads, settings, data_path, libraries, log=None):
         for round_ in range(settings["rounds"]):
             epoch["n"] = round_
             for library, run in runners.items():
+                time.sleep(SETTLE_SECONDS)  # the last library's spinning threads go quiet
                 start = time.perf_counter()
                 run()
                 times[library].append((time.perf_counter() - start) / per_call)

@@ -34,6 +34,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from glassnet import threads
 from glassnet.layers.base import ActivatedLayer, not_implemented
 
 __all__ = ["Conv2D", "Conv1D", "Conv2DTranspose", "conv_output_length",
@@ -254,12 +255,6 @@ class Conv2D(ActivatedLayer):
         """kernel (kh, kw, C, F) as the (kh·kw·C, F) matrix: a reshape, no copy."""
         return self.kernel.reshape(-1, self.filters)
 
-    def _chunks(self, n):
-        out_h, out_w = self._out_hw()
-        row_bytes = out_h * out_w * math.prod(self._window_shape()) * self.dtype.itemsize
-        step = max(1, IM2COL_BUDGET_BYTES // max(row_bytes, 1))
-        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
-
     def forward(self, x, training=False):
         return self.activate(self._convolve(x, training))
 
@@ -279,16 +274,29 @@ class Conv2D(ActivatedLayer):
             if self.use_bias:
                 out += self.bias
             return out
-        parts = self._chunks(len(x))
-        for part in parts:
+        # the batch in cache-sized pieces, side by side on glassnet's threads;
+        # backward needs each piece's cols again: kept if they fit the budget
+        self.parts = parts = self.cache_chunks(len(x))
+        keep = training and len(x) * self._cols_bytes() <= IM2COL_BUDGET_BYTES
+        bias = self.bias.value if self.use_bias else None
+
+        def piece(part):
             cols = self._im2col(xp[part])
-            np.matmul(cols, kernel, out=out[part].reshape(-1, self.filters))
-            if training and len(parts) == 1:
-                self.cols = cols  # backward needs it again
+            z = out[part].reshape(-1, self.filters)
+            np.matmul(cols, kernel, out=z)
+            if bias is not None:
+                z += bias
+            return cols if keep else None
+
+        kept = threads.run(piece, parts)
+        self.cols = kept if keep else None
         self.x_shape, self.xp = x.shape, xp
-        if self.use_bias:
-            out += self.bias
         return out
+
+    def _cols_bytes(self):
+        """One sample's im2col rows, in bytes."""
+        out_h, out_w = self._out_hw()
+        return out_h * out_w * math.prod(self._window_shape()) * self.dtype.itemsize
 
     def backward_from_z(self, grad_z, input_grad=True):
         f = self.filters
@@ -300,24 +308,32 @@ class Conv2D(ActivatedLayer):
             grads = grad_kernel.reshape(self.kernel_size + (-1, f))
             for a, b, window in window_slices(self.kernel_size, self.strides, grad_z.shape[1:3]):
                 grads[a, b] = np.einsum("nijc,nijf->cf", self.xp[window], grad_z, optimize=False)
-        for part in ([] if f <= FEW_FILTERS else self._chunks(len(grad_z))):
-            cols = self.cols if self.cols is not None else self._im2col(self.xp[part])
-            # = colsᵀ @ ∂L/∂z, computed as (∂L/∂zᵀ @ cols)ᵀ: the same numbers, but a
-            # product OpenBLAS splits well (with 9 rows it can stall for 100x longer)
-            grad_kernel += (grad_z[part].reshape(-1, f).T @ cols).T
-        self.add_regularization_gradients()
-        if not input_grad:
-            return None
-        # ∂L/∂cols = ∂L/∂z @ kernelᵀ, in pieces small enough to stay in the CPU's
-        # cache until col2im has added them onto the image (2x faster here than
-        # one big product followed by the adds)
-        grad_xp = np.zeros_like(self.xp)
-        if f <= FEW_FILTERS:  # ∂L/∂cols would be kh·kw·C / f times larger than ∂L/∂z
+            self.add_regularization_gradients()
+            if not input_grad:
+                return None
+            grad_xp = np.zeros_like(self.xp)  # ∂L/∂cols would be kh·kw·C / f times ∂L/∂z
             self._input_grad_by_offsets(grad_z, grad_xp)
             return self._unpad(grad_xp)
-        for part in self.cache_chunks(len(grad_z)):
-            self._col2im(grad_z[part].reshape(-1, f), grad_xp[part])
-        return self._unpad(grad_xp)
+        grad_xp = np.zeros_like(self.xp) if input_grad else None
+        parts = self.parts if len(self.parts) and self.parts[-1].stop == len(grad_z) else \
+            self.cache_chunks(len(grad_z))
+
+        def piece(k):
+            part = parts[k]
+            cols = self.cols[k] if self.cols is not None else self._im2col(self.xp[part])
+            g = grad_z[part].reshape(-1, f)
+            # = colsᵀ @ ∂L/∂z, computed as (∂L/∂zᵀ @ cols)ᵀ: the same numbers, but a
+            # product OpenBLAS splits well (with 9 rows it can stall for 100x longer)
+            partial = (g.T @ cols).T
+            if grad_xp is not None:  # ∂L/∂cols = ∂L/∂z @ kernelᵀ, added back while in cache
+                self._col2im(g, grad_xp[part])
+            return partial
+
+        for partial in threads.run(piece, range(len(parts))):  # in order: the same sums
+            grad_kernel += partial
+        self.cols = None
+        self.add_regularization_gradients()
+        return None if grad_xp is None else self._unpad(grad_xp)
 
     def _input_grad_by_offsets(self, grad_z, grad_xp):
         """∂L/∂x for a layer of few filters (a generator's last Conv2D(1, 5)),
@@ -338,12 +354,12 @@ class Conv2D(ActivatedLayer):
         return self._kernel_matrix().reshape(self.kernel_size + (-1, self.filters))
 
     def cache_chunks(self, n):
-        """Slices of the batch whose cols (or conv output) fit CACHE_CHUNK_BYTES."""
+        """Slices of the batch whose cols (or conv output) fit CACHE_CHUNK_BYTES,
+        as many as a multiple of glassnet's threads (each takes as many)."""
         out_h, out_w = self._out_hw()
         per_sample = out_h * out_w * max(math.prod(self._window_shape()), self.filters) * \
             self.dtype.itemsize
-        step = max(1, CACHE_CHUNK_BYTES // per_sample)
-        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+        return threads.split(n, -(-n * per_sample // CACHE_CHUNK_BYTES))
 
     def _col2im(self, grad_z2, target):
         """∂L/∂cols = ∂L/∂z @ kernelᵀ, each window's row of it added back onto
@@ -555,30 +571,51 @@ class Conv2DTranspose(ActivatedLayer):
         n, height, width, channels = x.shape
         (out_h, out_w), f = self._output_size(height, width), self.filters
         (top, bottom), (left, right) = self._pads(out_h, out_w)
-        patches = (x.reshape(-1, channels) @ self._kernel_matrix().T).reshape(
-            (n, height, width) + self.kernel_size + (f,))
         padded = np.zeros((n, top + out_h + bottom, left + out_w + right, f), dtype=self.dtype)
-        col2im(patches, padded, self.kernel_size, self.strides)
+        kernel_t = self._kernel_matrix().T
+
+        def piece(part):  # a piece of the batch: its patches, added onto its own images
+            patches = (x[part].reshape(-1, channels) @ kernel_t).reshape(
+                (-1, height, width) + self.kernel_size + (f,))
+            col2im(patches, padded[part], self.kernel_size, self.strides)
+
+        threads.run(piece, self._pieces(n, height * width * math.prod(self.kernel_size) * f *
+                                        self.dtype.itemsize))
         z = np.ascontiguousarray(padded[:, top: top + out_h, left: left + out_w])
         if self.use_bias:
-            z += self.bias
+            z += self.bias.value
         self.x = x
         return self.activate(z)
+
+    def _pieces(self, n, per_sample):
+        """The batch in pieces of about CACHE_CHUNK_BYTES (per_sample: one
+        sample's bytes of the largest array made), a multiple of the threads."""
+        return threads.split(n, -(-n * per_sample // CACHE_CHUNK_BYTES))
 
     def backward_from_z(self, grad_z, input_grad=True):
         x = self.x
         n, height, width, channels = x.shape
         (top, bottom), (left, right) = self._pads(*grad_z.shape[1:3])
         padded = np.pad(grad_z, [(0, 0), (top, bottom), (left, right), (0, 0)])
-        g = im2col(padded, self.kernel_size, self.strides, (height, width)).reshape(
-            n * height * width, -1)
-        self.grad_kernel.reshape(-1, channels)[...] = g.T @ x.reshape(-1, channels)
+        grad_x = np.empty_like(x) if input_grad else None
+        kernel = self._kernel_matrix()
+
+        def piece(part):  # a piece of the batch: its part of grad_kernel, its own ∂L/∂x
+            g = im2col(padded[part], self.kernel_size, self.strides, (height, width)).reshape(
+                -1, kernel.shape[0])
+            if grad_x is not None:
+                np.matmul(g, kernel, out=grad_x[part].reshape(-1, channels))
+            return g.T @ x[part].reshape(-1, channels)
+
+        grad_kernel = self.grad_kernel.reshape(-1, channels)
+        grad_kernel[...] = 0
+        pieces = self._pieces(n, height * width * kernel.shape[0] * self.dtype.itemsize)
+        for partial in threads.run(piece, pieces):
+            grad_kernel += partial
         if self.use_bias:
             np.sum(grad_z.reshape(-1, self.filters), axis=0, out=self.grad_bias)
         self.add_regularization_gradients()
-        if not input_grad:
-            return None
-        return (g @ self._kernel_matrix()).reshape(x.shape)
+        return grad_x
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from glassnet import activations, graph, utils
+from glassnet import activations, graph, threads, utils
 from glassnet.layers.base import ActivatedLayer, Layer, _shape, not_implemented
 
 __all__ = ["Masking", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
@@ -126,9 +126,11 @@ class Dense(ActivatedLayer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
-        z = x @ self.kernel
+        kernel = self.kernel.value
+        x2 = x.reshape(-1, x.shape[-1])      # the products on glassnet's threads
+        z = threads.matmul(x2, kernel).reshape(x.shape[:-1] + (self.units,))
         if self.use_bias:
-            z += self.bias
+            z += self.bias.value
         self.x = x
         return self.activate(z)
 
@@ -137,13 +139,13 @@ class Dense(ActivatedLayer):
         fuses softmax with cross-entropy: then ∂L/∂z = p - y)."""
         x2 = self.x.reshape(-1, self.x.shape[-1])
         g2 = grad_z.reshape(-1, self.units)
-        np.matmul(x2.T, g2, out=self.grad_kernel)
+        threads.matmul(x2.T, g2, out=self.grad_kernel)
         if self.use_bias:
             np.sum(g2, axis=0, out=self.grad_bias)
         self.add_regularization_gradients()
         if not input_grad:
             return None
-        return grad_z @ self.kernel.T
+        return threads.matmul(g2, self.kernel.value.T).reshape(self.x.shape)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import threads
 from glassnet.layers import conv as conv_module
 from glassnet.layers.conv import Conv2D, col2im, im2col
 from glassnet.layers.pooling import MaxPooling2D, first_max
@@ -62,12 +63,14 @@ class Conv2DMaxPooling:
                 and conv.activation.name in ("relu", "linear") and pool._tiles()
                 and None not in tuple(pool.output_shape)[1:])  # sizes known when planned
 
-    def _grouped_cols(self, xp):
+    def _grouped_cols(self, xp, keep=False):
         """(ph·pw, n·out_h·out_w, kh·kw·C): for each place t in the pooling
-        window, the rows of im2col of the convolution windows at that place."""
+        window, the rows of im2col of the convolution windows at that place
+        (in the thread's scratch memory unless kept)."""
         conv, count = self.conv, self.pool.output_shape[1:3]
-        cols = np.empty((len(self.offsets), len(xp)) + count + conv.kernel.shape[:3],
-                        dtype=xp.dtype)
+        shape = (len(self.offsets), len(xp)) + count + conv.kernel.shape[:3]
+        cols = np.empty(shape, dtype=xp.dtype) if keep else threads.scratch("cols", shape,
+                                                                              xp.dtype)
         for t, corner in enumerate(self.corners):
             im2col(xp, conv.kernel_size, self.steps, count, corner, out=cols[t])
         return cols.reshape(len(self.offsets), -1, cols[0, 0, 0, 0].size)
@@ -79,24 +82,33 @@ class Conv2DMaxPooling:
         conv.xp, conv.x_shape, conv.a, conv.cols = xp, x.shape, None, None
         kernel = conv._kernel_matrix()
         out = np.empty((len(x),) + pool.output_shape[1:], dtype=conv.dtype)
-        self.winner = np.empty(out.shape, dtype=np.uint8)
+        self.winner = np.empty(out.shape, dtype=np.uint8) if training else None
         self.parts = conv.cache_chunks(len(x))
         # backward needs cols again: keep them if they fit IM2COL_BUDGET_BYTES, else redo
         (kh, kw), c = conv.kernel_size, x.shape[3]
         size = len(x) * out[0].size // f * len(self.offsets) * kh * kw * c * xp.itemsize
-        self.cols = [] if training and size <= conv_module.IM2COL_BUDGET_BYTES else None
-        for part in self.parts:  # each piece of z is pooled while it is in the cache
-            cols = self._grouped_cols(xp[part])
-            z = (cols.reshape(-1, cols.shape[-1]) @ kernel).reshape(len(cols), -1, f)
-            pooled, winner = first_max(list(z))
-            out[part].reshape(-1, f)[...] = pooled
-            self.winner[part].reshape(-1, f)[...] = winner
-            if self.cols is not None:
-                self.cols.append(cols)
-        if conv.use_bias:
-            out += conv.bias
-        if self.relu:
-            np.maximum(out, 0, out=out)
+        keep = training and size <= conv_module.IM2COL_BUDGET_BYTES
+        bias = conv.bias.value if conv.use_bias else None
+
+        def piece(part):  # each piece of z is pooled while it is in the cache
+            cols = self._grouped_cols(xp[part], keep)
+            z = threads.scratch("z", (len(cols), cols[0].shape[0], f), conv.dtype)
+            np.matmul(cols.reshape(-1, cols.shape[-1]), kernel, out=z.reshape(-1, f))
+            pooled = out[part].reshape(-1, f)
+            if training:
+                first_max(list(z), out=pooled, index=self.winner[part].reshape(-1, f))
+            else:  # predict: the largest of each window, no record of which one won
+                np.maximum(z[0], z[1], out=pooled)
+                for t in range(2, len(z)):
+                    np.maximum(pooled, z[t], out=pooled)
+            if bias is not None:
+                pooled += bias
+            if self.relu:
+                np.maximum(pooled, 0, out=pooled)
+            return cols if keep else None
+
+        kept = threads.run(piece, self.parts)
+        self.cols = kept if keep else None
         self.out = out
         return out
 
@@ -107,22 +119,31 @@ class Conv2DMaxPooling:
         if conv.use_bias:
             np.sum(grad, axis=(0, 1, 2), out=conv.grad_bias)
         kernel = conv._kernel_matrix()
-        grad_kernel = conv.grad_kernel.reshape(-1, f)
-        grad_kernel[...] = 0
         grad_xp = np.zeros_like(conv.xp) if input_grad else None
-        for k, part in enumerate(self.parts):
+
+        def piece(k):
+            part = self.parts[k]
             cols = self.cols[k] if self.cols is not None else self._grouped_cols(conv.xp[part])
             g, winner = grad[part].reshape(-1, f), self.winner[part].reshape(-1, f)
-            grad_z = np.empty((len(cols), len(g), f), dtype=grad.dtype)
+            grad_z = threads.scratch("grad_z", (len(cols), len(g), f), grad.dtype)
             for t in range(len(cols)):  # ∂L/∂z_t: the gradient where t won
                 np.multiply(g, winner == t, out=grad_z[t])
             grad_z = grad_z.reshape(-1, f)
-            grad_kernel += (grad_z.T @ cols.reshape(len(grad_z), -1)).T  # see Conv2D
+            grad_kernel = (grad_z.T @ cols.reshape(len(grad_z), -1)).T  # see Conv2D
             if grad_xp is not None:  # col2im: each window's gradient back onto its pixels
-                grad_cols = (grad_z @ kernel.T).reshape(
+                grad_cols = threads.scratch("grad_cols", (len(grad_z), kernel.shape[0]),
+                                            grad.dtype)
+                np.matmul(grad_z, kernel.T, out=grad_cols)
+                grad_cols = grad_cols.reshape(
                     (len(cols), -1) + self.pool.output_shape[1:3] + conv._window_shape())
                 for t, corner in enumerate(self.corners):
                     col2im(grad_cols[t], grad_xp[part], conv.kernel_size, self.steps, corner)
+            return grad_kernel
+
+        grad_kernel = conv.grad_kernel.reshape(-1, f)
+        grad_kernel[...] = 0
+        for partial in threads.run(piece, range(len(self.parts))):  # in order: same sums
+            grad_kernel += partial
         self.cols = None
         conv.add_regularization_gradients()
         return None if grad_xp is None else conv._unpad(grad_xp)

@@ -1,0 +1,118 @@
+"""glassnet's own threads (issue 24): the pieces of a batch side by side, with
+the same numbers as on one thread, BLAS held at one thread while they run."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import keras, threads
+
+
+@pytest.fixture
+def two_threads():
+    gn.set_num_threads(2)
+    yield
+    gn.set_num_threads(None)
+
+
+def test_run_splits_the_pieces_over_the_threads_in_order(two_threads):
+    seen = []
+
+    def task(piece):
+        seen.append(threading.get_ident())
+        return piece * piece
+
+    assert threads.run(task, range(10)) == [i * i for i in range(10)]
+    assert len(set(seen)) == 2                     # both threads worked
+    gn.set_num_threads(1)
+    seen.clear()
+    assert threads.run(task, range(10)) == [i * i for i in range(10)]
+    assert set(seen) == {threading.get_ident()}    # one thread: the caller, in place
+
+
+def test_a_run_inside_a_run_runs_in_place_and_errors_come_back(two_threads):
+    inner = []
+
+    def task(piece):
+        inner.append(threads.run(lambda p: threading.get_ident(), range(3)))
+        return piece
+
+    assert threads.run(task, range(4)) == [0, 1, 2, 3]
+    assert all(len(set(ids)) == 1 for ids in inner)  # no thread waits on its own pool
+
+    def fails(piece):
+        if piece == 3:
+            raise ValueError("piece 3 is bad")
+        return piece
+
+    with pytest.raises(ValueError, match="piece 3 is bad"):
+        threads.run(fails, range(4))
+    assert threads.run(lambda p: p, range(4)) == [0, 1, 2, 3]   # the pool goes on
+
+
+def test_blas_is_held_at_one_thread_while_glassnets_threads_work(two_threads):
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas()
+    during = threads.run(lambda p: blas(), range(2))
+    assert during == [[1] * len(before)] * 2
+    assert blas() == before
+
+
+def test_split_gives_each_thread_as_many_pieces(two_threads):
+    assert threads.split(10) == [slice(0, 5), slice(5, 10)]
+    assert [s.stop - s.start for s in threads.split(100, 3)] == [25] * 4
+    assert threads.split(1, 8) == [slice(0, 1)]
+    with pytest.raises(ValueError, match="positive integer or None; received 0"):
+        gn.set_num_threads(0)
+
+
+@pytest.mark.parametrize("shape", [(1000, 784, 128), (4, 784, 300), (37, 5, 3)])
+def test_matmul_on_the_threads_is_numpys(two_threads, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+    np.testing.assert_allclose(threads.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    out = np.empty((k, n))
+    threads.matmul(a.T, a[:, :n], out=out)          # a transposed view, as Dense's backward
+    np.testing.assert_allclose(out, a.T @ a[:, :n], rtol=1e-12, atol=1e-12)
+
+
+def _cnn():
+    gn.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((12, 12, 2)), keras.layers.Conv2D(6, 3, activation="relu"),
+        keras.layers.MaxPooling2D(), keras.layers.Conv2D(5, 3, padding="same"),
+        keras.layers.Conv2DTranspose(4, 3, strides=2, activation="relu"), keras.layers.Flatten(),
+        keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_a_cnn_trains_to_the_same_weights_on_one_thread_and_on_two():
+    """The fused Conv2D+MaxPooling step, Conv2D, Conv2DTranspose and Dense all
+    split their batch over the threads: the same predictions and the same
+    weights after training as on one thread (to float32's rounding: a sum
+    over the batch is added piece by piece)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 12, 12, 2), dtype=np.float32)
+    y = rng.integers(0, 3, 300)
+    results = {}
+    try:
+        for n in (1, 2):
+            gn.set_num_threads(n)
+            model = _cnn()
+            assert type(model._plan_steps()[0].runner).__name__ == "Conv2DMaxPooling"
+            model.fit(x, y, batch_size=100, epochs=2, verbose=0, shuffle=False)
+            results[n] = (model.predict(x, batch_size=150, verbose=0),
+                          [w.copy() for w in model.get_weights()])
+    finally:
+        gn.set_num_threads(None)
+    np.testing.assert_allclose(results[1][0], results[2][0], rtol=1e-4, atol=1e-6)
+    for one, two in zip(results[1][1], results[2][1]):
+        np.testing.assert_allclose(one, two, rtol=1e-4, atol=1e-6)
