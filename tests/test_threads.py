@@ -72,15 +72,26 @@ def test_split_gives_each_thread_as_many_pieces(two_threads):
         gn.set_num_threads(0)
 
 
-@pytest.mark.parametrize("shape", [(1000, 784, 128), (4, 784, 300), (37, 5, 3)])
-def test_matmul_on_the_threads_is_numpys(two_threads, shape):
+@pytest.mark.parametrize("shape,split", [((1000, 784, 128), True), ((4, 784, 300), True),
+                                         ((37, 5, 3), False)])
+def test_matmul_on_the_threads_is_numpys(two_threads, monkeypatch, shape, split):
+    """Where glassnet's threads were just at work, a large product is split
+    over them (by rows, or by columns for a short a); the numbers are NumPy's."""
     m, k, n = shape
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
-    np.testing.assert_allclose(threads.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
-    out = np.empty((k, n))
-    threads.matmul(a.T, a[:, :n], out=out)          # a transposed view, as Dense's backward
-    np.testing.assert_allclose(out, a.T @ a[:, :n], rtol=1e-12, atol=1e-12)
+    runs = []
+    real_run = threads.run
+    monkeypatch.setattr(threads, "run", lambda task, pieces: runs.append(1) or
+                        real_run(task, pieces))
+    for recent in (True, False):
+        monkeypatch.setattr(threads, "_last_run", threads.time.monotonic() if recent else -1e9)
+        runs.clear()
+        np.testing.assert_allclose(threads.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        out = np.empty((k, n))
+        threads.matmul(a.T, a[:, :n], out=out)          # a transposed view, as Dense's backward
+        np.testing.assert_allclose(out, a.T @ a[:, :n], rtol=1e-12, atol=1e-12)
+        assert len(runs) == (2 if recent and split else 0)   # else BLAS's own threads
 
 
 def _cnn():

@@ -13,7 +13,12 @@ Fashion-MNIST (float32 pixels in [0, 1]):
   ``predict``, PyTorch under ``no_grad``, the model exported by glassnet run in
   onnxruntime, and Keras's ``predict``;
 - the training step of Embedding(10000, 32) > LSTM(64) > Dense(1, sigmoid) on
-  64 sequences of 100 tokens (Adam, binary cross-entropy).
+  64 sequences of 100 tokens (Adam, binary cross-entropy);
+- the training epoch of *Deep Learning with Python*'s chapter 8 convnet
+  (Conv2D(32, 3) > MaxPooling2D > Conv2D(64, 3) > MaxPooling2D > Conv2D(128, 3)
+  > Flatten > Dense(10), RMSprop, batch 64, the book's code) on the first
+  10,000 training images (the book trains on MNIST's 60,000, which have the
+  same shape).
 
 Every thread count (1 and all cores) runs in a fresh process, where each
 round times every library once in turn (interleaved: all see the same load);
@@ -53,9 +58,10 @@ BATCH, PREDICT_BATCH = 128, 1000
 # OpenBLAS spin for a while after a call (up to ~0.1 s), on the cores the next library needs
 SETTLE_SECONDS = 0.2
 FULL = {"mlp_images": 60000, "cnn_images": 10000, "test_images": 10000,
-        "cnn_test_images": 10000, "lstm_steps": 10, "rounds": 5}
+        "cnn_test_images": 10000, "lstm_steps": 10, "ch8_images": 10000, "rounds": 5}
 QUICK = {"mlp_images": 5000, "cnn_images": 1000, "test_images": 10000,
-         "cnn_test_images": 1000, "lstm_steps": 3, "rounds": 3}
+         "cnn_test_images": 1000, "lstm_steps": 3, "ch8_images": 1000, "rounds": 3}
+CH8_BATCH = 64   # the book's
 
 
 def installed(name):
@@ -127,7 +133,25 @@ def _glassnet_models():
     for model, loss in ((mlp, "sparse_categorical_crossentropy"),
                         (cnn, "sparse_categorical_crossentropy"), (lstm, "binary_crossentropy")):
         model.compile(gn.optimizers.Adam(1e-3), loss)
-    return mlp, cnn, lstm
+    return mlp, cnn, lstm, _book_convnet(gn.keras)
+
+
+def _book_convnet(keras):
+    """*Deep Learning with Python* (2nd ed.), chapter 8: its first convnet, as written."""
+    layers = keras.layers
+
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(filters=32, kernel_size=3, activation="relu")(inputs)
+    x = layers.MaxPooling2D(pool_size=2)(x)
+    x = layers.Conv2D(filters=64, kernel_size=3, activation="relu")(x)
+    x = layers.MaxPooling2D(pool_size=2)(x)
+    x = layers.Conv2D(filters=128, kernel_size=3, activation="relu")(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
 
 
 def _torch_models(torch):
@@ -150,7 +174,12 @@ def _torch_models(torch):
             out, _ = self.lstm(self.embedding(x))
             return torch.sigmoid(self.dense(out[:, -1]))
 
-    return mlp, cnn, Recurrent()
+    ch8 = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                        nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 128, 3), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(1152, 10))
+    # Keras's RMSprop defaults: learning rate 1e-3, rho 0.9, epsilon 1e-7
+    ch8._bench_optimizer = torch.optim.RMSprop(ch8.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    return mlp, cnn, Recurrent(), ch8
 
 
 def _keras_models(keras):
@@ -167,17 +196,17 @@ def _keras_models(keras):
     for model, loss in ((mlp, "sparse_categorical_crossentropy"),
                         (cnn, "sparse_categorical_crossentropy"), (lstm, "binary_crossentropy")):
         model.compile(keras.optimizers.Adam(1e-3), loss)
-    return mlp, cnn, lstm
+    return mlp, cnn, lstm, _book_convnet(keras)
 
 
-def _torch_epoch(torch, net, x, y, order):
+def _torch_epoch(torch, net, x, y, order, batch_size=BATCH):
     optimizer = getattr(net, "_bench_optimizer", None)
     if optimizer is None:
         optimizer = net._bench_optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     net.train()
     index = torch.from_numpy(order)
-    for start in range(0, len(x), BATCH):
-        batch = index[start:start + BATCH]
+    for start in range(0, len(x), batch_size):
+        batch = index[start:start + batch_size]
         optimizer.zero_grad(set_to_none=True)
         torch.nn.functional.cross_entropy(net(x[batch]), y[batch]).backward()
         optimizer.step()
@@ -216,6 +245,8 @@ def workloads(threads, settings, data_path, libraries):
     mlp_n, cnn_n = settings["mlp_images"], settings["cnn_images"]
     x_mlp, y_mlp = x[:mlp_n], y[:mlp_n]
     x_cnn, y_cnn = x[:cnn_n].reshape(-1, 28, 28, 1), y[:cnn_n]
+    ch8_n = settings["ch8_images"]
+    x_ch8, y_ch8 = x[:ch8_n].reshape(-1, 28, 28, 1), y[:ch8_n]
     xt_cnn = xt[:settings["cnn_test_images"]].reshape(-1, 28, 28, 1)
     rng = np.random.default_rng(0)
     tokens = rng.integers(1, 10000, size=(64, 100)).astype(np.int32)
@@ -232,8 +263,12 @@ def workloads(threads, settings, data_path, libraries):
         "mlp_predict": (f"MLP inference, {len(xt):,} test images", {}),
         "cnn_predict": (f"CNN inference, {len(xt_cnn):,} test images", {}),
         "lstm_step": ("LSTM(64) training step, batch 64 x 100 tokens", {}),
+        "ch8_train": (f"Deep Learning with Python ch. 8 convnet epoch, {ch8_n:,} images", {}),
     }
-    mlp, cnn, lstm = _glassnet_models()
+    mlp, cnn, lstm, ch8 = _glassnet_models()
+    table["ch8_train"][1]["glassnet"] = lambda warm=False: ch8.fit(
+        *_part(warm, x_ch8, y_ch8), batch_size=CH8_BATCH, epochs=1, verbose=0,
+        seed=3000 + epoch["n"])
     table["mlp_train"][1]["glassnet"] = lambda warm=False: mlp.fit(
         *_part(warm, x_mlp, y_mlp), batch_size=BATCH, epochs=1, verbose=0,
         seed=1000 + epoch["n"])
@@ -255,7 +290,11 @@ def workloads(threads, settings, data_path, libraries):
         import torch
 
         torch.set_num_threads(threads)
-        t_mlp, t_cnn, t_lstm = _torch_models(torch)
+        t_mlp, t_cnn, t_lstm, t_ch8 = _torch_models(torch)
+        XC8 = torch.from_numpy(x_ch8.transpose(0, 3, 1, 2).copy())
+        YC8 = torch.from_numpy(y_ch8)
+        table["ch8_train"][1]["pytorch"] = lambda warm=False: _torch_epoch(
+            torch, t_ch8, *_part(warm, XC8, YC8), order(len(_part(warm, XC8)[0])), CH8_BATCH)
         X, Y = torch.from_numpy(x_mlp), torch.from_numpy(y_mlp)
         XC = torch.from_numpy(x_cnn.transpose(0, 3, 1, 2).copy())
         YC = torch.from_numpy(y_cnn)
@@ -312,7 +351,9 @@ def workloads(threads, settings, data_path, libraries):
                 tf.config.threading.set_inter_op_parallelism_threads(1)
             except RuntimeError:  # already initialised: the environment variables hold
                 pass
-        k_mlp, k_cnn, k_lstm = _keras_models(keras)
+        k_mlp, k_cnn, k_lstm, k_ch8 = _keras_models(keras)
+        table["ch8_train"][1]["keras"] = lambda warm=False: k_ch8.fit(
+            *_part(warm, x_ch8, y_ch8), batch_size=CH8_BATCH, epochs=1, verbose=0, shuffle=True)
         table["mlp_train"][1]["keras"] = lambda warm=False: k_mlp.fit(
             *_part(warm, x_mlp, y_mlp), batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
         table["cnn_train"][1]["keras"] = lambda warm=False: k_cnn.fit(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -132,6 +133,8 @@ def run(task, pieces):
         for future in futures:      # on an error too: nothing still runs when run returns
             future.cancel() or future.exception()
         _release_blas()
+    global _last_run
+    _last_run = time.monotonic()
     return results
 
 
@@ -149,17 +152,23 @@ def split(n, pieces=1):
 # interface/gemm.c: 65536 · GEMM_MULTITHREAD_THRESHOLD): smaller ones run on
 # one thread wherever they are called, so they are left to it
 BLAS_ALONE = 65536 * 4
+RECENT_SECONDS = 1.0
+_last_run = -1e9         # when run() last ended (time.monotonic())
 
 
 def matmul(a, b, out=None):
-    """a @ b for 2-D a, b (``out``: where to write it), its rows (or, for a
-    short a, its columns) split over glassnet's threads when the product is
-    large. OpenBLAS's own threads then stay asleep: once woken they spin for a
-    while after every product, on the very cores these threads need."""
+    """a @ b for 2-D a, b (``out``: where to write it). Where glassnet's own
+    threads are at work (they ran within the last RECENT_SECONDS: a network
+    with convolutions), a large product is split over them too, by rows (or,
+    for a short a, by columns), and OpenBLAS's own threads stay asleep: once
+    woken they spin for a while after every product, on the very cores
+    glassnet's threads need. Elsewhere (a network of Dense layers) BLAS splits
+    it with its own threads, which start faster than a hand-over to ours."""
     m, k = a.shape
     n = b.shape[1]
     threads = size()
-    if threads == 1 or m * n * k <= BLAS_ALONE or getattr(_local, "inside", False):
+    if threads == 1 or m * n * k <= BLAS_ALONE or getattr(_local, "inside", False) or \
+            time.monotonic() - _last_run > RECENT_SECONDS:
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))

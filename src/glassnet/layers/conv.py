@@ -246,9 +246,12 @@ class Conv2D(ActivatedLayer):
         """(kh, kw, C): one window's shape."""
         return self.kernel_size + (self.input_shape[-1],)
 
-    def _im2col(self, xp):
-        """(n·out_h·out_w, kh·kw·C) rows, one per window (see :func:`im2col`)."""
-        cols = im2col(xp, self.kernel_size, self.strides, self._out_hw())
+    def _im2col(self, xp, keep=True):
+        """(n·out_h·out_w, kh·kw·C) rows, one per window (see :func:`im2col`);
+        in the thread's scratch memory unless kept."""
+        shape = (len(xp),) + self._out_hw() + self._window_shape()[:2] + (xp.shape[3],)
+        cols = im2col(xp, self.kernel_size, self.strides, self._out_hw(),
+                      out=None if keep else threads.scratch("cols", shape, xp.dtype))
         return cols.reshape(-1, cols[0, 0, 0].size)
 
     def _kernel_matrix(self):
@@ -281,7 +284,7 @@ class Conv2D(ActivatedLayer):
         bias = self.bias.value if self.use_bias else None
 
         def piece(part):
-            cols = self._im2col(xp[part])
+            cols = self._im2col(xp[part], keep)
             z = out[part].reshape(-1, self.filters)
             np.matmul(cols, kernel, out=z)
             if bias is not None:
@@ -320,7 +323,8 @@ class Conv2D(ActivatedLayer):
 
         def piece(k):
             part = parts[k]
-            cols = self.cols[k] if self.cols is not None else self._im2col(self.xp[part])
+            cols = self.cols[k] if self.cols is not None else self._im2col(self.xp[part],
+                                                                            keep=False)
             g = grad_z[part].reshape(-1, f)
             # = colsᵀ @ ∂L/∂z, computed as (∂L/∂zᵀ @ cols)ᵀ: the same numbers, but a
             # product OpenBLAS splits well (with 9 rows it can stall for 100x longer)
@@ -366,8 +370,10 @@ class Conv2D(ActivatedLayer):
         the pixels it came from: one add per kernel offset (a, b), never a loop
         over pixels. grad_z2: (samples·out_h·out_w, F); target: their padded
         input gradient."""
-        grad_cols = (grad_z2 @ self._kernel_matrix().T).reshape(
-            (-1,) + self._out_hw() + self._window_shape())
+        kernel = self._kernel_matrix()
+        grad_cols = threads.scratch("grad_cols", (len(grad_z2), kernel.shape[0]), grad_z2.dtype)
+        np.matmul(grad_z2, kernel.T, out=grad_cols)
+        grad_cols = grad_cols.reshape((-1,) + self._out_hw() + self._window_shape())
         col2im(grad_cols, target, self.kernel_size, self.strides)
 
     def _unpad(self, grad_xp):
