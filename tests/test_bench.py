@@ -76,10 +76,11 @@ def test_a_real_quick_run_as_json(tmp_path, fashion_mnist):
     (run,) = report["runs"]
     assert run["threads"] == 1
     assert list(run["workloads"]) == ["mlp_train", "cnn_train", "mlp_predict", "cnn_predict",
-                                      "lstm_step"]
+                                      "lstm_step", "ch8_train"]
     for name, workload in run["workloads"].items():
         expected = set(libraries) - ({"onnxruntime"} if name in ("mlp_train", "cnn_train",
-                                                                 "lstm_step") else set())
+                                                                 "lstm_step", "ch8_train")
+                                     else set())
         assert set(workload["median"]) == expected
         assert all(0 < v < 30 for v in workload["median"].values())
     # an MLP epoch on 10,000 images does more work than inference on 10,000
