@@ -258,3 +258,36 @@ def test_compile_errors():
         keras.optimizers.Adam(use_ema=True)
     with pytest.raises(TypeError, match="unrecognized keyword arguments"):
         keras.optimizers.Adam(bad=1)
+
+
+def test_freezing_and_unfreezing_between_steps_keeps_the_forward_plan():
+    """모두의 딥러닝's GAN sets discriminator.trainable before every step (issue
+    24): the forward steps (and their fusions) stay as planned; only the small
+    backward plan follows the flag, and the frozen layer's weights do not move."""
+    import glassnet as gn
+    from glassnet import keras
+
+    L = keras.layers
+    gn.utils.set_random_seed(0)
+    generator = keras.Sequential([keras.Input((8,)), L.Dense(6 * 6 * 4), L.Reshape((6, 6, 4)),
+                                  L.Conv2D(3, 3, activation="relu"), L.MaxPooling2D()])
+    discriminator = keras.Sequential([keras.Input((2, 2, 3)), L.Flatten(),
+                                      L.Dense(1, activation="sigmoid")])
+    discriminator.compile("adam", "binary_crossentropy")
+    noise = keras.Input((8,))
+    gan = keras.Model(noise, discriminator(generator(noise)))
+    gan.compile("adam", "binary_crossentropy")
+    x, y = np.random.default_rng(0).random((16, 8), dtype=np.float32), np.ones((16, 1), "f")
+    discriminator.trainable = False
+    gan.train_on_batch(x, y)
+    steps = gan._plan_steps()
+    for _ in range(3):
+        discriminator.trainable = True
+        discriminator.train_on_batch(np.zeros((16, 2, 2, 3), "f"), np.zeros((16, 1), "f"))
+        discriminator.trainable = False
+        frozen = [w.copy() for w in discriminator.get_weights()]
+        moved = [w.copy() for w in generator.get_weights()]
+        gan.train_on_batch(x, y)
+        assert gan._plan_steps() is steps
+        assert all(np.array_equal(a, b) for a, b in zip(frozen, discriminator.get_weights()))
+        assert not all(np.array_equal(a, b) for a, b in zip(moved, generator.get_weights()))
