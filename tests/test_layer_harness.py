@@ -87,6 +87,13 @@ LAYERS = [
     (M(L.Minimum), [(2, 3, 2), (2, 3, 2)], F),
     (M(L.Concatenate), [(2, 3), (2, 4)], F),
     (M(L.Concatenate, axis=1), [(2, 2, 3), (2, 1, 3)], F),
+    # attention: [query, value(, key)]. Without biases here: the key's bias has an exact zero
+    # gradient (the softmax ignores a shift per row), which the relative error cannot check;
+    # test_attention.py checks every weight with biases
+    (M(L.MultiHeadAttention, 2, 3, use_bias=False), [(2, 4, 5), (2, 3, 6)], F,
+     {"onnx": "ONNX export of layer"}),
+    (M(L.MultiHeadAttention, 1, 4, value_dim=2, output_shape=3, use_bias=False),
+     [(2, 3, 4), (2, 5, 4), (2, 5, 3)], F, {"onnx": "ONNX export of layer"}),
     # convolution and pooling
     (M(L.Conv2D, 3, 3), (2, 5, 5, 2), F),
     (M(L.Conv2D, 3, 3, strides=2, padding="same", activation="relu"), (2, 5, 5, 2), F,

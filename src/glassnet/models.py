@@ -428,6 +428,13 @@ class Model(Engine, Layer):
                 if node not in own:
                     continue
                 arguments = node.arguments
+                own_call = getattr(layer, "_keras_call_arguments", None)
+                if own_call is not None:  # a layer Keras calls with several arguments
+                    args, kwargs = own_call(arguments, spec)
+                    if node.training is not None:
+                        kwargs["training"] = node.training
+                    nodes.append({"args": args, "kwargs": kwargs})
+                    continue
                 if isinstance(arguments, dict):
                     args = [{k: spec(v) for k, v in arguments.items()}]
                 elif isinstance(arguments, (list, tuple)):
@@ -490,8 +497,12 @@ class Model(Engine, Layer):
                                         node["args"])
                 except LookupError:
                     continue
-                result = layer(arguments, **{k: v for k, v in node.get("kwargs", {}).items()
-                                             if k == "training"})
+                try:
+                    kwargs = resolve({k: v for k, v in node.get("kwargs", {}).items()
+                                      if k == "training" or k in _named_call_arguments(layer)})
+                except LookupError:
+                    continue
+                result = layer(arguments, **kwargs)
                 outputs[(name, node_index)] = graph.flatten(result)
                 pending.remove(entry)
                 progress = True
@@ -767,6 +778,18 @@ def _format_bytes(count):
         if count < 1024 or unit == "GB":
             return f"{count:.2f} {unit}"
         count /= 1024
+
+
+def _named_call_arguments(layer):
+    """The keyword arguments a layer's own ``__call__`` names (MultiHeadAttention's
+    key=, attention_mask=, use_causal_mask=, ...), which a Keras node may carry."""
+    call = type(layer).__call__
+    if call is layers_module.Layer.__call__:
+        return ()
+    import inspect
+
+    return tuple(name for name, p in inspect.signature(call).parameters.items()
+                 if p.kind is p.POSITIONAL_OR_KEYWORD and name != "self")
 
 
 def _with_dtype(config, dtype):

@@ -67,7 +67,7 @@ class Runner:
                 step.training = node.training
                 step.mask_in = node.input_masked
                 step.mask_out = [t._keras_masked for t in node.outputs]
-                step.takes_mask = bool(node.input_masked) and layer.uses_mask()
+                step.takes_mask = any(graph.flatten(node.input_masked)) and layer.uses_mask()
             steps.append(step)
         if fuse:
             self._steps = steps

@@ -101,6 +101,16 @@ def _weight_groups(layer, prefix=""):
     if hasattr(layer, "_wrapped"):
         return [(f"{prefix}vars", layer.name, [])] + \
             _weight_groups(layer.layer, f"{prefix}layer/")
+    if type(layer).__name__ == "MultiHeadAttention":  # Keras's EinsumDense sublayers
+        layer_weights = [(f"{prefix}{dense}/vars", name, [w for w in (kernel, bias) if w is not None])
+                         for dense, name, kernel, bias in (
+                             ("query_dense", "query", layer.query_kernel, layer.query_bias),
+                             ("key_dense", "key", layer.key_kernel, layer.key_bias),
+                             ("value_dense", "value", layer.value_kernel, layer.value_bias),
+                             ("output_dense", "attention_output", layer.output_kernel,
+                              layer.output_bias))]
+        return [(f"{prefix}vars", layer.name, []), (f"{prefix}_softmax/vars", "softmax", []),
+                (f"{prefix}_dropout_layer/vars", "dropout", [])] + layer_weights
     if _in_cell(layer):
         return [(f"{prefix}vars", layer.name, []),
                 (f"{prefix}cell/vars", f"{_snake(type(layer).__name__)}_cell",

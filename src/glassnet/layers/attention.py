@@ -1,0 +1,369 @@
+"""Attention: MultiHeadAttention, with Keras 3's arguments, defaults and weights.
+
+For a query sequence q (B, T, Dq), a value sequence v (B, S, Dv) and a key
+sequence k (B, S, Dk; the value itself when not given), each of H heads
+projects, compares and mixes:
+
+    Q = q · Wq + bq            (B, T, H, K)      Wq: (Dq, H, K)   bq: (H, K)
+    K = k · Wk + bk            (B, S, H, K)      Wk: (Dk, H, K)
+    V = v · Wv + bv            (B, S, H, Dv')    Wv: (Dv, H, Dv')
+    A = softmax_s(Q·Kᵀ / √K)   (B, H, T, S)      where the mask allows; else 0
+    O = A · V                  (B, T, H, Dv')
+    out = Σ_{h,j} O · Wo + bo  (B, T, D)         Wo: (H, Dv', D)  (D = Dq unless output_shape)
+
+Each query position t of each head takes a weighted average of the values,
+weighted by how well its query matches each key. The mask (Keras's rule) is
+the AND of attention_mask (B, T, S), the query's padding mask as rows, the
+value's (and key's) as columns, and with use_causal_mask the lower triangle
+(position t sees s ≤ t). A masked score becomes -1e9 before the softmax, and
+its weight is set to 0 after it (so a row with nothing to see is all zeros,
+as Keras's Softmax with a mask gives).
+
+Backward, from g = ∂L/∂out (and ∂L/∂A when the scores are an output too):
+
+    ∂L/∂Wo = Σ_{b,t} Oᵀ g       ∂L/∂bo = Σ_{b,t} g       ∂L/∂O = g · Woᵀ
+    ∂L/∂A = ∂L/∂O · Vᵀ          ∂L/∂V = Aᵀ · ∂L/∂O       (A after dropout, where used)
+    ∂L/∂S = A ⊙ (∂L/∂A - Σ_s ∂L/∂A ⊙ A)                  (the softmax's backward; S = Q·Kᵀ/√K)
+    ∂L/∂Q = ∂L/∂S · K / √K      ∂L/∂K = ∂L/∂Sᵀ · Q / √K
+    ∂L/∂W· = Σ x·ᵀ ∂L/∂·        ∂L/∂b· = Σ ∂L/∂·         ∂L/∂x· = ∂L/∂· · W·ᵀ
+
+The weights are Keras's: ``query/kernel`` (Dq, H, K), ``query/bias`` (H, K), the
+same for ``key`` and ``value``, and ``attention_output/kernel`` (H, Dv', D) with
+``attention_output/bias`` (D), in that order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet import graph, initializers, regularizers, utils
+from glassnet.layers.base import Layer, not_implemented
+
+__all__ = ["MultiHeadAttention"]
+
+LARGE_NEGATIVE = -1e9      # Keras's masked score (Softmax's _large_negative_number)
+PARTS = ("query", "value", "key", "attention_mask")
+
+
+def _positive(owner, name, value, allow_none=False):
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive integer"
+                         f"{' or None' if allow_none else ''}; received {name}={value!r}")
+    return int(value)
+
+
+class MultiHeadAttention(Layer):
+    __doc__ = __doc__
+
+    supports_masking = True
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 seed=None, flash_attention=None, sliding_window=None, use_gate=False,
+                 **kwargs):
+        owner = f"MultiHeadAttention {kwargs.get('name')!r}" if kwargs.get("name") else \
+            "MultiHeadAttention"
+        self.num_heads = _positive(owner, "num_heads", num_heads)
+        self.key_dim = _positive(owner, "key_dim", key_dim)
+        self.value_dim = _positive(owner, "value_dim", value_dim, allow_none=True) or \
+            self.key_dim
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
+                not 0 <= dropout < 1:
+            raise ValueError(f"{owner}: dropout must be a rate in [0, 1); received "
+                             f"dropout={dropout!r}")
+        if attention_axes is not None and tuple(np.atleast_1d(attention_axes)) not in \
+                ((1,), (-2,)):  # Keras writes [1] for sequences: the steps axis, as here
+            raise NotImplementedError(f"{owner}: the Keras argument attention_axes="
+                                      f"{attention_axes!r} is not implemented in glassnet "
+                                      f"(only the steps axis, attention_axes=None or [1])")
+        for name, value in (("kernel_constraint", kernel_constraint),
+                            ("bias_constraint", bias_constraint),
+                            ("activity_regularizer", activity_regularizer),
+                            ("sliding_window", sliding_window)):
+            not_implemented(owner, name, value)
+        if use_gate:
+            not_implemented(owner, "use_gate", use_gate)
+        super().__init__(**kwargs)
+        self.dropout = float(dropout)
+        self.use_bias = bool(use_bias)
+        if output_shape is not None and not isinstance(output_shape, (list, tuple)):
+            output_shape = (output_shape,)
+        if output_shape is not None and (len(output_shape) != 1 or
+                                         _positive(owner, "output_shape", output_shape[0]) is None):
+            raise NotImplementedError(f"{owner}: output_shape of more than one axis is not "
+                                      f"implemented in glassnet; received {output_shape!r}")
+        self.output_shape_arg = None if output_shape is None else (int(output_shape[0]),)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.seed = seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+        self.flash_attention = flash_attention
+        self._parts = ("query", "value")       # which tensors this layer's calls pass
+        self.return_attention_scores = False
+        self.use_causal_mask = False
+        self.last_attention_scores = None
+
+    # ------------------------------------------------------------------ calls
+    def __call__(self, query=None, value=None, key=None, attention_mask=None,
+                 return_attention_scores=False, training=None, use_causal_mask=False,
+                 query_mask=None, value_mask=None, key_mask=None, **kwargs):
+        """``mha(query, value, key=None, attention_mask=None,
+        return_attention_scores=False, training=None, use_causal_mask=False)``,
+        as Keras's (a list [query, value(, key)] is taken too)."""
+        if isinstance(query, (list, tuple)) and value is None:
+            query, value, *rest = list(query) + [None]
+            key = rest[0] if rest[0] is not None else key
+        if query is None or value is None:
+            raise TypeError(f"MultiHeadAttention {self.name!r} is called as mha(query, value, "
+                            f"key=None, attention_mask=None, ...); received "
+                            f"query={'None' if query is None else 'a tensor'}, value="
+                            f"{'None' if value is None else 'a tensor'}")
+        for name, given in (("query_mask", query_mask), ("value_mask", value_mask),
+                            ("key_mask", key_mask)):
+            if given is not None:
+                raise NotImplementedError(
+                    f"MultiHeadAttention {self.name!r}: {name}= is not implemented in "
+                    f"glassnet; masks come from Embedding(mask_zero=True), or pass "
+                    f"attention_mask=")
+        parts = {"query": query, "value": value, "key": key, "attention_mask": attention_mask}
+        layout = tuple(p for p in PARTS if parts[p] is not None)
+        flags = (layout, bool(return_attention_scores), bool(use_causal_mask))
+        if graph.is_symbolic(query) and self._inbound_nodes and flags != self._flags():
+            raise NotImplementedError(
+                f"MultiHeadAttention {self.name!r}: calling one layer in a model with "
+                f"different tensors or flags (key=, attention_mask=, "
+                f"return_attention_scores=, use_causal_mask=) is not implemented in glassnet")
+        self._parts, self.return_attention_scores, self.use_causal_mask = flags
+        inputs = [parts[p] for p in layout]
+        if training is not None:
+            kwargs["training"] = training
+        return super().__call__(inputs, **kwargs)
+
+    def _keras_call_arguments(self, arguments, spec):
+        """How Keras writes this layer's call in a model's config: query and value
+        as arguments, the rest by name."""
+        parts = dict(zip(self._parts, arguments))
+        kwargs = {name: spec(parts[name]) for name in ("key", "attention_mask") if name in parts}
+        if self.use_causal_mask:
+            kwargs["use_causal_mask"] = True
+        if self.return_attention_scores:
+            kwargs["return_attention_scores"] = True
+        return [spec(parts["query"]), spec(parts["value"])], kwargs
+
+    def _flags(self):
+        return (self._parts, self.return_attention_scores, self.use_causal_mask)
+
+    def _split(self, inputs):
+        """{part: array} from the list this layer's call passed."""
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"MultiHeadAttention {self.name!r} takes [query, value(, key)"
+                             f"(, attention_mask)]; received one input")
+        if len(inputs) != len(self._parts):
+            layout = ("query", "value", "key", "attention_mask")[:len(inputs)]
+            self._parts = tuple(p for p in layout)
+        return dict(zip(self._parts, inputs))
+
+    # ------------------------------------------------------------------ build
+    def build(self, input_shape):
+        shapes = self._split(input_shape)
+        owner = f"MultiHeadAttention {self.name!r}"
+        q, v = tuple(shapes["query"]), tuple(shapes["value"])
+        k = tuple(shapes.get("key") or v)
+        for name, shape in (("query", q), ("value", v), ("key", k)):
+            if len(shape) != 3 or shape[-1] is None:
+                raise ValueError(f"{owner} takes {name} of shape (batch, steps, features) with "
+                                 f"known features; received {name} of shape {shape}")
+        if v[1] is not None and k[1] is not None and v[1] != k[1]:
+            raise ValueError(f"{owner}: value and key must have the same number of steps; "
+                             f"received value of shape {v} and key of shape {k}")
+        h, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        out = self.output_shape_arg[0] if self.output_shape_arg else q[-1]
+
+        def weight(name, shape, kernel=True):
+            return self.add_weight(
+                shape=shape, name=name,
+                initializer=self.kernel_initializer if kernel else self.bias_initializer,
+                regularizer=self.kernel_regularizer if kernel else self.bias_regularizer)
+
+        self._built_shapes = {"query": q, "value": v, "key": k}
+        self.query_kernel = weight("query/kernel", (q[-1], h, kd))
+        self.query_bias = weight("query/bias", (h, kd), False) if self.use_bias else None
+        self.key_kernel = weight("key/kernel", (k[-1], h, kd))
+        self.key_bias = weight("key/bias", (h, kd), False) if self.use_bias else None
+        self.value_kernel = weight("value/kernel", (v[-1], h, vd))
+        self.value_bias = weight("value/bias", (h, vd), False) if self.use_bias else None
+        self.output_kernel = weight("attention_output/kernel", (h, vd, out))
+        self.output_bias = weight("attention_output/bias", (out,), False) if self.use_bias \
+            else None
+        self._record_build(input_shape)
+
+    def _check_shape(self, input_shape):
+        """Each of query, value and key must have the features this layer was built for
+        (the steps may differ from call to call)."""
+        shapes = self._split(input_shape)
+        for part, kernel in (("query", self.query_kernel), ("value", self.value_kernel),
+                             ("key", self.key_kernel)):
+            shape = shapes.get(part) or (shapes["value"] if part == "key" else None)
+            built = self._built_shapes[part]
+            if len(shape) != 3 or shape[-1] != kernel.shape[0]:
+                raise ValueError(f"MultiHeadAttention {self.name!r} was built for {part} of "
+                                 f"shape {built}; received {part} of shape {tuple(shape)}: "
+                                 f"its projection takes {kernel.shape[0]} features")
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._split(input_shape)
+        q, v = tuple(shapes["query"]), tuple(shapes["value"])
+        out = q[:-1] + (self.output_shape_arg[0] if self.output_shape_arg else q[-1],)
+        if self.return_attention_scores:
+            return [out, (q[0], self.num_heads, q[1], v[1])]
+        return out
+
+    def _output_masked(self, masked):
+        query = bool(masked[0] if isinstance(masked, list) else masked)
+        return [query, False] if self.return_attention_scores else query
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask is the query's (Keras's rule)."""
+        query_mask = mask[0] if isinstance(mask, (list, tuple)) and mask else None
+        return [query_mask, None] if self.return_attention_scores else query_mask
+
+    # ------------------------------------------------------------------ the math
+    def _mask(self, parts, masks, t, s):
+        """The (B or 1, T, S) boolean mask of what each query position may see, or None."""
+        allowed = None
+
+        def both(a, b):
+            return b if a is None else a & b
+
+        got = dict(zip(self._parts, masks)) if masks is not None else {}
+        if got.get("query") is not None:
+            allowed = both(allowed, np.asarray(got["query"], dtype=bool)[:, :, None])
+        if got.get("value") is not None:
+            allowed = both(allowed, np.asarray(got["value"], dtype=bool)[:, None, :])
+        if got.get("key") is not None and "key" in parts:
+            allowed = both(allowed, np.asarray(got["key"], dtype=bool)[:, None, :])
+        if self.use_causal_mask:
+            allowed = both(allowed, np.tril(np.ones((t, s), dtype=bool))[None])
+        if "attention_mask" in parts:
+            given = np.asarray(parts["attention_mask"])
+            given = given > 0.5 if given.dtype != bool else given
+            if given.ndim == 2:
+                given = given[None]
+            if given.shape[-2:] != (t, s):
+                raise ValueError(f"MultiHeadAttention {self.name!r}: attention_mask must have "
+                                 f"shape (batch, {t}, {s}) for a query of {t} steps and a "
+                                 f"value of {s}; received {tuple(given.shape)}")
+            allowed = both(allowed, given)
+        return allowed
+
+    @staticmethod
+    def _project(x, kernel, bias):
+        """x (B, L, D) · W (D, H, E) + b (H, E) → (B, H, L, E): heads first, for the products."""
+        b, length, d = x.shape
+        out = (x.reshape(-1, d) @ kernel.reshape(d, -1)).reshape(b, length, *kernel.shape[1:])
+        if bias is not None:
+            out += bias
+        return out.transpose(0, 2, 1, 3)
+
+    def forward(self, inputs, training=False, mask=None):
+        parts = self._split(inputs)
+        q = np.asarray(parts["query"], dtype=self.dtype)
+        v = np.asarray(parts["value"], dtype=self.dtype)
+        k = np.asarray(parts["key"], dtype=self.dtype) if "key" in parts else v
+        b, t, _ = q.shape
+        s = v.shape[1]
+        value_of = (lambda w: None if w is None else w.value)
+        scale = 1.0 / math.sqrt(self.key_dim)
+        Q = self._project(q, self.query_kernel.value, value_of(self.query_bias)) * \
+            np.asarray(scale, dtype=self.dtype)
+        K = self._project(k, self.key_kernel.value, value_of(self.key_bias))
+        V = self._project(v, self.value_kernel.value, value_of(self.value_bias))
+        scores = Q @ K.transpose(0, 1, 3, 2)                       # (B, H, T, S)
+        allowed = self._mask(parts, mask, t, s)
+        if allowed is not None:
+            allowed = allowed[:, None]                             # every head alike
+            scores = np.where(allowed, scores, np.asarray(LARGE_NEGATIVE, dtype=self.dtype))
+        scores -= scores.max(axis=-1, keepdims=True)
+        A = np.exp(scores, out=scores)
+        A /= A.sum(axis=-1, keepdims=True)
+        if allowed is not None:
+            A *= allowed
+        self.keep = None
+        A_used = A
+        if training and self.dropout > 0:
+            generator = self._generator or utils.rng()
+            self.keep = (generator.random(A.shape, dtype=self.dtype) >= self.dropout) / \
+                np.asarray(1 - self.dropout, dtype=self.dtype)
+            A_used = A * self.keep
+        O = A_used @ V                                              # (B, H, T, Dv')
+        h, vd = self.num_heads, self.value_dim
+        O2 = O.transpose(0, 2, 1, 3).reshape(b * t, h * vd)
+        out = O2 @ self.output_kernel.value.reshape(h * vd, -1)
+        if self.output_bias is not None:
+            out += self.output_bias.value
+        self._cache = (parts, q, k, v, Q, K, V, A, A_used, O2, "key" in parts)
+        self.last_attention_scores = A
+        out = out.reshape(b, t, -1)
+        return [out, A] if self.return_attention_scores else out
+
+    def backward(self, grad):
+        parts, q, k, v, Q, K, V, A, A_used, O2, own_key = self._cache
+        g_scores = None
+        if self.return_attention_scores:
+            grad, g_scores = grad
+        b, t, out_dim = grad.shape
+        h, vd, kd = self.num_heads, self.value_dim, self.key_dim
+        g2 = grad.reshape(-1, out_dim)
+        self.output_kernel.grad[...] = (O2.T @ g2).reshape(h, vd, out_dim)
+        if self.output_bias is not None:
+            self.output_bias.grad[...] = g2.sum(axis=0)
+        gO = (g2 @ self.output_kernel.value.reshape(h * vd, out_dim).T).reshape(
+            b, t, h, vd).transpose(0, 2, 1, 3)                      # (B, H, T, Dv')
+        gA = gO @ V.transpose(0, 1, 3, 2)                          # (B, H, T, S)
+        gV = A_used.transpose(0, 1, 3, 2) @ gO                     # (B, H, S, Dv')
+        if self.keep is not None:
+            gA *= self.keep
+        if g_scores is not None:
+            gA += g_scores
+        gS = A * (gA - (gA * A).sum(axis=-1, keepdims=True))       # softmax's backward
+        gQ = (gS @ K) * np.asarray(1.0 / math.sqrt(kd), dtype=self.dtype)   # ∂L/∂(q·Wq + bq)
+        gK = gS.transpose(0, 1, 3, 2) @ Q                          # Q already holds 1/√K
+
+        def back(x, g, kernel, bias):
+            """(∂L/∂x) for a projection x · W + b, filling W's and b's gradients."""
+            g = g.transpose(0, 2, 1, 3)                            # (B, L, H, E)
+            d = x.shape[-1]
+            g2 = g.reshape(-1, g.shape[2] * g.shape[3])
+            kernel.grad[...] = (x.reshape(-1, d).T @ g2).reshape(kernel.shape)
+            if bias is not None:
+                bias.grad[...] = g.sum(axis=(0, 1))
+            return (g2 @ kernel.value.reshape(d, -1).T).reshape(x.shape)
+
+        dq = back(q, gQ, self.query_kernel, self.query_bias)
+        dk = back(k, gK, self.key_kernel, self.key_bias)
+        dv = back(v, gV, self.value_kernel, self.value_bias)
+        self.add_regularization_gradients()
+        grads = {"query": dq, "value": dv if own_key else dv + dk, "key": dk,
+                 "attention_mask": None}
+        return [grads[p] for p in self._parts]
+
+    def get_config(self):
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
+                "output_shape": None if self.output_shape_arg is None else
+                list(self.output_shape_arg),
+                "attention_axes": [1],
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": None, "kernel_constraint": None,
+                "bias_constraint": None, "seed": self.seed}
