@@ -187,3 +187,209 @@ def test_bad_arguments_and_inputs_name_the_layer_and_the_shapes():
         mha(q, q, attention_mask=np.ones((2, 4, 3), bool))
     with pytest.raises(TypeError, match=r"mha\(query, value"):
         L.MultiHeadAttention(2, 2)(q)
+
+
+# keras.io's "Text classification with Transformer" and Deep Learning with Python's
+# chapter 11, as written there; only the imports are glassnet's
+KERAS_IO = '''
+from glassnet import keras
+from glassnet.keras import layers, ops
+
+class TransformerBlock(layers.Layer):
+    def __init__(self, embed_dim, num_heads, ff_dim, rate=0.1):
+        super().__init__()
+        self.att = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+        self.ffn = keras.Sequential(
+            [layers.Dense(ff_dim, activation="relu"), layers.Dense(embed_dim),]
+        )
+        self.layernorm1 = layers.LayerNormalization(epsilon=1e-6)
+        self.layernorm2 = layers.LayerNormalization(epsilon=1e-6)
+        self.dropout1 = layers.Dropout(rate)
+        self.dropout2 = layers.Dropout(rate)
+
+    def call(self, inputs):
+        attn_output = self.att(inputs, inputs)
+        attn_output = self.dropout1(attn_output)
+        out1 = self.layernorm1(inputs + attn_output)
+        ffn_output = self.ffn(out1)
+        ffn_output = self.dropout2(ffn_output)
+        return self.layernorm2(out1 + ffn_output)
+
+class TokenAndPositionEmbedding(layers.Layer):
+    def __init__(self, maxlen, vocab_size, embed_dim):
+        super().__init__()
+        self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+        self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+    def call(self, x):
+        maxlen = ops.shape(x)[-1]
+        positions = ops.arange(start=0, stop=maxlen, step=1)
+        positions = self.pos_emb(positions)
+        x = self.token_emb(x)
+        return x + positions
+'''
+
+DLWP = '''
+import glassnet as tf
+from glassnet import keras
+from glassnet.keras import layers
+
+class TransformerEncoder(layers.Layer):
+    def __init__(self, embed_dim, dense_dim, num_heads, **kwargs):
+        super().__init__(**kwargs)
+        self.embed_dim = embed_dim
+        self.dense_dim = dense_dim
+        self.num_heads = num_heads
+        self.attention = layers.MultiHeadAttention(
+            num_heads=num_heads, key_dim=embed_dim)
+        self.dense_proj = keras.Sequential(
+            [layers.Dense(dense_dim, activation="relu"),
+             layers.Dense(embed_dim),]
+        )
+        self.layernorm_1 = layers.LayerNormalization()
+        self.layernorm_2 = layers.LayerNormalization()
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            mask = mask[:, tf.newaxis, :]
+        attention_output = self.attention(
+            inputs, inputs, attention_mask=mask)
+        proj_input = self.layernorm_1(inputs + attention_output)
+        proj_output = self.dense_proj(proj_input)
+        return self.layernorm_2(proj_input + proj_output)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "embed_dim": self.embed_dim,
+            "num_heads": self.num_heads,
+            "dense_dim": self.dense_dim,
+        })
+        return config
+
+class PositionalEmbedding(layers.Layer):
+    def __init__(self, sequence_length, input_dim, output_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.token_embeddings = layers.Embedding(
+            input_dim=input_dim, output_dim=output_dim)
+        self.position_embeddings = layers.Embedding(
+            input_dim=sequence_length, output_dim=output_dim)
+        self.sequence_length = sequence_length
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+
+    def call(self, inputs):
+        length = tf.shape(inputs)[-1]
+        positions = tf.range(start=0, limit=length, delta=1)
+        embedded_tokens = self.token_embeddings(inputs)
+        embedded_positions = self.position_embeddings(positions)
+        return embedded_tokens + embedded_positions
+
+    def compute_mask(self, inputs, mask=None):
+        return tf.math.not_equal(inputs, 0)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "output_dim": self.output_dim,
+            "sequence_length": self.sequence_length,
+            "input_dim": self.input_dim,
+        })
+        return config
+'''
+
+
+def _bag_of_words(n, length, vocab, seed=0):
+    """Sequences, some padded, labelled by whether most real tokens are small ids."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, size=(n, length))
+    x[::2, length * 2 // 3:] = 0
+    real = x > 0
+    return x, (((x < vocab // 5) & real).sum(1) > real.sum(1) / 5).astype("int64")
+
+
+def test_keras_io_transformer_block_runs_as_written_and_learns():
+    scope = {}
+    exec(KERAS_IO, scope)
+    gn.utils.set_random_seed(0)
+    layers, keras_ = scope["layers"], scope["keras"]
+    vocab_size, maxlen, embed_dim, num_heads, ff_dim = 200, 20, 32, 2, 32
+    inputs = layers.Input(shape=(maxlen,))
+    x = scope["TokenAndPositionEmbedding"](maxlen, vocab_size, embed_dim)(inputs)
+    x = scope["TransformerBlock"](embed_dim, num_heads, ff_dim)(x)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dropout(0.1)(x)
+    x = layers.Dense(20, activation="relu")(x)
+    x = layers.Dropout(0.1)(x)
+    outputs = layers.Dense(2, activation="softmax")(x)
+    model = keras_.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x_train, y_train = _bag_of_words(256, maxlen, vocab_size)
+    history = model.fit(x_train, y_train, batch_size=32, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    block = model.layers[2]
+    assert [type(v).__name__ for v in [block.att]] == ["MultiHeadAttention"]
+    assert len(model.trainable_weights) == 2 + 8 + 4 + 4 + 4   # Keras's count of variables
+
+
+def test_deep_learning_with_python_transformer_encoder_runs_as_written():
+    """Chapter 11's encoder: a mask from PositionalEmbedding.compute_mask reaches
+    TransformerEncoder.call (mask[:, tf.newaxis, :] as attention_mask); the model
+    trains, saves and loads with custom_objects."""
+    scope = {}
+    exec(DLWP, scope)
+    gn.utils.set_random_seed(0)
+    keras_, layers = scope["keras"], scope["layers"]
+    vocab_size, sequence_length, embed_dim, num_heads, dense_dim = 500, 30, 32, 2, 16
+    inputs = keras_.Input(shape=(None,), dtype="int64")
+    x = scope["PositionalEmbedding"](sequence_length, vocab_size, embed_dim)(inputs)
+    encoded = x = scope["TransformerEncoder"](embed_dim, dense_dim, num_heads)(x)
+    x = layers.GlobalMaxPooling1D()(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    model = keras_.Model(inputs, outputs)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    assert model.count_params() == 16960 + 9616 + 33     # Keras's summary for these sizes
+    x_train, y_train = _bag_of_words(256, sequence_length, vocab_size, seed=1)
+    history = model.fit(x_train, y_train.astype("float32"), batch_size=32, epochs=6, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    # the padding mask reaches the attention: a padded sequence's real steps are
+    # encoded as the same sequence cut to its real length
+    encoder = keras_.Model(inputs, encoded)
+    padded = x_train[:1]                                  # 20 real tokens, 10 of padding
+    assert (padded[0, 20:] == 0).all() and (padded[0, :20] > 0).all()
+    np.testing.assert_allclose(encoder.predict(padded, verbose=0)[:, :20],
+                               encoder.predict(padded[:, :20], verbose=0), atol=1e-5)
+    path = "encoder.keras"
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(os.path.join(folder, path))
+        again = keras_.models.load_model(
+            os.path.join(folder, path),
+            custom_objects={"TransformerEncoder": scope["TransformerEncoder"],
+                            "PositionalEmbedding": scope["PositionalEmbedding"]})
+    np.testing.assert_allclose(again.predict(x_train[:8], verbose=0),
+                               model.predict(x_train[:8], verbose=0), atol=1e-6)
+
+
+def test_onnx_export_with_padding_and_causal_masks_runs_in_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    gn.utils.set_random_seed(0)
+    tokens = keras.Input((7,), dtype="int32")
+    x = L.Embedding(30, 8, mask_zero=True)(tokens)
+    a, scores = L.MultiHeadAttention(num_heads=2, key_dim=4, bias_initializer="glorot_uniform")(
+        x, x, use_causal_mask=True, return_attention_scores=True)
+    model = keras.Model(tokens, [L.GlobalAveragePooling1D()(a), scores])
+    data = np.random.default_rng(0).integers(1, 30, size=(5, 7)).astype("int32")
+    data[1, 4:] = 0
+    data[3, 1:] = 0
+    path = model.export(str(tmp_path / "attention.onnx"), verbose=False)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    pooled, weights = session.run(None, {session.get_inputs()[0].name: data})
+    mine = model.predict(data, verbose=0)
+    np.testing.assert_allclose(pooled, mine[0], atol=1e-5)
+    np.testing.assert_allclose(weights, mine[1], atol=1e-6)
+    assert np.all(weights[1, :, :, 4:] == 0) and np.all(np.triu(weights[0, 0], 1) == 0)

@@ -91,9 +91,9 @@ LAYERS = [
     # gradient (the softmax ignores a shift per row), which the relative error cannot check;
     # test_attention.py checks every weight with biases
     (M(L.MultiHeadAttention, 2, 3, use_bias=False), [(2, 4, 5), (2, 3, 6)], F,
-     {"onnx": "ONNX export of layer"}),
+     {}),
     (M(L.MultiHeadAttention, 1, 4, value_dim=2, output_shape=3, use_bias=False),
-     [(2, 3, 4), (2, 5, 4), (2, 5, 3)], F, {"onnx": "ONNX export of layer"}),
+     [(2, 3, 4), (2, 5, 4), (2, 5, 3)], F),
     # convolution and pooling
     (M(L.Conv2D, 3, 3), (2, 5, 5, 2), F),
     (M(L.Conv2D, 3, 3, strides=2, padding="same", activation="relu"), (2, 5, 5, 2), F,

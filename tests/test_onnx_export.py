@@ -358,3 +358,22 @@ def test_masked_gru_reset_before_exports_as_a_scan(tmp_path):
     x = RNG.integers(1, 30, size=(40, 7))
     x[::3, 4:] = 0
     run_both(model, x, tmp_path)
+
+
+def test_a_masked_global_average_is_exported_with_its_mask(tmp_path):
+    """GlobalAveragePooling1D after Embedding(mask_zero=True) averages the real
+    steps only; its export took the unmasked path (found with attention)."""
+    pytest.importorskip("onnxruntime")
+    import onnxruntime
+
+    gn.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,), dtype="int32"),
+                              L.Embedding(20, 4, mask_zero=True), L.GlobalAveragePooling1D(),
+                              L.Dense(2)])
+    ids = np.array([[3, 4, 5, 0, 0, 0], [1, 2, 3, 4, 5, 6]], dtype="int32")
+    path = model.export(str(tmp_path / "m.onnx"), verbose=False)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    out = session.run(None, {session.get_inputs()[0].name: ids})[0]
+    np.testing.assert_allclose(out, model.predict(ids, verbose=0), atol=1e-6)
+    table, (kernel, bias) = model.layers[0].get_weights()[0], model.layers[2].get_weights()
+    np.testing.assert_allclose(out[0], table[[3, 4, 5]].mean(0) @ kernel + bias, atol=1e-6)

@@ -231,6 +231,11 @@ class DataChecks:
                 arrays = [x]
             if arrays is not None:
                 shapes = [(None,) + tuple(np.shape(a)[1:]) for a in arrays]
+                from glassnet.layers.base import PROBING
+
+                if PROBING[0]:  # inside a layer's call run to find its shape
+                    shapes = [s if len(s) < 3 else (None,) * (len(s) - 1) + s[-1:]
+                              for s in shapes]
                 self.build(shapes[0] if len(shapes) == 1 else shapes)
         if self.compiled and self._compiled_loss is None and self._compile_args[0] is not None:
             self._build_compiled()

@@ -122,6 +122,8 @@ class Runner:
             if masked and any(step.mask_out):
                 out_masks = step.layer.compute_mask(x, mask)
                 out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
+                out_masks = [None if m is None else np.asarray(getattr(m, "_value", m))
+                             for m in out_masks]  # a layer's own compute_mask: a Tensor
                 for i, m, flag in zip(step.outputs, out_masks, step.mask_out):
                     if flag and m is not None:
                         masks[i] = m

@@ -257,10 +257,11 @@ class MultiHeadAttention(Layer):
             given = given > 0.5 if given.dtype != bool else given
             if given.ndim == 2:
                 given = given[None]
-            if given.shape[-2:] != (t, s):
+            if given.ndim != 3 or given.shape[-2] not in (1, t) or given.shape[-1] != s:
                 raise ValueError(f"MultiHeadAttention {self.name!r}: attention_mask must have "
-                                 f"shape (batch, {t}, {s}) for a query of {t} steps and a "
-                                 f"value of {s}; received {tuple(given.shape)}")
+                                 f"shape (batch, {t}, {s}) (or (batch, 1, {s}), the same for "
+                                 f"every query step) for a query of {t} steps and a value of "
+                                 f"{s}; received {tuple(given.shape)}")
             allowed = both(allowed, given)
         return allowed
 

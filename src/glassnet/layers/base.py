@@ -534,9 +534,13 @@ class Layer:
             arrays = [Tensor(np.zeros([size if d is None else d for d in t.shape],
                                       dtype=t.dtype if t.dtype != "string" else "float32"))
                       for t in flat]
-            with tape_module.only():
-                out = self._call_ops(graph.pack_like(inputs, arrays) if len(arrays) > 1
-                                     else arrays[0], False)
+            PROBING[0] += 1
+            try:
+                with tape_module.only():
+                    out = self._call_ops(graph.pack_like(inputs, arrays) if len(arrays) > 1
+                                         else arrays[0], False)
+            finally:
+                PROBING[0] -= 1
             shapes.append([tuple(np.shape(function.value_of(o))) for o in graph.flatten(out)])
         self._clear_added_losses()  # the probe's add_loss values are not a call's
         probed = [tuple(None if i == 0 or a != b else a for i, (a, b) in enumerate(zip(s2, s3)))
@@ -548,7 +552,10 @@ class Layer:
 
     @classmethod
     def uses_mask(cls):
-        """Whether ``forward`` takes ``mask=``: the layers that read the mask."""
+        """Whether ``forward`` takes ``mask=``: the layers that read the mask (a
+        Keras-style layer: whether its ``call`` takes ``mask``, as Keras asks)."""
+        if cls._calls_with_ops():
+            return "mask" in _inspect.signature(cls.call).parameters
         return "mask" in _inspect.signature(cls.forward).parameters
 
     def compute_mask(self, inputs, mask=None):
@@ -560,6 +567,8 @@ class Layer:
     def _output_masked(self, masked):
         """Whether the output will carry a mask, given whether the (first)
         input does: the graph's version of ``compute_mask``."""
+        if self._calls_with_ops() and type(self).compute_mask is not Layer.compute_mask:
+            return True  # a Keras-style layer's own compute_mask makes one (PositionalEmbedding)
         if isinstance(masked, list):  # a merge: Keras combines the masks if all have one
             return all(masked) and self.supports_masking
         return bool(masked) and self.supports_masking
@@ -585,8 +594,9 @@ class Layer:
         """Keras's name for the computation; glassnet layers define ``forward``."""
         return self.forward(inputs, training=bool(training))
 
-    def _call_ops(self, inputs, training):
-        """A Keras-style layer's own ``call``, with ``training`` if it takes it.
+    def _call_ops(self, inputs, training, mask=None):
+        """A Keras-style layer's own ``call``, with ``training`` if it takes it
+        (and the input's ``mask``, as Keras gives it, if it takes that).
         The outermost call starts with no added losses (Keras's rule: each
         call's ``add_loss`` replaces the last call's)."""
         global _CALL_DEPTH
@@ -602,8 +612,14 @@ class Layer:
                     kwargs = dict(static)  # call(x, flag=...)
                 elif isinstance(inputs, (list, tuple)) and len(inputs) == count:
                     args, kwargs = tuple(inputs), dict(static)  # call(a, b, flag=...)
-            if "training" in _inspect.signature(self.call).parameters:
+            parameters = _inspect.signature(self.call).parameters
+            if "training" in parameters:
                 kwargs["training"] = training
+            if mask is not None and "mask" in parameters and "mask" not in kwargs:
+                masks = mask if isinstance(mask, (list, tuple)) else [mask]
+                if any(m is not None for m in masks):
+                    kwargs["mask"] = Tensor(np.asarray(masks[0])) if len(masks) == 1 else \
+                        [None if m is None else Tensor(np.asarray(m)) for m in masks]
             return self.call(*args, **kwargs)
         finally:
             _CALL_DEPTH -= 1
@@ -635,7 +651,7 @@ class Layer:
         self._call_arguments = (len(tensors), static)
         return tensors if len(tensors) > 1 else tensors[0]
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         """A Keras-style layer (its own ``call`` written with ops) becomes a
         book-style one: forward runs ``call`` on a private tape, and
         ``backward`` asks that tape for ∂L/∂x and ∂L/∂weights. So it trains
@@ -653,7 +669,7 @@ class Layer:
             for v in xs:
                 if v.dtype.kind == "f":
                     private._watch_one(v)
-            out = self._call_ops(xs if many else xs[0], training)
+            out = self._call_ops(xs if many else xs[0], training, mask)
         added = [t for t in self._added_loss_terms() if isinstance(t, Tensor)]
         self._ops_record = (private, xs, out, added)
         return _unwrap_output(out)
@@ -675,9 +691,13 @@ class Layer:
         seeds = graph.flatten(grad) if len(outputs) > 1 else [grad]
         seeds = [Tensor(np.asarray(g)) for g in seeds] + \
             [Tensor(np.ones(t.shape, dtype=t.dtype)) for t in added]  # add_loss: ∂L/∂loss = 1
+        floats = [x for x in xs if x.dtype.kind == "f"]   # token ids have no gradient
         with tape_module.only():
-            grads = private.gradient(outputs + added, list(xs) + variables,
+            found = private.gradient(outputs + added, floats + variables,
                                      output_gradients=seeds)
+        by_input = iter(found[:len(floats)])
+        grads = [next(by_input) if x.dtype.kind == "f" else None for x in xs] + \
+            list(found[len(floats):])
         for v, g in zip(variables, grads[len(xs):]):
             if v.grad is None:
                 continue
@@ -868,6 +888,12 @@ def _per_sample(shape):
     return tuple(shape[1:])
 
 
+# > 0 while a Keras-style layer's call runs on zeros to find its output shape: a model
+# inside it that builds on that first data then takes the axes between the batch and the
+# features as unknown, as Keras's symbolic trace gives them (None)
+PROBING = [0]
+
+
 def _compatible(expected, received):
     if _is_shape_list(expected) or _is_shape_list(received):
         return (_is_shape_list(expected) and _is_shape_list(received)
@@ -875,7 +901,10 @@ def _compatible(expected, received):
                 and all(_compatible(e, r) for e, r in zip(expected, received)))
     if len(expected) != len(received):
         return False
-    return all(e is None or r is None or e == r for e, r in zip(expected[1:], received[1:]))
+    # Keras's input specs check the rank and the features (the last axis) a layer's
+    # weights were made for; the other axes may change from call to call (a sequence's
+    # length, an image's size), as a layer called inside another layer's call sees
+    return all(e is None or r is None or e == r for e, r in zip(expected[-1:], received[-1:]))
 
 
 def _show(shape):

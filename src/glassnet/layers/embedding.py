@@ -62,6 +62,10 @@ class Embedding(Layer):
     def build(self, input_shape):
         self._record_build(tuple(input_shape))
 
+    def _check_shape(self, input_shape):
+        """Any ids, of any shape: Keras's Embedding has no input spec (a layer
+        that embeds sequences of every length, and the positions 0..n-1)."""
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 

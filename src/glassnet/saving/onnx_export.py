@@ -591,10 +591,69 @@ _MASKED["GlobalAveragePooling1D"] = _average_1d
 _METADATA = ("class_names", "dataset", "input", "vocabulary", "sequence_length")
 
 
+def _attention(g, layer, args, owner, masks):
+    """MultiHeadAttention as MatMul and Softmax (its docstring's formulas): the heads
+    by Reshape and Transpose, 1/√K folded into the query's weights, and the mask
+    (attention_mask, the query's and value's padding, the causal triangle) as
+    1/0 factors: a masked score becomes -1e9 before the softmax and its weight
+    0 after it, as the layer does."""
+    parts = dict(zip(layer._parts, args))
+    part_masks = dict(zip(layer._parts, masks))
+    h, kd, vd = layer.num_heads, layer.key_dim, layer.value_dim
+    scale = 1.0 / np.sqrt(kd)
+
+    def project(x, kernel, bias, factor, perm):
+        w = kernel.numpy().reshape(kernel.shape[0], -1) * factor
+        out = g.op("MatMul", [x, g.const(w, "kernel")])
+        if bias is not None:
+            out = g.op("Add", [out, g.const(bias.numpy().reshape(-1) * factor, "bias")])
+        out = g.op("Reshape", [out, g.ints([0, 0, h, kernel.shape[2]])])
+        return g.op("Transpose", [out], perm=perm)            # heads second
+
+    key = parts.get("key", parts["value"])
+    Q = project(parts["query"], layer.query_kernel, layer.query_bias, scale, [0, 2, 1, 3])
+    Kt = project(key, layer.key_kernel, layer.key_bias, 1.0, [0, 2, 3, 1])
+    V = project(parts["value"], layer.value_kernel, layer.value_bias, 1.0, [0, 2, 1, 3])
+    scores = g.op("MatMul", [Q, Kt])                          # (B, H, T, S)
+    factors = []
+    if part_masks.get("query") is not None:
+        factors.append(g.op("Unsqueeze", [part_masks["query"], g.ints([1, 3])]))
+    for name in ("value", "key"):
+        if name in parts and part_masks.get(name) is not None:
+            factors.append(g.op("Unsqueeze", [part_masks[name], g.ints([1, 2])]))
+    if layer.use_causal_mask:
+        size = g.op("Slice", [g.op("Shape", [scores]), g.ints([2]), g.ints([4])])
+        ones = g.op("ConstantOfShape", [size],
+                    value=g.helper.make_tensor("one", 1, [1], [1.0]))
+        factors.append(g.op("Unsqueeze", [g.op("Trilu", [ones], upper=0), g.ints([0, 1])]))
+    if "attention_mask" in parts:
+        given = g.op("Cast", [g.op("Greater", [g.op("Cast", [parts["attention_mask"]], to=1),
+                                               g.const(0.5)])], to=1)
+        factors.append(g.op("Unsqueeze", [given, g.ints([1])]))
+    allowed = None
+    for factor in factors:
+        allowed = factor if allowed is None else g.op("Mul", [allowed, factor])
+    if allowed is not None:
+        scores = g.op("Where", [g.op("Greater", [allowed, g.const(0.5)]), scores,
+                                g.const(-1e9)])
+    weights = g.op("Softmax", [scores], axis=-1)
+    if allowed is not None:
+        weights = g.op("Mul", [weights, allowed])
+    mixed = g.op("MatMul", [weights, V])                      # (B, H, T, Dv')
+    mixed = g.op("Reshape", [g.op("Transpose", [mixed], perm=[0, 2, 1, 3]),
+                             g.ints([0, 0, h * vd])])
+    out = g.op("MatMul", [mixed, g.const(layer.output_kernel.numpy().reshape(h * vd, -1),
+                                         "kernel")])
+    if layer.output_bias is not None:
+        out = g.op("Add", [out, g.const(layer.output_bias.numpy(), "bias")])
+    return [out, weights] if layer.return_attention_scores else out
+
+
 def supported():
     """The layer classes the exporter converts."""
     return sorted(list(_LAYERS) + list(_MASKED) + list(_TYPED) +
-                  ["InputLayer", "Concatenate", "Average"] + list(_MERGES))
+                  ["InputLayer", "Concatenate", "Average", "MultiHeadAttention"] +
+                  list(_MERGES))
 
 
 def _apply(g, layer, args, shapes, owner, masks, dtypes):
@@ -603,11 +662,13 @@ def _apply(g, layer, args, shapes, owner, masks, dtypes):
     kind = type(layer).__name__
     if kind in _MERGES or kind in ("Concatenate", "Average"):
         return _merge(g, layer, args, owner)
+    if kind == "MultiHeadAttention":
+        return _attention(g, layer, args, owner, masks)
     if len(args) == 1:
+        if kind in _MASKED:  # first: GlobalAveragePooling1D is in both, and reads a mask
+            return _MASKED[kind](g, layer, args[0], shapes[0], owner, mask=masks[0])
         if kind in _LAYERS:
             return _LAYERS[kind](g, layer, args[0], shapes[0], owner)
-        if kind in _MASKED:
-            return _MASKED[kind](g, layer, args[0], shapes[0], owner, mask=masks[0])
         if kind in _TYPED:
             return _TYPED[kind](g, layer, args[0], shapes[0], owner, dtype=dtypes[0])
     if kind == "TextVectorization":
