@@ -393,3 +393,80 @@ def test_onnx_export_with_padding_and_causal_masks_runs_in_onnxruntime(tmp_path)
     np.testing.assert_allclose(pooled, mine[0], atol=1e-5)
     np.testing.assert_allclose(weights, mine[1], atol=1e-6)
     assert np.all(weights[1, :, :, 4:] == 0) and np.all(np.triu(weights[0, 0], 1) == 0)
+
+
+@pytest.mark.parametrize("name,make", [
+    ("dot", lambda: L.Attention(use_scale=True)),
+    ("concat", lambda: L.Attention(use_scale=True, score_mode="concat")),
+    ("additive", lambda: L.AdditiveAttention())])
+def test_attention_and_additive_attention_compute_what_keras_computes(name, make):
+    """With the query's and the value's masks and the causal mask, the weights
+    real Keras 3.15 had (tests/data/keras/make_attention_layers.py)."""
+    d = np.load(FIXTURES / "attention_layers.npz")
+    layer = make()
+    layer([d["q"], d["v"], d["k"]])
+    layer.set_weights([d[f"{name}_w{i}"] for i in range(len(layer.get_weights()))])
+    out, scores = layer([d["q"], d["v"], d["k"]], mask=[d["q_mask"], d["v_mask"]],
+                        return_attention_scores=True, use_causal_mask=True)
+    np.testing.assert_allclose(out.numpy(), d[f"{name}_out"], atol=1e-5)
+    np.testing.assert_allclose(scores.numpy(), d[f"{name}_scores"], atol=1e-6)
+    assert np.all(out.numpy()[0, 3] == 0)                 # the query's masked step
+
+
+def test_dot_attention_is_pytorchs_scaled_dot_product_attention():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.normal(size=(2, 5, 4)).astype(np.float32) for _ in range(3))
+    layer = L.Attention(use_scale=True)
+    layer([q, v, k])
+    layer.set_weights([np.float32(0.5)])
+    upstream = rng.normal(size=(2, 5, 4)).astype(np.float32)
+    tq, tk, tv = (torch.from_numpy(a).requires_grad_() for a in (q, k, v))
+    ref = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True,
+                                                           scale=0.5)
+    ref.backward(torch.from_numpy(upstream))
+    out = layer([q, v, k], use_causal_mask=True)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), atol=1e-5)
+    layer.forward([q, v, k], training=True)
+    gq, gv, gk = layer.backward(upstream)
+    for mine, theirs in ((gq, tq), (gv, tv), (gk, tk)):
+        np.testing.assert_allclose(mine, theirs.grad.numpy(), atol=1e-5)
+
+
+def test_attention_in_a_model_with_padding_masks_trains_and_saves(tmp_path):
+    gn.utils.set_random_seed(0)
+    tokens = keras.Input((8,), dtype="int32")
+    e = L.Embedding(30, 6, mask_zero=True)(tokens)
+    x = L.AdditiveAttention()([e, e])
+    out = L.Dense(1, activation="sigmoid")(L.GlobalAveragePooling1D()(x))
+    model = keras.Model(tokens, out)
+    model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
+    data, labels = _bag_of_words(64, 8, 30)
+    history = model.fit(data, labels.astype("float32"), epochs=30, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    model.save(str(tmp_path / "additive.keras"))
+    again = gn.load_model(str(tmp_path / "additive.keras"))
+    np.testing.assert_allclose(again.predict(data, verbose=0), model.predict(data, verbose=0),
+                               atol=1e-6)
+
+
+def test_the_call_flags_are_written_as_keras_writes_them_and_read_back():
+    """A model's config holds each attention call as Keras's does: MultiHeadAttention's
+    query and value as arguments, key=/attention_mask=/use_causal_mask= by name;
+    Attention's list and its flags. (Real Keras 3.15 opens both files with the same
+    predictions, to 3e-9: checked by hand with a side venv, see the closing note.)"""
+    tokens = keras.Input((8,), dtype="int32")
+    e = L.Embedding(30, 6, mask_zero=True)(tokens)
+    a = L.Attention(use_scale=True, score_mode="concat", name="luong")([e, e],
+                                                                      use_causal_mask=True)
+    m = L.MultiHeadAttention(2, 3, name="heads")(e, e, key=a, use_causal_mask=True)
+    model = keras.Model(tokens, L.GlobalAveragePooling1D()(m))
+    nodes = {layer["name"]: layer["inbound_nodes"][0] for layer in model.get_config()["layers"]
+             if layer["inbound_nodes"]}                   # the input layer has none
+    assert nodes["luong"]["kwargs"] == {"use_causal_mask": True}
+    assert len(nodes["luong"]["args"]) == 1 and len(nodes["luong"]["args"][0]) == 2
+    assert len(nodes["heads"]["args"]) == 2
+    assert set(nodes["heads"]["kwargs"]) == {"key", "use_causal_mask"}
+    again = keras.Model.from_config(model.get_config())
+    assert again.get_layer("luong").use_causal_mask and again.get_layer("heads").use_causal_mask
+    assert again.get_layer("heads")._parts == ("query", "value", "key")

@@ -94,6 +94,9 @@ LAYERS = [
      {}),
     (M(L.MultiHeadAttention, 1, 4, value_dim=2, output_shape=3, use_bias=False),
      [(2, 3, 4), (2, 5, 4), (2, 5, 3)], F),
+    (M(L.Attention), [(2, 4, 5), (2, 3, 5)], F),
+    (M(L.Attention, use_scale=True, score_mode="concat"), [(2, 4, 5), (2, 3, 6), (2, 3, 5)], F),
+    (M(L.AdditiveAttention), [(2, 4, 5), (2, 3, 5)], F),
     # convolution and pooling
     (M(L.Conv2D, 3, 3), (2, 5, 5, 2), F),
     (M(L.Conv2D, 3, 3, strides=2, padding="same", activation="relu"), (2, 5, 5, 2), F,

@@ -801,7 +801,7 @@ def _named_call_arguments(layer):
     import inspect
 
     return tuple(name for name, p in inspect.signature(call).parameters.items()
-                 if p.kind is p.POSITIONAL_OR_KEYWORD and name != "self")
+                 if p.kind is p.POSITIONAL_OR_KEYWORD and name not in ("self", "mask"))
 
 
 def _with_dtype(config, dtype):

@@ -11,7 +11,7 @@ GRU), ``wrappers`` (Bidirectional, TimeDistributed). ``Layer`` is the base class
 (``MaxPool2D``, ``Convolution2D``, ...) name the same classes."""
 
 from glassnet.layers.activation import ELU, LeakyReLU, ReLU, Softmax
-from glassnet.layers.attention import MultiHeadAttention
+from glassnet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from glassnet.layers.base import Layer
 from glassnet.layers.conv import Conv1D, Conv2D, Conv2DTranspose
 from glassnet.layers.core import (Activation, Dense, Dropout, Flatten, Identity, Input,
@@ -38,7 +38,8 @@ _LAYERS = (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, 
            GlobalAveragePooling1D, GlobalMaxPooling1D, ZeroPadding2D, UpSampling2D,
            BatchNormalization, LayerNormalization, Embedding, Masking, SimpleRNN, LSTM, GRU,
            Bidirectional, TimeDistributed, TextVectorization, Conv2DTranspose, Cropping2D,
-           RepeatVector, GaussianNoise, ActivityRegularization, MultiHeadAttention)
+           RepeatVector, GaussianNoise, ActivityRegularization, MultiHeadAttention,
+           Attention, AdditiveAttention)
 
 # Keras's other names for the same layers
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = (MaxPooling2D, AveragePooling2D, MaxPooling1D,

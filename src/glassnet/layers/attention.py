@@ -41,7 +41,7 @@ import numpy as np
 from glassnet import graph, initializers, regularizers, utils
 from glassnet.layers.base import Layer, not_implemented
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 LARGE_NEGATIVE = -1e9      # Keras's masked score (Softmax's _large_negative_number)
 PARTS = ("query", "value", "key", "attention_mask")
@@ -368,3 +368,263 @@ class MultiHeadAttention(Layer):
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "activity_regularizer": None, "kernel_constraint": None,
                 "bias_constraint": None, "seed": self.seed}
+
+
+class Attention(Layer):
+    """Dot-product attention (Luong), Keras's ``Attention``: called on
+    ``[query, value]`` or ``[query, value, key]`` (the key is the value when not
+    given), each (B, T, D):
+
+        S = scale · Q·Kᵀ                                   score_mode="dot"
+        S = c · Σ_d tanh(scale · (Q_t + K_s))_d             score_mode="concat"
+        A = softmax_s(S - 1e9 where the value's mask (and the causal triangle) forbids)
+        out = A · V, and 0 at the query's masked steps
+
+    ``scale`` (a learned scalar, from 1) only with ``use_scale=True``; ``c`` is the
+    learned ``concat_score_weight``. Backward, from g = ∂L/∂out:
+
+        ∂L/∂A = g·Vᵀ   ∂L/∂V = Aᵀ·g   ∂L/∂S = A ⊙ (∂L/∂A - Σ_s ∂L/∂A ⊙ A)
+        dot:    ∂L/∂Q = scale · ∂L/∂S·K   ∂L/∂K = scale · ∂L/∂Sᵀ·Q   ∂L/∂scale = Σ ∂L/∂S ⊙ Q·Kᵀ
+        concat: with T = tanh(U), U = scale·(Q_t + K_s): ∂L/∂U = c · ∂L/∂S ⊙ (1 - T²),
+                ∂L/∂Q = scale · Σ_s ∂L/∂U, ∂L/∂K = scale · Σ_t ∂L/∂U,
+                ∂L/∂scale = Σ ∂L/∂U ⊙ (Q_t + K_s), ∂L/∂c = Σ ∂L/∂S ⊙ Σ_d T
+    """
+
+    supports_masking = True
+    SCORE_MODES = ("dot", "concat")
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        owner = f"{type(self).__name__}"
+        if score_mode not in self.SCORE_MODES:
+            raise ValueError(f"{owner}: score_mode must be one of {', '.join(self.SCORE_MODES)};"
+                             f" received score_mode={score_mode!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
+                not 0 <= dropout < 1:
+            raise ValueError(f"{owner}: dropout must be a rate in [0, 1); received "
+                             f"dropout={dropout!r}")
+        super().__init__(**kwargs)
+        self.use_scale = bool(use_scale)
+        self.score_mode = score_mode
+        self.dropout = float(dropout)
+        self.seed = seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+        self.return_attention_scores = False
+        self.use_causal_mask = False
+        self.scale = self.concat_score_weight = None
+        self.last_attention_scores = None
+
+    def __call__(self, inputs, mask=None, training=None, return_attention_scores=False,
+                 use_causal_mask=False, **kwargs):
+        """``attention([query, value(, key)], mask=None, training=None,
+        return_attention_scores=False, use_causal_mask=False)``, as Keras's."""
+        name = f"{type(self).__name__} {self.name!r}"
+        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+            raise ValueError(f"{name} is called on a list [query, value] or [query, value, "
+                             f"key]; received {type(inputs).__name__}"
+                             f"{f' of {len(inputs)}' if isinstance(inputs, (list, tuple)) else ''}")
+        flags = (bool(return_attention_scores), bool(use_causal_mask))
+        if graph.is_symbolic(inputs[0]) and self._inbound_nodes and flags != (
+                self.return_attention_scores, self.use_causal_mask):
+            raise NotImplementedError(f"{name}: calling one layer in a model with different "
+                                      f"return_attention_scores= or use_causal_mask= is not "
+                                      f"implemented in glassnet")
+        self.return_attention_scores, self.use_causal_mask = flags
+        if training is not None:
+            kwargs["training"] = training
+        if mask is not None:   # an eager call with its masks: [query_mask, value_mask]
+            if not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3:
+                raise ValueError(f"{name}: mask is a list [query_mask, value_mask]; received "
+                                 f"{type(mask).__name__}")
+            arrays = [np.asarray(function_value(v)) for v in inputs]
+            self._maybe_build([(None,) + a.shape[1:] for a in arrays])
+            masks = [None if m is None else np.asarray(function_value(m), dtype=bool)
+                     for m in mask]
+            return wrap_output(self.forward(arrays, training=bool(training), mask=masks))
+        return super().__call__(list(inputs), **kwargs)
+
+    def _keras_call_arguments(self, arguments, spec):
+        """How Keras writes this layer's call in a model's config: the list, and its flags."""
+        kwargs = {}
+        if self.use_causal_mask:
+            kwargs["use_causal_mask"] = True
+        if self.return_attention_scores:
+            kwargs["return_attention_scores"] = True
+        return [[spec(t) for t in arguments]], kwargs
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        if self.use_scale:
+            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight(shape=(), initializer="ones",
+                                                       name="concat_score_weight")
+        self._record_build(input_shape)
+
+    def _check_inputs(self, input_shape):
+        name = f"{type(self).__name__} {self.name!r}"
+        shapes = [tuple(s) for s in input_shape]
+        q, v = shapes[0], shapes[1]
+        k = shapes[2] if len(shapes) > 2 else v
+        if any(len(s) != 3 for s in shapes):
+            raise ValueError(f"{name} takes (batch, steps, features) tensors; received shapes "
+                             f"{shapes}")
+        if q[-1] is not None and k[-1] is not None and q[-1] != k[-1]:
+            raise ValueError(f"{name}: the query and the key must have the same features to "
+                             f"be compared; received query of shape {q} and key of shape {k}")
+        if v[1] is not None and k[1] is not None and v[1] != k[1]:
+            raise ValueError(f"{name}: the value and the key must have the same steps; "
+                             f"received value of shape {v} and key of shape {k}")
+
+    def _check_shape(self, input_shape):
+        self._check_inputs(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        q, v = tuple(input_shape[0]), tuple(input_shape[1])
+        k = tuple(input_shape[2]) if len(input_shape) > 2 else v
+        out = q[:-1] + (v[-1],)
+        return [out, q[:-1] + (k[1],)] if self.return_attention_scores else out
+
+    def _output_masked(self, masked):
+        query = bool(masked[0] if isinstance(masked, list) else masked)
+        return [query, False] if self.return_attention_scores else query
+
+    def compute_mask(self, inputs, mask=None):
+        query_mask = mask[0] if isinstance(mask, (list, tuple)) and mask else None
+        return [query_mask, None] if self.return_attention_scores else query_mask
+
+    # ------------------------------------------------------------------ scores
+    def _scores(self, q, k):
+        scale = self.scale.value if self.scale is not None else None
+        if self.score_mode == "dot":
+            product = q @ k.transpose(0, 2, 1)
+            self._score_cache = product
+            return product * scale if scale is not None else product
+        summed = q[:, :, None, :] + k[:, None, :, :]                # (B, T, S, D)
+        t = np.tanh(summed * scale if scale is not None else summed)
+        self._score_cache = (summed, t)
+        return self.concat_score_weight.value * t.sum(axis=-1)
+
+    def _scores_backward(self, gs, q, k):
+        """(∂L/∂q, ∂L/∂k) from ∂L/∂S, filling the score weights' gradients."""
+        scale = self.scale.value if self.scale is not None else None
+        if self.score_mode == "dot":
+            if self.scale is not None:
+                self.scale.grad[...] = np.sum(gs * self._score_cache)
+                gs = gs * scale
+            return gs @ k, gs.transpose(0, 2, 1) @ q
+        summed, t = self._score_cache
+        c = self.concat_score_weight
+        c.grad[...] = np.sum(gs * t.sum(axis=-1))
+        gu = (c.value * gs)[..., None] * (1 - t * t)               # ∂L/∂U
+        if self.scale is not None:
+            self.scale.grad[...] = np.sum(gu * summed)
+            gu = gu * scale
+        return gu.sum(axis=2), gu.sum(axis=1)
+
+    # ------------------------------------------------------------------ the layer
+    def forward(self, inputs, training=False, mask=None):
+        q = np.asarray(inputs[0], dtype=self.dtype)
+        v = np.asarray(inputs[1], dtype=self.dtype)
+        own_key = len(inputs) > 2
+        k = np.asarray(inputs[2], dtype=self.dtype) if own_key else v
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [None, None]
+        q_mask, v_mask = (masks + [None, None])[:2]
+        scores = self._scores(q, k)                                  # (B, T, S)
+        allowed = None if v_mask is None else np.asarray(v_mask, dtype=bool)[:, None, :]
+        if self.use_causal_mask:
+            causal = np.tril(np.ones(scores.shape[-2:], dtype=bool))[None]
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:  # Keras's rule: S - 1e9 where forbidden
+            scores = np.where(allowed, scores, scores - np.asarray(1e9, dtype=self.dtype))
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        a = np.exp(scores)
+        a /= a.sum(axis=-1, keepdims=True)
+        self.keep = None
+        used = a
+        if training and self.dropout > 0:
+            generator = self._generator or utils.rng()
+            self.keep = (generator.random(a.shape, dtype=self.dtype) >= self.dropout) / \
+                np.asarray(1 - self.dropout, dtype=self.dtype)
+            used = a * self.keep
+        out = used @ v
+        self.q_keep = None if q_mask is None else np.asarray(q_mask, dtype=self.dtype)[..., None]
+        if self.q_keep is not None:
+            out = out * self.q_keep
+        self._cache = (q, k, v, a, used, own_key)
+        self.last_attention_scores = a
+        return [out, a] if self.return_attention_scores else out
+
+    def backward(self, grad):
+        q, k, v, a, used, own_key = self._cache
+        g_scores = None
+        if self.return_attention_scores:
+            grad, g_scores = grad
+        if self.q_keep is not None:
+            grad = grad * self.q_keep
+        ga = grad @ v.transpose(0, 2, 1)
+        gv = used.transpose(0, 2, 1) @ grad
+        if self.keep is not None:
+            ga = ga * self.keep
+        if g_scores is not None:
+            ga = ga + g_scores
+        gs = a * (ga - (ga * a).sum(axis=-1, keepdims=True))
+        gq, gk = self._scores_backward(gs, q, k)
+        return [gq, gv, gk] if own_key else [gq, gv + gk]
+
+    def get_config(self):
+        return {**super().get_config(), "use_scale": self.use_scale,
+                "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Additive attention (Bahdanau), Keras's ``AdditiveAttention``: as
+    :class:`Attention`, with the scores
+
+        S = Σ_d scale_d · tanh(Q_t + K_s)_d        (scale: a learned vector, glorot_uniform)
+
+    (or Σ_d tanh(...) with ``use_scale=False``). Backward: with T = tanh(Q_t + K_s),
+    ∂L/∂U = ∂L/∂S ⊙ scale ⊙ (1 - T²), ∂L/∂Q = Σ_s ∂L/∂U, ∂L/∂K = Σ_t ∂L/∂U,
+    ∂L/∂scale = Σ ∂L/∂S ⊙ T.
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        kwargs.pop("score_mode", None)
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        if self.use_scale:
+            self.scale = self.add_weight(shape=(input_shape[0][-1],),
+                                         initializer="glorot_uniform", name="scale")
+        self._record_build(input_shape)
+
+    def _scores(self, q, k):
+        t = np.tanh(q[:, :, None, :] + k[:, None, :, :])            # (B, T, S, D)
+        self._score_cache = t
+        return (t * self.scale.value).sum(axis=-1) if self.scale is not None else t.sum(-1)
+
+    def _scores_backward(self, gs, q, k):
+        t = self._score_cache
+        if self.scale is not None:
+            self.scale.grad[...] = np.einsum("bts,btsd->d", gs, t)
+            gu = gs[..., None] * self.scale.value * (1 - t * t)
+        else:
+            gu = gs[..., None] * (1 - t * t)
+        return gu.sum(axis=2), gu.sum(axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+
+def function_value(x):
+    from glassnet.ops import function
+
+    return function.value_of(x)
+
+
+def wrap_output(out):
+    from glassnet.ops import function
+
+    return function.wrap(out)

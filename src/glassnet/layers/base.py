@@ -162,7 +162,7 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform"
         value = initializers.get(initializer)(shape, dtype=dtype)
-        variable = Variable(np.ascontiguousarray(value, dtype=dtype), name=name,
+        variable = Variable(np.array(value, dtype=dtype, order="C"), name=name,  # 0-d stays 0-d
                             trainable=trainable, path=f"{self.name}/{name}",
                             regularizer=regularizers.get(regularizer), owner=self)
         if variable.regularizer is not None:

@@ -80,7 +80,7 @@ def _walk(f):
     nodes = []
 
     def array(value):
-        value = np.ascontiguousarray(value)
+        value = np.array(value, order="C", copy=None)  # a 0-d weight stays 0-d
         total[0] += value.nbytes
         if total[0] > MAX_BYTES:
             raise FileFormatError(f"holds more than {MAX_BYTES >> 30} GB of arrays")

@@ -59,7 +59,7 @@ def save_model(model, path, weights_only=False, include_optimizer=True, overwrit
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False")
     keys = weight_keys(model)
-    tensors = {key: np.ascontiguousarray(v.value) for key, v in zip(keys, model.weights)}
+    tensors = {key: np.array(v.value, order="C") for key, v in zip(keys, model.weights)}
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "model_class": "Sequential" if type(model).__name__ == "Sequential" else
                 "Functional",

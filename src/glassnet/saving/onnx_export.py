@@ -649,10 +649,56 @@ def _attention(g, layer, args, owner, masks):
     return [out, weights] if layer.return_attention_scores else out
 
 
+def _luong_bahdanau(g, layer, args, owner, masks):
+    """Attention and AdditiveAttention: their scores (dot: MatMul; concat and additive:
+    Tanh of the broadcast sum, reduced over the features), S - 1e9 where the value's mask
+    or the causal triangle forbids, Softmax, MatMul with the value, zeros at the query's
+    masked steps."""
+    q, v = args[0], args[1]
+    k = args[2] if len(args) > 2 else v
+    scale = layer.scale
+    if type(layer).__name__ == "AdditiveAttention":
+        t = g.op("Tanh", [g.op("Add", [g.op("Unsqueeze", [q, g.ints([2])]),
+                                       g.op("Unsqueeze", [k, g.ints([1])])])])
+        if scale is not None:
+            t = g.op("Mul", [t, g.const(scale.numpy(), "scale")])
+        scores = g.op("ReduceSum", [t, g.ints([-1])], keepdims=0)
+    elif layer.score_mode == "dot":
+        scores = g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])])
+        if scale is not None:
+            scores = g.op("Mul", [scores, g.const(scale.numpy(), "scale")])
+    else:
+        summed = g.op("Add", [g.op("Unsqueeze", [q, g.ints([2])]),
+                              g.op("Unsqueeze", [k, g.ints([1])])])
+        if scale is not None:
+            summed = g.op("Mul", [summed, g.const(scale.numpy(), "scale")])
+        scores = g.op("Mul", [g.op("ReduceSum", [g.op("Tanh", [summed]), g.ints([-1])],
+                                   keepdims=0),
+                              g.const(layer.concat_score_weight.numpy(), "concat_weight")])
+    allowed = None
+    if len(masks) > 1 and masks[1] is not None:
+        allowed = g.op("Unsqueeze", [masks[1], g.ints([1])])        # (B, 1, S)
+    if layer.use_causal_mask:
+        size = g.op("Slice", [g.op("Shape", [scores]), g.ints([1]), g.ints([3])])
+        ones = g.op("ConstantOfShape", [size],
+                    value=g.helper.make_tensor("one", 1, [1], [1.0]))
+        causal = g.op("Unsqueeze", [g.op("Trilu", [ones], upper=0), g.ints([0])])
+        allowed = causal if allowed is None else g.op("Mul", [allowed, causal])
+    if allowed is not None:
+        scores = g.op("Where", [g.op("Greater", [allowed, g.const(0.5)]), scores,
+                                g.op("Sub", [scores, g.const(1e9)])])
+    weights = g.op("Softmax", [scores], axis=-1)
+    out = g.op("MatMul", [weights, v])
+    if masks and masks[0] is not None:
+        out = g.op("Mul", [out, g.op("Unsqueeze", [masks[0], g.ints([-1])])])
+    return [out, weights] if layer.return_attention_scores else out
+
+
 def supported():
     """The layer classes the exporter converts."""
     return sorted(list(_LAYERS) + list(_MASKED) + list(_TYPED) +
-                  ["InputLayer", "Concatenate", "Average", "MultiHeadAttention"] +
+                  ["InputLayer", "Concatenate", "Average", "MultiHeadAttention", "Attention",
+                   "AdditiveAttention"] +
                   list(_MERGES))
 
 
@@ -664,6 +710,8 @@ def _apply(g, layer, args, shapes, owner, masks, dtypes):
         return _merge(g, layer, args, owner)
     if kind == "MultiHeadAttention":
         return _attention(g, layer, args, owner, masks)
+    if kind in ("Attention", "AdditiveAttention"):
+        return _luong_bahdanau(g, layer, args, owner, masks)
     if len(args) == 1:
         if kind in _MASKED:  # first: GlobalAveragePooling1D is in both, and reads a mask
             return _MASKED[kind](g, layer, args[0], shapes[0], owner, mask=masks[0])
