@@ -470,3 +470,47 @@ def test_the_call_flags_are_written_as_keras_writes_them_and_read_back():
     again = keras.Model.from_config(model.get_config())
     assert again.get_layer("luong").use_causal_mask and again.get_layer("heads").use_causal_mask
     assert again.get_layer("heads")._parts == ("query", "value", "key")
+
+
+def test_inspect_attention_finds_every_head_and_plot_draws_them(tmp_path):
+    """inspect.attention finds attention layers inside custom layers (keras.io's
+    TransformerBlock) and in the model; the weights are what the layer computed
+    (rows sum to 1 over the real steps, 0 on padding); plot.attention draws a
+    heat map per head with the tokens on both axes."""
+    scope = {}
+    exec(KERAS_IO, scope)
+    gn.utils.set_random_seed(0)
+    tokens = keras.Input((6,), dtype="int32")
+    x = scope["TokenAndPositionEmbedding"](6, 40, 8)(tokens)
+    x = scope["TransformerBlock"](8, 2, 8)(x)
+    e = L.Embedding(40, 8, mask_zero=True)(tokens)
+    y = L.MultiHeadAttention(num_heads=3, key_dim=4, name="padded")(e, e)
+    model = keras.Model(tokens, L.Add()([L.GlobalAveragePooling1D()(x),
+                                         L.GlobalAveragePooling1D()(y)]))
+    ids = np.array([[5, 6, 7, 8, 0, 0], [1, 2, 3, 4, 5, 6]], dtype="int32")
+    weights = gn.inspect.attention(model, ids)
+    inner = next(l for l in model.layers if type(l).__name__ == "TransformerBlock").att.name
+    assert sorted(weights) == sorted([inner, "padded"])
+    assert weights[inner].shape == (2, 2, 6, 6)
+    assert weights["padded"].shape == (2, 3, 6, 6)
+    np.testing.assert_allclose(weights["padded"][0, :, :4].sum(-1), 1, atol=1e-6)
+    assert np.all(weights["padded"][0, :, :, 4:] == 0)    # nobody looks at the padding
+    assert np.all(weights["padded"][0, :, 4:] == 0)       # padded steps look at nothing
+    # the same numbers the layer gives when called on its own with that mask
+    layer = model.get_layer("padded")
+    embedding = next(l for l in model.layers if type(l).__name__ == "Embedding")
+    emb, real = embedding(ids).numpy(), ids > 0
+    _, alone = layer(emb, emb, attention_mask=real[:, :, None] & real[:, None, :],
+                     return_attention_scores=True)
+    np.testing.assert_allclose(weights["padded"], alone.numpy(), atol=1e-6)
+    path = tmp_path / "attention.png"
+    gn.plot.attention(weights["padded"][0], ["the", "cat", "sat", "down", "<pad>", "<pad>"],
+                      path=str(path), title="one sentence")
+    from test_plot_cli import assert_real_png
+
+    assert_real_png(path)
+    with pytest.raises(ValueError, match="5 tokens for 6 query steps"):
+        gn.plot.attention(weights["padded"][0], ["a"] * 5)
+    with pytest.raises(ValueError, match="has no attention layer"):
+        gn.inspect.attention(keras.Sequential([keras.Input((3,)), L.Dense(2)]),
+                             np.zeros((1, 3)))

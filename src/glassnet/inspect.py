@@ -145,6 +145,56 @@ def hidden_states(model, x, layer=None):
     return rnn.hs[1:].transpose(1, 0, 2).copy()
 
 
+def _attention_layers(model):
+    """Every attention layer the model runs, its own and those inside its layers
+    (keras.io's TransformerBlock holds its MultiHeadAttention as an attribute), in order."""
+    from glassnet.layers.attention import Attention, MultiHeadAttention
+    from glassnet.layers.base import Layer
+
+    found, seen = [], set()
+
+    def visit(layer):
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if isinstance(layer, (MultiHeadAttention, Attention)):
+            found.append(layer)
+            return
+        for value in list(vars(layer).values()):
+            for item in (value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(item, Layer):
+                    visit(item)
+
+    for layer in model.layers:
+        visit(layer)
+    return found
+
+
+def attention(model, x):
+    """{attention layer's name: its attention weights for the batch x, shape
+    (batch, heads, query steps, key steps)}: which steps each query step looks at,
+    per head (an Attention or AdditiveAttention layer has one head). Each row sums
+    to 1 over the steps the masks allow (0 where none is allowed)."""
+    _require_built(model)
+    layers = _attention_layers(model)
+    if not layers:
+        raise ValueError(f"inspect.attention: model {model.name!r} has no attention layer "
+                         f"(MultiHeadAttention, Attention or AdditiveAttention)")
+    xs = model._predict_inputs(x, "inspect.attention")
+    xs = [v.astype(model.dtype if v.dtype.kind in "biuf" else v.dtype, copy=False)
+          for v in xs]
+    for layer in layers:
+        layer.last_attention_scores = None
+    model._run_forward(xs, False)
+    out = {}
+    for layer in layers:
+        scores = layer.last_attention_scores
+        if scores is None:
+            continue
+        out[layer.name] = np.array(scores if scores.ndim == 4 else scores[:, None])
+    return out
+
+
 class Recorder(Callback):
     """Records activation statistics and gradient norms during ``fit``.
 

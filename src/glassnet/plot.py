@@ -646,6 +646,44 @@ def hidden_states(states, tokens=None, path=None, title=None):
     return _finish(fig, path)
 
 
+def attention(weights, tokens=None, path=None, title=None, key_tokens=None):
+    """A heat map per head of one text's attention: ``weights`` is (heads, query
+    steps, key steps) or (query steps, key steps), e.g.
+    ``inspect.attention(model, x[:1])["multi_head_attention"][0]``. Row t shows
+    how much query step t takes from each step; ``tokens`` label the steps (the
+    query's; ``key_tokens`` the keys', when they differ)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim == 2:
+        weights = weights[None]
+    if weights.ndim != 3:
+        raise ValueError(f"plot.attention takes one text's weights, shape (heads, query steps, "
+                         f"key steps) or (query steps, key steps); received shape "
+                         f"{weights.shape}")
+    heads, t, s = weights.shape
+    key_tokens = tokens if key_tokens is None else key_tokens
+    if tokens is not None and len(tokens) != t:
+        raise ValueError(f"plot.attention: {len(tokens)} tokens for {t} query steps")
+    if key_tokens is not None and len(key_tokens) != s:
+        raise ValueError(f"plot.attention: {len(key_tokens)} key tokens for {s} key steps")
+    plt = _pyplot()
+    side = min(6.0, 1.5 + 0.32 * max(t, s))
+    fig, axes = plt.subplots(1, heads, figsize=(side * heads + 1, side + 0.6),
+                             layout="constrained", squeeze=False)
+    for h, ax in enumerate(axes[0]):
+        image = ax.imshow(weights[h], cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        if key_tokens is not None:
+            ax.set_xticks(range(s), [str(k) for k in key_tokens], rotation=60, fontsize=9)
+        if tokens is not None:
+            ax.set_yticks(range(t), [str(q) for q in tokens], fontsize=9)
+        ax.set_xlabel("looks at (key)", fontsize=10)
+        ax.set_ylabel("query step" if h == 0 else "", fontsize=10)
+        ax.set_title(f"head {h}" if heads > 1 else "attention", fontsize=11)
+    fig.colorbar(image, ax=list(axes[0]), label="weight", shrink=0.8)
+    if title:
+        fig.suptitle(title, fontsize=13)
+    return _finish(fig, path)
+
+
 def weights(model, bins=40, path=None):
     """A histogram of each layer's kernel (the weights it multiplies by), with
     its standard deviation: how initialization and training shape them."""
