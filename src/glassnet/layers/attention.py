@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from glassnet import graph, initializers, regularizers, utils
+from glassnet import graph, initializers, regularizers, threads, utils
 from glassnet.layers.base import Layer, not_implemented
 
 __all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
@@ -287,25 +287,35 @@ class MultiHeadAttention(Layer):
             np.asarray(scale, dtype=self.dtype)
         K = self._project(k, self.key_kernel.value, value_of(self.key_bias))
         V = self._project(v, self.value_kernel.value, value_of(self.value_bias))
-        scores = Q @ K.transpose(0, 1, 3, 2)                       # (B, H, T, S)
         allowed = self._mask(parts, mask, t, s)
         if allowed is not None:
             allowed = allowed[:, None]                             # every head alike
-            scores = np.where(allowed, scores, np.asarray(LARGE_NEGATIVE, dtype=self.dtype))
-        scores -= scores.max(axis=-1, keepdims=True)
-        A = np.exp(scores, out=scores)
-        A /= A.sum(axis=-1, keepdims=True)
-        if allowed is not None:
-            A *= allowed
-        self.keep = None
-        A_used = A
-        if training and self.dropout > 0:
-            generator = self._generator or utils.rng()
-            self.keep = (generator.random(A.shape, dtype=self.dtype) >= self.dropout) / \
-                np.asarray(1 - self.dropout, dtype=self.dtype)
-            A_used = A * self.keep
-        O = A_used @ V                                              # (B, H, T, Dv')
         h, vd = self.num_heads, self.value_dim
+        self.keep = None
+        if training and self.dropout > 0:                          # drawn here: the same
+            generator = self._generator or utils.rng()             # mask on any threads
+            self.keep = (generator.random((b, h, t, s), dtype=self.dtype) >= self.dropout) \
+                / np.asarray(1 - self.dropout, dtype=self.dtype)
+        A = np.empty((b, h, t, s), dtype=self.dtype)
+        A_used = A if self.keep is None else np.empty_like(A)
+        O = np.empty((b, h, t, vd), dtype=self.dtype)
+        negative = np.asarray(LARGE_NEGATIVE, dtype=self.dtype)
+
+        def piece(rows):  # the scores, softmax and mix of some of the batch's sequences
+            scores = Q[rows] @ K[rows].transpose(0, 1, 3, 2)       # (b, H, T, S)
+            mask_rows = None if allowed is None else \
+                allowed if len(allowed) == 1 else allowed[rows]
+            if mask_rows is not None:
+                scores = np.where(mask_rows, scores, negative)
+            scores -= scores.max(axis=-1, keepdims=True)
+            a = np.exp(scores, out=A[rows])
+            a /= a.sum(axis=-1, keepdims=True)
+            if mask_rows is not None:
+                a *= mask_rows
+            used = a if self.keep is None else np.multiply(a, self.keep[rows], out=A_used[rows])
+            np.matmul(used, V[rows], out=O[rows])
+
+        threads.run(piece, threads.split(b))
         O2 = O.transpose(0, 2, 1, 3).reshape(b * t, h * vd)
         out = O2 @ self.output_kernel.value.reshape(h * vd, -1)
         if self.output_bias is not None:
@@ -328,15 +338,26 @@ class MultiHeadAttention(Layer):
             self.output_bias.grad[...] = g2.sum(axis=0)
         gO = (g2 @ self.output_kernel.value.reshape(h * vd, out_dim).T).reshape(
             b, t, h, vd).transpose(0, 2, 1, 3)                      # (B, H, T, Dv')
-        gA = gO @ V.transpose(0, 1, 3, 2)                          # (B, H, T, S)
-        gV = A_used.transpose(0, 1, 3, 2) @ gO                     # (B, H, S, Dv')
-        if self.keep is not None:
-            gA *= self.keep
-        if g_scores is not None:
-            gA += g_scores
-        gS = A * (gA - (gA * A).sum(axis=-1, keepdims=True))       # softmax's backward
-        gQ = (gS @ K) * np.asarray(1.0 / math.sqrt(kd), dtype=self.dtype)   # ∂L/∂(q·Wq + bq)
-        gK = gS.transpose(0, 1, 3, 2) @ Q                          # Q already holds 1/√K
+        gV = np.empty(V.shape, dtype=self.dtype)
+        gQ = np.empty(Q.shape, dtype=self.dtype)
+        gK = np.empty(K.shape, dtype=self.dtype)
+        inverse = np.asarray(1.0 / math.sqrt(kd), dtype=self.dtype)
+
+        def piece(rows):  # back through the mix, the softmax and the scores, per sequence
+            go = gO[rows]
+            ga = go @ V[rows].transpose(0, 1, 3, 2)                # (b, H, T, S)
+            np.matmul(A_used[rows].transpose(0, 1, 3, 2), go, out=gV[rows])
+            if self.keep is not None:
+                ga *= self.keep[rows]
+            if g_scores is not None:
+                ga += g_scores[rows]
+            a = A[rows]
+            gs = a * (ga - (ga * a).sum(axis=-1, keepdims=True))   # softmax's backward
+            np.matmul(gs, K[rows], out=gQ[rows])                   # ∂L/∂(q·Wq + bq) · √K
+            gQ[rows] *= inverse
+            np.matmul(gs.transpose(0, 1, 3, 2), Q[rows], out=gK[rows])  # Q holds 1/√K
+
+        threads.run(piece, threads.split(b))
 
         def back(x, g, kernel, bias):
             """(∂L/∂x) for a projection x · W + b, filling W's and b's gradients."""
