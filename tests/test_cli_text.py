@@ -59,7 +59,7 @@ def test_predict_and_evaluate_take_sentences(text_run):
 def test_text_and_image_models_do_not_mix(tmp_path):
     result = run_cli("train", "--dataset", "tweets", "--model", "mlp", cwd=tmp_path)
     assert result.returncode != 0
-    assert "tweets is text: use --model simplernn|lstm|gru" in result.stderr
+    assert "tweets is text: use --model simplernn|lstm|gru|transformer" in result.stderr
 
 
 def test_compare_models_draws_the_gradient_through_time(text_run, tmp_path):
@@ -74,9 +74,36 @@ def test_compare_models_draws_the_gradient_through_time(text_run, tmp_path):
     assert sorted(curves) == ["lstm", "simplernn"] and all(len(c) == 32 for c in curves.values())
     assert all(c[-1] == 1.0 for c in curves.values())
     assert_real_png(tmp_path / "gradient_through_time.png", width=1200, min_height=300)
-    result = run_cli("compare", "--dataset", "tweets", "--models", "lstm,transformer",
+    result = run_cli("compare", "--dataset", "tweets", "--models", "lstm,nosuchmodel",
                      "--epochs", "1", cwd=tmp_path)
-    assert result.returncode != 0 and "Unknown model 'transformer'" in result.stderr
+    assert result.returncode != 0 and "Unknown model 'nosuchmodel'" in result.stderr
+
+
+def test_a_transformer_trains_on_the_tweets_and_draws_its_attention(text_run, tmp_path):
+    """--model transformer: Embedding(mask_zero) > a Transformer encoder block >
+    the mean over the real steps; the run folder gets attention.png (the first test
+    tweet's words, per head) instead of the recurrent pictures; compare takes it
+    beside the recurrent models (their gradient through time only)."""
+    out = tmp_path / "run"
+    result = run_cli("train", "--dataset", "tweets", "--model", "transformer", "--out",
+                     str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(out)) == ["attention.png", "confusion.png", "history.png",
+                                       "metrics.json", "model.safetensors"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "transformer" and metrics["epochs_run"] == 3
+    assert 0.68 < metrics["test"]["accuracy"] < 1          # majority class: 0.43
+    assert_real_png(out / "attention.png", min_height=300)
+    predicted = run_cli("predict", str(out / "model.safetensors"),
+                        "worst flight ever, they lost my bag and were rude", cwd=tmp_path)
+    assert predicted.returncode == 0 and "negative" in predicted.stdout, predicted.stderr
+    compared = run_cli("compare", "--dataset", "tweets", "--models", "lstm,transformer",
+                       "--limit", "4000", "--epochs", "1", "--out", str(tmp_path / "cmp"),
+                       "--quiet", cwd=tmp_path)
+    assert compared.returncode == 0, compared.stderr
+    report = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert [row["model"] for row in report["results"]] == ["lstm", "transformer"]
+    assert sorted(report["gradient_through_time"]) == ["lstm"]
 
 
 def test_export_a_text_run_with_its_vocabulary(text_run, tmp_path):

@@ -101,7 +101,7 @@ def _config(args):
 def _epochs(args):
     if args.epochs is not None:
         return args.epochs
-    if args.model in ("simplernn", "lstm", "gru"):
+    if args.model in ("simplernn", "lstm", "gru", "transformer"):
         return args.rnn_epochs
     return args.cnn_epochs if args.model == "cnn" else args.mlp_epochs
 
@@ -321,11 +321,14 @@ def _plot_boundary(args):
 
 
 def _add_training_options(p, epochs, cnn_epochs):
-    p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "simplernn", "lstm", "gru"],
+    p.add_argument("--model", default="mlp",
+                   choices=["mlp", "cnn", "simplernn", "lstm", "gru", "transformer"],
                    help="mlp (--hidden sizes) or cnn: Conv2D(32,3) > MaxPooling2D > "
                         "Conv2D(64,3) > MaxPooling2D > Dense(128) (default: mlp); for text "
                         "(--dataset tweets) simplernn, lstm or gru: TextVectorization > "
-                        "Embedding(10000, 32, mask_zero) > the recurrent layer (--units)")
+                        "Embedding(10000, 32, mask_zero) > the recurrent layer (--units), or "
+                        "transformer: the same Embedding > a Transformer encoder block "
+                        "(MultiHeadAttention, 2 heads; a feed-forward of --units)")
     p.add_argument("--units", type=int, default=32,
                    help="units of the recurrent layer (default: %(default)s)")
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS,
@@ -344,7 +347,7 @@ def _add_training_options(p, epochs, cnn_epochs):
                    help="learning-rate schedule (default: cosine decay to 0)")
     p.add_argument("--epochs", type=int,
                    help=f"epochs (default: {epochs}; with --model cnn: {cnn_epochs}; "
-                        f"simplernn/lstm/gru: 3)")
+                        f"simplernn/lstm/gru/transformer: 3)")
     p.set_defaults(mlp_epochs=epochs, cnn_epochs=cnn_epochs, rnn_epochs=3)
     p.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
     p.add_argument("--dropout", type=float, default=0.0,
@@ -395,8 +398,8 @@ def build_parser():
     p.add_argument("--initializers", type=_names, help="e.g. random_normal,glorot_uniform,"
                                                        "he_normal")
     p.add_argument("--models", type=_names,
-                   help="e.g. simplernn,lstm,gru with --dataset tweets (also writes "
-                        "gradient_through_time.png)")
+                   help="e.g. simplernn,lstm,gru,transformer with --dataset tweets (also "
+                        "writes gradient_through_time.png for the recurrent ones)")
     p.add_argument("--inspect", action="store_true",
                    help="also record per-layer gradient norms and saturated/dead units "
                         "(inspect.png)")

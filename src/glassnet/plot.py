@@ -666,11 +666,12 @@ def attention(weights, tokens=None, path=None, title=None, key_tokens=None):
     if key_tokens is not None and len(key_tokens) != s:
         raise ValueError(f"plot.attention: {len(key_tokens)} key tokens for {s} key steps")
     plt = _pyplot()
+    top = max(float(weights.max()), 1e-12)   # the scale ends at the largest weight shown
     side = min(6.0, 1.5 + 0.32 * max(t, s))
     fig, axes = plt.subplots(1, heads, figsize=(side * heads + 1, side + 0.6),
                              layout="constrained", squeeze=False)
     for h, ax in enumerate(axes[0]):
-        image = ax.imshow(weights[h], cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        image = ax.imshow(weights[h], cmap="Blues", vmin=0, vmax=top, interpolation="nearest")
         if key_tokens is not None:
             ax.set_xticks(range(s), [str(k) for k in key_tokens], rotation=60, fontsize=9)
         if tokens is not None:

@@ -36,7 +36,8 @@ __all__ = ["TrainConfig", "load_data", "build_model", "make_optimizer", "train",
            "OPTIMIZER_CHOICES"]
 
 OPTIMIZER_CHOICES = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad")
-TEXT_MODELS = ("simplernn", "lstm", "gru")
+RECURRENT_MODELS = ("simplernn", "lstm", "gru")
+TEXT_MODELS = RECURRENT_MODELS + ("transformer",)
 MODELS = ("mlp", "cnn") + TEXT_MODELS
 VOCABULARY, SEQUENCE_LENGTH = 10000, 32  # the text recipe's TextVectorization
 _DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01,
@@ -140,6 +141,27 @@ def build_rnn(kind, classes, units=32, vocabulary=VOCABULARY, length=SEQUENCE_LE
     return Sequential([Input((length,), dtype="int32"),
                        Embedding(vocabulary, 32, mask_zero=True), layer(units),
                        Dense(classes, activation="softmax")])
+
+
+def build_transformer(classes, units=32, vocabulary=VOCABULARY, length=SEQUENCE_LENGTH):
+    """The text recipe's attention model: token ids → Embedding(vocabulary, 32,
+    mask_zero=True) → self-attention (MultiHeadAttention, 2 heads of key_dim 16, the
+    padding masked) added back and normalized, then a feed-forward of ``units`` added
+    back and normalized (a Transformer encoder block) → the mean over the real steps →
+    Dense(classes, softmax). No position embedding: Keras's core has no such layer, so
+    the block sees the words, not their order."""
+    from glassnet.layers import (Add, Dense, Embedding, GlobalAveragePooling1D, Input,
+                                 LayerNormalization, MultiHeadAttention)
+    from glassnet.models import Model
+
+    tokens = Input((length,), dtype="int32")
+    x = Embedding(vocabulary, 32, mask_zero=True)(tokens)
+    attended = MultiHeadAttention(num_heads=2, key_dim=16)(x, x)
+    x = LayerNormalization(epsilon=1e-6)(Add()([x, attended]))
+    fed = Dense(32)(Dense(units, activation="relu")(x))
+    x = LayerNormalization(epsilon=1e-6)(Add()([x, fed]))
+    out = Dense(classes, activation="softmax")(GlobalAveragePooling1D()(x))
+    return Model(tokens, out)
 
 
 def _is_text(x):
@@ -247,7 +269,9 @@ def _fit(config, data, verbose, callbacks=None):
         vectorize = vectorizer()
         vectorize.adapt(x_train)
         x_train = vectorize(x_train)
-        model = build_rnn(config.model, len(class_names), config.units)
+        model = build_transformer(len(class_names), config.units) \
+            if config.model == "transformer" else \
+            build_rnn(config.model, len(class_names), config.units)
         metadata = {"input": "text", "vocabulary": vectorize.get_vocabulary(False),
                     "sequence_length": SEQUENCE_LENGTH}
     elif config.model == "cnn":
@@ -410,7 +434,16 @@ def train(config, out=None, verbose=1, pictures=True, log=print, inspect=False,
                         title=f"{len(wrong)} of {len(y_test)} test images misclassified "
                               f"(true → predicted)")
             written.append("mistakes.png")
-        if is_text:
+        if is_text and config.model == "transformer":
+            from glassnet import inspect as _inspect
+
+            weights = next(iter(_inspect.attention(model, x_test[:1]).values()))[0]
+            real = max(1, int(np.count_nonzero(x_test[0])))   # the words, not the padding
+            plot.attention(weights[:, :real, :real], tokens=_tokens(model, x_test[0][:real]),
+                           path=os.path.join(run_dir, "attention.png"),
+                           title=f"{texts[0][:80]}")
+            written.append("attention.png")
+        elif is_text:
             from glassnet import inspect as _inspect
 
             run = _inspect.gradient_through_time(model, x_test[:500], y_test[:500])
@@ -528,7 +561,7 @@ def compare(config, kind, values, out=None, verbose=2, log=print, inspect=False)
             if recorder is not None and recorder.epochs:
                 recorded[str(value)] = recorder.epochs
             x_eval = text_input(model, x_test) if is_text else x_test
-            if is_text:
+            if is_text and variant.model in RECURRENT_MODELS:
                 from glassnet import inspect as _inspect
 
                 through_time[str(value)] = _inspect.gradient_through_time(model, x_eval[:500],
