@@ -29,8 +29,7 @@ from glassnet import graph, utils
 from glassnet import layers as layers_module
 from glassnet.engine import Engine
 from glassnet.layers import InputLayer, Layer
-from glassnet.layers import base as base_module
-from glassnet.layers.base import UnknownArgumentError, _compatible, _is_shape_list, _show
+from glassnet.layers.base import UnknownArgumentError, _compatible, _show
 from glassnet.ops import function
 from glassnet.tensor import Tensor
 from glassnet.variables import Variable
@@ -247,8 +246,6 @@ class Model(Engine, Layer):
 
     def _maybe_build(self, input_shape):
         if not self.built:
-            if base_module.PROBING[0] and not isinstance(input_shape, dict):
-                input_shape = _unknown_inner_axes(input_shape)
             self.build(input_shape if not isinstance(input_shape, dict) or
                        type(self).call is not Model.call else list(input_shape.values()))
             return
@@ -781,15 +778,6 @@ def _format_bytes(count):
         if count < 1024 or unit == "GB":
             return f"{count:.2f} {unit}"
         count /= 1024
-
-
-def _unknown_inner_axes(shape):
-    """(None, 2, 32) as (None, None, 32): the axes between the batch and the features
-    unknown (a shape seen while probing a layer's call, see layers.base.PROBING)."""
-    if _is_shape_list(shape):
-        return [_unknown_inner_axes(s) for s in shape]
-    shape = tuple(shape)
-    return shape if len(shape) < 3 else (shape[0],) + (None,) * (len(shape) - 2) + shape[-1:]
 
 
 def _named_call_arguments(layer):

@@ -61,7 +61,7 @@ def set_size(n):
 def _executor():
     global _pool
     with _lock:
-        if _pool is None or _pool._max_workers != size() - 1:
+        if _pool is None:  # set_size drops the old one
             import concurrent.futures
 
             _pool = concurrent.futures.ThreadPoolExecutor(

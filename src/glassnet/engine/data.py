@@ -230,12 +230,9 @@ class DataChecks:
             else:
                 arrays = [x]
             if arrays is not None:
-                shapes = [(None,) + tuple(np.shape(a)[1:]) for a in arrays]
-                from glassnet.layers.base import PROBING
+                from glassnet.layers.base import probed_shape
 
-                if PROBING[0]:  # inside a layer's call run to find its shape
-                    shapes = [s if len(s) < 3 else (None,) * (len(s) - 1) + s[-1:]
-                              for s in shapes]
+                shapes = [probed_shape((None,) + tuple(np.shape(a)[1:])) for a in arrays]
                 self.build(shapes[0] if len(shapes) == 1 else shapes)
         if self.compiled and self._compiled_loss is None and self._compile_args[0] is not None:
             self._build_compiled()

@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from glassnet import graph, initializers, regularizers, threads, utils
+from glassnet.ops import function
 from glassnet.layers.base import Layer, not_implemented
 
 __all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
@@ -56,7 +57,20 @@ def _positive(owner, name, value, allow_none=False):
     return int(value)
 
 
-class MultiHeadAttention(Layer):
+class _QueryMasked:
+    """The attention layers' mask rule (Keras's): the output's mask is the query's;
+    the attention scores, when returned too, carry none."""
+
+    def _output_masked(self, masked):
+        query = bool(masked[0] if isinstance(masked, list) else masked)
+        return [query, False] if self.return_attention_scores else query
+
+    def compute_mask(self, inputs, mask=None):
+        query_mask = mask[0] if isinstance(mask, (list, tuple)) and mask else None
+        return [query_mask, None] if self.return_attention_scores else query_mask
+
+
+class MultiHeadAttention(_QueryMasked, Layer):
     __doc__ = __doc__
 
     supports_masking = True
@@ -166,9 +180,8 @@ class MultiHeadAttention(Layer):
         if not isinstance(inputs, (list, tuple)):
             raise ValueError(f"MultiHeadAttention {self.name!r} takes [query, value(, key)"
                              f"(, attention_mask)]; received one input")
-        if len(inputs) != len(self._parts):
-            layout = ("query", "value", "key", "attention_mask")[:len(inputs)]
-            self._parts = tuple(p for p in layout)
+        if len(inputs) != len(self._parts):  # forward called directly, the book's way
+            self._parts = PARTS[:len(inputs)]
         return dict(zip(self._parts, inputs))
 
     # ------------------------------------------------------------------ build
@@ -225,15 +238,6 @@ class MultiHeadAttention(Layer):
         if self.return_attention_scores:
             return [out, (q[0], self.num_heads, q[1], v[1])]
         return out
-
-    def _output_masked(self, masked):
-        query = bool(masked[0] if isinstance(masked, list) else masked)
-        return [query, False] if self.return_attention_scores else query
-
-    def compute_mask(self, inputs, mask=None):
-        """The output's mask is the query's (Keras's rule)."""
-        query_mask = mask[0] if isinstance(mask, (list, tuple)) and mask else None
-        return [query_mask, None] if self.return_attention_scores else query_mask
 
     # ------------------------------------------------------------------ the math
     def _mask(self, parts, masks, t, s):
@@ -391,7 +395,7 @@ class MultiHeadAttention(Layer):
                 "bias_constraint": None, "seed": self.seed}
 
 
-class Attention(Layer):
+class Attention(_QueryMasked, Layer):
     """Dot-product attention (Luong), Keras's ``Attention``: called on
     ``[query, value]`` or ``[query, value, key]`` (the key is the value when not
     given), each (B, T, D):
@@ -456,11 +460,11 @@ class Attention(Layer):
             if not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3:
                 raise ValueError(f"{name}: mask is a list [query_mask, value_mask]; received "
                                  f"{type(mask).__name__}")
-            arrays = [np.asarray(function_value(v)) for v in inputs]
+            arrays = [np.asarray(function.value_of(v)) for v in inputs]
             self._maybe_build([(None,) + a.shape[1:] for a in arrays])
-            masks = [None if m is None else np.asarray(function_value(m), dtype=bool)
+            masks = [None if m is None else np.asarray(function.value_of(m), dtype=bool)
                      for m in mask]
-            return wrap_output(self.forward(arrays, training=bool(training), mask=masks))
+            return function.wrap(self.forward(arrays, training=bool(training), mask=masks))
         return super().__call__(list(inputs), **kwargs)
 
     def _keras_call_arguments(self, arguments, spec):
@@ -504,14 +508,6 @@ class Attention(Layer):
         k = tuple(input_shape[2]) if len(input_shape) > 2 else v
         out = q[:-1] + (v[-1],)
         return [out, q[:-1] + (k[1],)] if self.return_attention_scores else out
-
-    def _output_masked(self, masked):
-        query = bool(masked[0] if isinstance(masked, list) else masked)
-        return [query, False] if self.return_attention_scores else query
-
-    def compute_mask(self, inputs, mask=None):
-        query_mask = mask[0] if isinstance(mask, (list, tuple)) and mask else None
-        return [query_mask, None] if self.return_attention_scores else query_mask
 
     # ------------------------------------------------------------------ scores
     def _scores(self, q, k):
@@ -637,15 +633,3 @@ class AdditiveAttention(Attention):
         config = super().get_config()
         del config["score_mode"]
         return config
-
-
-def function_value(x):
-    from glassnet.ops import function
-
-    return function.value_of(x)
-
-
-def wrap_output(out):
-    from glassnet.ops import function
-
-    return function.wrap(out)

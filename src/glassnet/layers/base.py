@@ -894,6 +894,15 @@ def _per_sample(shape):
 PROBING = [0]
 
 
+def probed_shape(shape):
+    """``shape`` (batch first) as a model built on data takes it: while probing, the
+    axes between the batch and the features unknown ((None, 2, 32) → (None, None, 32))."""
+    shape = tuple(shape)
+    if not PROBING[0] or len(shape) < 3:
+        return shape
+    return (None,) * (len(shape) - 1) + shape[-1:]
+
+
 def _compatible(expected, received):
     if _is_shape_list(expected) or _is_shape_list(received):
         return (_is_shape_list(expected) and _is_shape_list(received)

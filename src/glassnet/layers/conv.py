@@ -318,8 +318,7 @@ class Conv2D(ActivatedLayer):
             self._input_grad_by_offsets(grad_z, grad_xp)
             return self._unpad(grad_xp)
         grad_xp = np.zeros_like(self.xp) if input_grad else None
-        parts = self.parts if len(self.parts) and self.parts[-1].stop == len(grad_z) else \
-            self.cache_chunks(len(grad_z))
+        parts = self.parts  # forward's pieces: self.cols[k] belongs to parts[k]
 
         def piece(k):
             part = parts[k]
