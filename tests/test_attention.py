@@ -110,6 +110,80 @@ def test_every_weight_passes_a_float64_gradient_check():
     assert out.shape == (2, 4, 4)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_self_attention_reads_one_input_three_ways_with_the_same_gradients(causal):
+    """In self-attention (one array as query, key and value) the three projections
+    are one product, x · [Wq | Wk | Wv]; the layer still returns ∂L/∂query and
+    ∂L/∂value apart, equal to those of two separate copies of x, and their sum
+    passes the float64 check against x."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 5, 6))
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=3, dtype="float64",
+                               bias_initializer="glorot_uniform")
+    mha(x, x, use_causal_mask=causal)
+    upstream = rng.normal(size=(3, 5, 6))
+    out_one = mha.forward([x, x])
+    grads_one = mha.backward(upstream)
+    weight_grads_one = [w.grad.copy() for w in mha.trainable_weights]
+    out_two = mha.forward([x, x.copy()])
+    grads_two = mha.backward(upstream)
+    np.testing.assert_allclose(out_one, out_two, rtol=1e-13, atol=1e-13)
+    for a, b in zip(grads_one, grads_two):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    for a, w in zip(weight_grads_one, mha.trainable_weights):
+        np.testing.assert_allclose(a, w.grad, rtol=1e-12, atol=1e-13)
+    assert np.abs(grads_one[0]).max() > 1e-3 and np.abs(grads_one[1]).max() > 1e-3
+
+    def loss(value):
+        return float(np.sum(mha.forward([value, value]) * upstream))
+
+    numeric = numerical_gradient(loss, x.copy(), 1e-5)
+    assert relative_error(grads_one[0] + grads_one[1], numeric) < 1e-7
+
+
+def test_the_softmax_skips_the_max_shift_only_where_that_is_exact():
+    """The scores' softmax is e^s / Σ e^s without subtracting each row's max,
+    except where e^s could overflow (a score above 80) or a row that may see
+    something underflows (all its scores below -80): there the shifted
+    softmax is used. Each case equals the float64 softmax; a row with nothing
+    to see (all masked) gives zeros."""
+    from glassnet.layers.attention import LARGE_NEGATIVE, _softmax_unshifted
+
+    def reference(s, allowed):
+        s = np.where(allowed, s.astype(np.float64), -np.inf)
+        top = np.max(s, axis=-1, keepdims=True)
+        e = np.where(allowed, np.exp(s - np.where(np.isfinite(top), top, 0)), 0)
+        total = e.sum(axis=-1, keepdims=True)
+        return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+    rng = np.random.default_rng(5)
+    allowed = rng.random((2, 3, 4, 6)) > 0.3
+    allowed[0, 1, 2] = False                                  # a row with nothing to see
+    empty = ~allowed.any(axis=-1, keepdims=True)
+    for shift, exact in ((0.0, True), (85.0, False), (-120.0, False), (-60.0, True)):
+        s = (rng.normal(size=allowed.shape) * 3 + shift).astype(np.float32)
+        s[~allowed] = LARGE_NEGATIVE
+        work = s.copy()
+        assert _softmax_unshifted(work, empty) is exact, shift
+        if exact:
+            np.testing.assert_allclose(work, reference(s, allowed), rtol=2e-6, atol=1e-7)
+    # and through the layer: large scores (the shifted path) equal the float64 layer
+    x = rng.normal(size=(2, 6, 8)) * 40
+    mask = rng.random((2, 6, 6)) > 0.3
+    mask[1, 3] = False
+    mha32 = L.MultiHeadAttention(num_heads=2, key_dim=4)
+    mha64 = L.MultiHeadAttention(num_heads=2, key_dim=4, dtype="float64")
+    mha32(x.astype(np.float32), x.astype(np.float32))
+    mha64(x, x)
+    mha64.set_weights([w.astype(np.float64) for w in mha32.get_weights()])
+    _, a32 = mha32(x.astype(np.float32), x.astype(np.float32), attention_mask=mask,
+                   return_attention_scores=True)
+    _, a64 = mha64(x, x, attention_mask=mask, return_attention_scores=True)
+    assert np.abs(a64.numpy()).max() > 0.99                   # large scores: near one-hot
+    np.testing.assert_allclose(a32.numpy(), a64.numpy(), atol=2e-4)
+    assert np.all(a32.numpy()[1, :, 3] == 0)
+
+
 def test_pytorch_multihead_attention_gives_the_same_outputs_and_gradients():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)

@@ -34,11 +34,13 @@ same for ``key`` and ``value``, and ``attention_output/kernel`` (H, Dv', D) with
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from glassnet import graph, initializers, regularizers, threads, utils
+from glassnet import rows as rows_
 from glassnet.ops import function
 from glassnet.layers.base import Layer, not_implemented
 
@@ -46,6 +48,30 @@ __all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 LARGE_NEGATIVE = -1e9      # Keras's masked score (Softmax's _large_negative_number)
 PARTS = ("query", "value", "key", "attention_mask")
+EXP_SAFE = 80.0            # e^80 ≈ 5.5e34 fits a float32 (to 3.4e38); e^-80 is still normal
+TINY = math.exp(-EXP_SAFE)
+
+
+def _softmax_unshifted(scores, empty=None):
+    """The softmax over the last axis in place, as e^s / Σ e^s without the usual
+    shift by the row's max (that max is a slow per-row reduction), where that is
+    exact: no score above EXP_SAFE (e^s cannot overflow) and every row that has
+    something to see sums to at least TINY (e^s did not all underflow). A row in
+    ``empty`` (everything masked, its scores LARGE_NEGATIVE) becomes zeros, as
+    Keras's. Returns False, with ``scores`` spoilt, where it cannot be used."""
+    if scores.size == 0 or not scores.max() <= EXP_SAFE:
+        return False
+    np.exp(scores, out=scores)
+    sums = rows_.row_sums(scores)
+    lost = sums < TINY
+    if empty is not None:
+        lost &= ~empty
+    if lost.any():
+        return False
+    np.maximum(sums, TINY, out=sums)                   # an empty row: 0 / TINY = 0
+    np.reciprocal(sums, out=sums)
+    scores *= sums
+    return True
 
 
 def _positive(owner, name, value, allow_none=False):
@@ -269,32 +295,65 @@ class MultiHeadAttention(_QueryMasked, Layer):
             allowed = both(allowed, given)
         return allowed
 
+    _ROLES = ("query", "key", "value")         # the three projections
+
     @staticmethod
-    def _project(x, kernel, bias):
-        """x (B, L, D) · W (D, H, E) + b (H, E) → (B, H, L, E): heads first, for the products."""
-        b, length, d = x.shape
-        out = (x.reshape(-1, d) @ kernel.reshape(d, -1)).reshape(b, length, *kernel.shape[1:])
-        if bias is not None:
-            out += bias
-        return out.transpose(0, 2, 1, 3)
+    def _input_of(role, parts):
+        """Which input a projection reads: the key's is the value's when no key is given."""
+        return "value" if role == "key" and "key" not in parts else role
+
+    def _projections(self):
+        """{role: (kernel (D, H·E) as used, bias (H·E) or None, E)}; the query's scaled by 1/√K."""
+        scale = np.asarray(1.0 / math.sqrt(self.key_dim), dtype=self.dtype)
+        out = {}
+        for role in self._ROLES:
+            kernel, bias = getattr(self, role + "_kernel"), getattr(self, role + "_bias")
+            w = kernel.value.reshape(kernel.shape[0], -1)
+            b = None if bias is None else bias.value.reshape(-1)
+            if role == "query":               # Q/√K = q·(Wq/√K) + bq/√K: the scale costs nothing
+                w, b = w * scale, None if b is None else b * scale
+            out[role] = (w, b, kernel.shape[-1])
+        return out
 
     def forward(self, inputs, training=False, mask=None):
         parts = self._split(inputs)
-        q = np.asarray(parts["query"], dtype=self.dtype)
-        v = np.asarray(parts["value"], dtype=self.dtype)
-        k = np.asarray(parts["key"], dtype=self.dtype) if "key" in parts else v
-        b, t, _ = q.shape
-        s = v.shape[1]
-        value_of = (lambda w: None if w is None else w.value)
-        scale = 1.0 / math.sqrt(self.key_dim)
-        Q = self._project(q, self.query_kernel.value, value_of(self.query_bias)) * \
-            np.asarray(scale, dtype=self.dtype)
-        K = self._project(k, self.key_kernel.value, value_of(self.key_bias))
-        V = self._project(v, self.value_kernel.value, value_of(self.value_bias))
+        source = {"query": np.asarray(parts["query"], dtype=self.dtype),
+                  "value": np.asarray(parts["value"], dtype=self.dtype)}
+        source["key"] = np.asarray(parts["key"], dtype=self.dtype) if "key" in parts \
+            else source["value"]
+        b, t, _ = source["query"].shape
+        s = source["value"].shape[1]
+        h, vd = self.num_heads, self.value_dim
+        # The projections of one array (all three in self-attention) are one product:
+        # x · [Wq/√K | Wk | Wv], whose column blocks are read in place as (B, H, L, E).
+        projections, groups, heads = self._projections(), [], {}
+        for role in self._ROLES:
+            for x, roles in groups:
+                if x is source[role]:
+                    roles.append(role)
+                    break
+            else:
+                groups.append((source[role], [role]))
+        for i, (x, roles) in enumerate(groups):
+            w = np.concatenate([projections[r][0] for r in roles], axis=1) \
+                if len(roles) > 1 else projections[roles[0]][0]
+            groups[i] = (x, roles, w)
+            p = threads.matmul(x.reshape(-1, x.shape[-1]), w)
+            if self.use_bias:
+                p += np.concatenate([projections[r][1] for r in roles])
+            start = 0
+            for r in roles:
+                width = h * projections[r][2]
+                heads[r] = p[:, start:start + width].reshape(
+                    b, x.shape[1], h, projections[r][2]).transpose(0, 2, 1, 3)
+                start += width
+        Q, K, V = heads["query"], heads["key"], heads["value"]
         allowed = self._mask(parts, mask, t, s)
+        blocked = empty = None
         if allowed is not None:
             allowed = allowed[:, None]                             # every head alike
-        h, vd = self.num_heads, self.value_dim
+            blocked = ~allowed
+            empty = ~allowed.any(axis=-1, keepdims=True)           # rows with nothing to see
         self.keep = None
         if training and self.dropout > 0:                          # drawn here: the same
             generator = self._generator or utils.rng()             # mask on any threads
@@ -302,84 +361,111 @@ class MultiHeadAttention(_QueryMasked, Layer):
                 / np.asarray(1 - self.dropout, dtype=self.dtype)
         A = np.empty((b, h, t, s), dtype=self.dtype)
         A_used = A if self.keep is None else np.empty_like(A)
-        O = np.empty((b, h, t, vd), dtype=self.dtype)
+        O = np.empty((b, t, h, vd), dtype=self.dtype)              # (B, T, H·Dv') for Wo
+        O_heads = O.transpose(0, 2, 1, 3)
         negative = np.asarray(LARGE_NEGATIVE, dtype=self.dtype)
 
         def piece(rows):  # the scores, softmax and mix of some of the batch's sequences
-            scores = Q[rows] @ K[rows].transpose(0, 1, 3, 2)       # (b, H, T, S)
-            mask_rows = None if allowed is None else \
-                allowed if len(allowed) == 1 else allowed[rows]
-            if mask_rows is not None:
-                scores = np.where(mask_rows, scores, negative)
-            scores -= scores.max(axis=-1, keepdims=True)
-            a = np.exp(scores, out=A[rows])
-            a /= a.sum(axis=-1, keepdims=True)
-            if mask_rows is not None:
-                a *= mask_rows
+            scores = np.matmul(Q[rows], K[rows].transpose(0, 1, 3, 2), out=A[rows])
+            mask_rows = blocked_rows = empty_rows = None
+            if allowed is not None:
+                one = len(allowed) == 1
+                mask_rows, blocked_rows, empty_rows = (m if one else m[rows]
+                                                       for m in (allowed, blocked, empty))
+                np.copyto(scores, negative, where=blocked_rows)
+            if not _softmax_unshifted(scores, empty_rows):
+                np.matmul(Q[rows], K[rows].transpose(0, 1, 3, 2), out=scores)
+                if blocked_rows is not None:
+                    np.copyto(scores, negative, where=blocked_rows)
+                scores -= scores.max(axis=-1, keepdims=True)
+                a = np.exp(scores, out=scores)
+                a /= a.sum(axis=-1, keepdims=True)
+                if mask_rows is not None:
+                    a *= mask_rows
+            a = scores
             used = a if self.keep is None else np.multiply(a, self.keep[rows], out=A_used[rows])
-            np.matmul(used, V[rows], out=O[rows])
+            np.matmul(used, V[rows], out=O_heads[rows])
 
         threads.run(piece, threads.split(b))
-        O2 = O.transpose(0, 2, 1, 3).reshape(b * t, h * vd)
-        out = O2 @ self.output_kernel.value.reshape(h * vd, -1)
+        O2 = O.reshape(b * t, h * vd)
+        out = threads.matmul(O2, self.output_kernel.value.reshape(h * vd, -1))
         if self.output_bias is not None:
             out += self.output_bias.value
-        self._cache = (parts, q, k, v, Q, K, V, A, A_used, O2, "key" in parts)
+        self._cache = (parts, source, groups, projections, heads, A, A_used, O2)
         self.last_attention_scores = A
         out = out.reshape(b, t, -1)
         return [out, A] if self.return_attention_scores else out
 
     def backward(self, grad):
-        parts, q, k, v, Q, K, V, A, A_used, O2, own_key = self._cache
+        parts, source, groups, projections, heads, A, A_used, O2 = self._cache
+        Q, K, V = heads["query"], heads["key"], heads["value"]
         g_scores = None
         if self.return_attention_scores:
             grad, g_scores = grad
         b, t, out_dim = grad.shape
-        h, vd, kd = self.num_heads, self.value_dim, self.key_dim
+        h, vd = self.num_heads, self.value_dim
         g2 = grad.reshape(-1, out_dim)
-        self.output_kernel.grad[...] = (O2.T @ g2).reshape(h, vd, out_dim)
+        self.output_kernel.grad[...] = threads.matmul(O2.T, g2).reshape(h, vd, out_dim)
         if self.output_bias is not None:
             self.output_bias.grad[...] = g2.sum(axis=0)
-        gO = (g2 @ self.output_kernel.value.reshape(h * vd, out_dim).T).reshape(
-            b, t, h, vd).transpose(0, 2, 1, 3)                      # (B, H, T, Dv')
-        gV = np.empty(V.shape, dtype=self.dtype)
-        gQ = np.empty(Q.shape, dtype=self.dtype)
-        gK = np.empty(K.shape, dtype=self.dtype)
-        inverse = np.asarray(1.0 / math.sqrt(kd), dtype=self.dtype)
+        gO = threads.matmul(g2, self.output_kernel.value.reshape(h * vd, out_dim).T).reshape(
+            b, t, h, vd).transpose(0, 2, 1, 3)                      # (B, H, T, Dv'), a view
+        # each group's gradients in the layout of its projection product, (B·L, H·Σ E)
+        flat, g_heads = [], {}
+        for x, roles, _ in groups:
+            widths = [h * projections[r][2] for r in roles]
+            g = np.empty((x.shape[0] * x.shape[1], sum(widths)), dtype=self.dtype)
+            start = 0
+            for r, width in zip(roles, widths):
+                g_heads[r] = g[:, start:start + width].reshape(
+                    x.shape[0], x.shape[1], h, projections[r][2]).transpose(0, 2, 1, 3)
+                start += width
+            flat.append(g)
 
         def piece(rows):  # back through the mix, the softmax and the scores, per sequence
             go = gO[rows]
-            ga = go @ V[rows].transpose(0, 1, 3, 2)                # (b, H, T, S)
-            np.matmul(A_used[rows].transpose(0, 1, 3, 2), go, out=gV[rows])
+            ga = np.matmul(go, V[rows].transpose(0, 1, 3, 2))      # (b, H, T, S)
+            np.matmul(A_used[rows].transpose(0, 1, 3, 2), go, out=g_heads["value"][rows])
             if self.keep is not None:
                 ga *= self.keep[rows]
             if g_scores is not None:
                 ga += g_scores[rows]
             a = A[rows]
-            gs = a * (ga - (ga * a).sum(axis=-1, keepdims=True))   # softmax's backward
-            np.matmul(gs, K[rows], out=gQ[rows])                   # ∂L/∂(q·Wq + bq) · √K
-            gQ[rows] *= inverse
-            np.matmul(gs.transpose(0, 1, 3, 2), Q[rows], out=gK[rows])  # Q holds 1/√K
+            dot = rows_.row_sums(np.multiply(ga, a, out=threads.scratch("mha", a.shape, a.dtype)))
+            ga -= dot
+            ga *= a                                                # softmax's backward
+            np.matmul(ga, K[rows], out=g_heads["query"][rows])     # ∂L/∂(Q/√K)
+            np.matmul(ga.transpose(0, 1, 3, 2), Q[rows], out=g_heads["key"][rows])
 
         threads.run(piece, threads.split(b))
-
-        def back(x, g, kernel, bias):
-            """(∂L/∂x) for a projection x · W + b, filling W's and b's gradients."""
-            g = g.transpose(0, 2, 1, 3)                            # (B, L, H, E)
-            d = x.shape[-1]
-            g2 = g.reshape(-1, g.shape[2] * g.shape[3])
-            kernel.grad[...] = (x.reshape(-1, d).T @ g2).reshape(kernel.shape)
-            if bias is not None:
-                bias.grad[...] = g.sum(axis=(0, 1))
-            return (g2 @ kernel.value.reshape(d, -1).T).reshape(x.shape)
-
-        dq = back(q, gQ, self.query_kernel, self.query_bias)
-        dk = back(k, gK, self.key_kernel, self.key_bias)
-        dv = back(v, gV, self.value_kernel, self.value_bias)
+        scale = 1.0 / math.sqrt(self.key_dim)
+        grads = {"attention_mask": None}
+        for (x, roles, w), g in zip(groups, flat):
+            x2 = x.reshape(-1, x.shape[-1])
+            kernel_grads = threads.matmul(x2.T, g)                  # every role's at once
+            bias_grads = g.sum(axis=0) if self.use_bias else None
+            start = 0
+            for r in roles:
+                width = h * projections[r][2]
+                factor = scale if r == "query" else 1.0             # Wq/√K was used
+                kernel = getattr(self, r + "_kernel")
+                np.multiply(kernel_grads[:, start:start + width], factor,
+                            out=kernel.grad.reshape(kernel.shape[0], -1))
+                if bias_grads is not None:
+                    np.multiply(bias_grads[start:start + width], factor,
+                                out=getattr(self, r + "_bias").grad.reshape(-1))
+                start += width
+            # ∂L/∂x for each input this array was given as (the roles of one input are
+            # neighbours: key and value), one product each; the scaled Wq undoes 1/√K
+            start = 0
+            for part, members in itertools.groupby(roles, lambda r: self._input_of(r, parts)):
+                width = sum(h * projections[r][2] for r in members)
+                dx = threads.matmul(g[:, start:start + width], w[:, start:start + width].T)
+                dx = dx.reshape(x.shape)
+                grads[part] = dx if grads.get(part) is None else grads[part] + dx
+                start += width
         self.add_regularization_gradients()
-        grads = {"query": dq, "value": dv if own_key else dv + dk, "key": dk,
-                 "attention_mask": None}
-        return [grads[p] for p in self._parts]
+        return [grads.get(p) for p in self._parts]
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,

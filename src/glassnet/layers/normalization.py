@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import rows
 from glassnet.layers.base import Layer, not_implemented
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -34,9 +35,16 @@ __all__ = ["BatchNormalization", "LayerNormalization"]
 
 def _normalized_backward(grad, x_hat, scale, axes):
     """∂L/∂x = scale · (g - mean(g) - x̂·mean(g·x̂)), means over ``axes``."""
-    mean_grad = grad.mean(axis=axes, keepdims=True)
-    mean_grad_x_hat = (grad * x_hat).mean(axis=axes, keepdims=True)
-    return scale * (grad - mean_grad - x_hat * mean_grad_x_hat)
+    if axes == -1:   # a layer's own features: the short-row means as one product each
+        mean_grad, mean_grad_x_hat = rows.row_means(grad), rows.row_means(grad * x_hat)
+    else:
+        mean_grad = grad.mean(axis=axes, keepdims=True)
+        mean_grad_x_hat = (grad * x_hat).mean(axis=axes, keepdims=True)
+    out = x_hat * mean_grad_x_hat
+    out += mean_grad
+    np.subtract(grad, out, out=out)
+    out *= scale
+    return out
 
 
 class _Normalization(Layer):
@@ -184,10 +192,12 @@ class LayerNormalization(_Normalization):
     supports_masking = True  # per sample: the mask passes on unchanged, as in Keras
 
     def forward(self, x, training=False):
-        mean = x.mean(axis=-1, keepdims=True)
-        variance = x.var(axis=-1, keepdims=True)
-        self.inv_std = 1 / np.sqrt(variance + self.dtype.type(self.epsilon))
-        self.x_hat = (x - mean) * self.inv_std
+        centred = x - rows.row_means(x)                        # x - μ
+        variance = rows.row_means(np.square(centred))          # σ² = mean((x - μ)²)
+        variance += self.dtype.type(self.epsilon)
+        self.inv_std = np.reciprocal(np.sqrt(variance, out=variance), out=variance)
+        centred *= self.inv_std
+        self.x_hat = centred
         return self._scale_shift(self.x_hat)
 
     def _backward(self, grad, input_grad=True):
