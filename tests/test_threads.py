@@ -94,6 +94,37 @@ def test_matmul_on_the_threads_is_numpys(two_threads, monkeypatch, shape, split)
         assert len(runs) == (2 if recent and split else 0)   # else BLAS's own threads
 
 
+@pytest.mark.parametrize("make", [
+    lambda: gn.optimizers.Adam(0.01), lambda: gn.optimizers.Adam(0.01, amsgrad=True),
+    lambda: gn.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: gn.optimizers.RMSprop(0.01), lambda: gn.optimizers.Adagrad(0.1)],
+    ids=["adam", "amsgrad", "nesterov", "rmsprop", "adagrad"])
+def test_an_update_split_over_the_threads_is_the_same_update(two_threads, monkeypatch, make):
+    """Where glassnet's threads are at work, many weights (an embedding's) are updated
+    in parts side by side: elementwise, so to the last bit what one thread gives."""
+    from glassnet import optimizers
+
+    monkeypatch.setattr(optimizers, "SPLIT_UPDATE", 1000)
+    rng = np.random.default_rng(0)
+    start, grads = rng.normal(size=5001).astype("float32"), rng.normal(size=(3, 5001))
+    results = {}
+    for recent in (True, False):
+        runs = []
+        real_run = threads.run
+        monkeypatch.setattr(threads, "run", lambda task, pieces: runs.append(1) or
+                            real_run(task, pieces))
+        optimizer, w = make(), start.copy()
+        for g in grads:
+            monkeypatch.setattr(threads, "_last_run",
+                                threads.time.monotonic() if recent else -1e9)
+            optimizer.apply(w, g.astype("float32"))
+        results[recent] = w
+        assert len(runs) == (3 if recent else 0)
+        monkeypatch.setattr(threads, "run", real_run)
+    np.testing.assert_array_equal(results[True], results[False])
+    assert not np.array_equal(results[True], start)
+
+
 def _cnn():
     gn.utils.set_random_seed(3)
     model = keras.Sequential([

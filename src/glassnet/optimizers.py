@@ -26,8 +26,11 @@ import math
 
 import numpy as np
 
-from glassnet import utils
+from glassnet import threads, utils
 from glassnet.variables import Variable
+
+# weights from which an update is split over glassnet's threads (where they are at work)
+SPLIT_UPDATE = 1 << 18
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "get", "names",
            "serialize", "LearningRateSchedule", "CosineDecay", "ExponentialDecay",
@@ -323,7 +326,7 @@ class Optimizer:
         if self.weight_decay:
             params -= params * params.dtype.type(lr * self.weight_decay)
         self.iterations += 1
-        self.update(params, grads, lr)
+        self._update_on_threads(params, grads, lr)
 
     # ------------------------------------------------ gradients from a tape
     def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False,
@@ -424,11 +427,27 @@ class Optimizer:
                     part *= part.dtype.type(self.clipnorm / norm)
 
     def update(self, w, g, lr):
+        """One step on the flat weights ``w`` from their gradients ``g``, in place."""
+        self._update(w, g, lr, self._state, self._scratch)
+
+    def _update(self, w, g, lr, state, tmp):
+        """The rule itself, on any part of the weights: ``state`` holds the same
+        part of each slot, ``tmp`` is scratch space of w's shape."""
         raise NotImplementedError
 
-    def _scaled_step(self, w, g, s, lr):
+    def _update_on_threads(self, w, g, lr):
+        """The update, elementwise, split into contiguous parts on glassnet's threads
+        where they are at work already and the weights are many (an embedding's)."""
+        if threads.size() == 1 or w.size < SPLIT_UPDATE or not threads.busy() or \
+                type(self).update is not Optimizer.update:   # a subclass's own update: as is
+            return self.update(w, g, lr)
+        state, tmp = self._state, self._scratch
+        threads.run(lambda part: self._update(w[part], g[part], lr, {
+            name: slot[part] for name, slot in state.items()}, tmp[part]),
+            threads.split(w.size))
+
+    def _scaled_step(self, w, g, s, lr, tmp):
         """w ← w - lr·g / √(s + ε), the last step of RMSprop and Adagrad."""
-        tmp = self._scratch
         np.add(s, self.epsilon, out=tmp)
         np.sqrt(tmp, out=tmp)
         np.divide(g, tmp, out=tmp)
@@ -483,13 +502,12 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self._slots = ("momentum",) if self.momentum else ()
 
-    def update(self, w, g, lr):
-        step = self._scratch
+    def _update(self, w, g, lr, state, step):
         np.multiply(g, lr, out=step)                     # lr·g
         if not self.momentum:
             w -= step                                    # w ← w - lr·g
             return
-        v = self._state["momentum"]
+        v = state["momentum"]
         v *= self.momentum
         v -= step                                        # v ← momentum·v - lr·g
         if self.nesterov:
@@ -518,13 +536,13 @@ class RMSprop(Optimizer):
         self.rho = _check_fraction("RMSprop", "rho", rho)
         self.epsilon = _check_positive("RMSprop", "epsilon", epsilon, allow_zero=True)
 
-    def update(self, w, g, lr):
-        s, tmp = self._state["velocity"], self._scratch
+    def _update(self, w, g, lr, state, tmp):
+        s = state["velocity"]
         np.multiply(g, g, out=tmp)
         tmp -= s
         tmp *= 1 - self.rho
         s += tmp                                         # s ← ρ·s + (1-ρ)·g²
-        self._scaled_step(w, g, s, lr)                   # w ← w - lr·g / √(s + ε)
+        self._scaled_step(w, g, s, lr, tmp)                 # w ← w - lr·g / √(s + ε)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -546,11 +564,11 @@ class Adagrad(Optimizer):
     def _initial_state(self, name, params):
         return np.full_like(params, self.initial_accumulator_value)
 
-    def update(self, w, g, lr):
-        s, tmp = self._state["accumulator"], self._scratch
+    def _update(self, w, g, lr, state, tmp):
+        s = state["accumulator"]
         np.multiply(g, g, out=tmp)
         s += tmp                                         # s ← s + g²
-        self._scaled_step(w, g, s, lr)                   # w ← w - lr·g / √(s + ε)
+        self._scaled_step(w, g, s, lr, tmp)                 # w ← w - lr·g / √(s + ε)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value":
@@ -573,8 +591,8 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self._slots = ("m", "v", "v_hat") if self.amsgrad else ("m", "v")
 
-    def update(self, w, g, lr):
-        m, v, tmp = self._state["m"], self._state["v"], self._scratch
+    def _update(self, w, g, lr, state, tmp):
+        m, v = state["m"], state["v"]
         t = self.iterations
         alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         np.subtract(g, m, out=tmp)
@@ -585,7 +603,7 @@ class Adam(Optimizer):
         tmp *= 1 - self.beta_2
         v += tmp                                         # v ← v + (1-β₂)(g² - v)
         if self.amsgrad:                                 # v̂ ← max(v̂, v), used for v
-            v = np.maximum(self._state["v_hat"], v, out=self._state["v_hat"])
+            v = np.maximum(state["v_hat"], v, out=state["v_hat"])
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)

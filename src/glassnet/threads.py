@@ -156,6 +156,12 @@ RECENT_SECONDS = 1.0
 _last_run = -1e9         # when run() last ended (time.monotonic())
 
 
+def busy():
+    """Whether glassnet's own threads are at work: they ran within the last
+    RECENT_SECONDS (a network with convolutions or attention)."""
+    return time.monotonic() - _last_run <= RECENT_SECONDS
+
+
 def matmul(a, b, out=None):
     """a @ b for 2-D a, b (``out``: where to write it). Where glassnet's own
     threads are at work (they ran within the last RECENT_SECONDS: a network
@@ -168,7 +174,7 @@ def matmul(a, b, out=None):
     n = b.shape[1]
     threads = size()
     if threads == 1 or m * n * k <= BLAS_ALONE or getattr(_local, "inside", False) or \
-            time.monotonic() - _last_run > RECENT_SECONDS:
+            not busy():
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))

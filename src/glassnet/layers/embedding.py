@@ -104,8 +104,12 @@ class Embedding(Layer):
         gradient = self.grad_embeddings
         ids = self.ids.reshape(-1)
         g = grad.reshape(-1, self.output_dim)
-        for j in range(self.output_dim):  # Σ per id, one column at a time (faster than np.add.at)
-            gradient[:, j] = np.bincount(ids, weights=g[:, j], minlength=self.input_dim)
+        # Σ per (id, feature): one unbuffered add over the flat table, at the cells
+        # id·output_dim + feature (NumPy's add.at, fast for one axis)
+        cells = np.add(ids[:, None] * self.output_dim, np.arange(self.output_dim),
+                       out=np.empty(g.shape, dtype=np.intp))
+        gradient[...] = 0
+        np.add.at(gradient.reshape(-1), cells.reshape(-1), g.reshape(-1))
         self.add_regularization_gradients()
         if not input_grad:
             return None
