@@ -125,6 +125,34 @@ def test_an_update_split_over_the_threads_is_the_same_update(two_threads, monkey
     assert not np.array_equal(results[True], start)
 
 
+def test_layer_normalization_on_two_threads_is_the_one_thread_layer(two_threads, monkeypatch):
+    """Where glassnet's threads are at work, LayerNormalization normalizes its rows in
+    one piece per thread; the outputs, ∂L/∂x and ∂L/∂γ, ∂L/∂β equal one piece's."""
+    rng = np.random.default_rng(2)
+    x, g = rng.normal(size=(2, 3, 600, 64)).astype("float32")
+    layer = keras.layers.LayerNormalization(gamma_initializer="random_normal",
+                                            beta_initializer="random_normal")
+    layer.build(x.shape)
+    results = {}
+    for recent in (True, False):
+        runs = []
+        real_run = threads.run
+        monkeypatch.setattr(threads, "run", lambda task, pieces: runs.append(len(pieces)) or
+                            real_run(task, pieces))
+        monkeypatch.setattr(threads, "_last_run", threads.time.monotonic() if recent else -1e9)
+        out = layer.forward(x, training=True)
+        dx = layer.backward(g)
+        results[recent] = (out, dx, layer.grad_gamma.copy(), layer.grad_beta.copy())
+        assert runs == ([2, 2] if recent else [1, 1])
+        monkeypatch.setattr(threads, "run", real_run)
+    for split, whole in zip(results[True], results[False]):
+        np.testing.assert_allclose(split, whole, rtol=1e-5, atol=1e-5)
+    mean = x.mean(-1, keepdims=True)
+    expected = (x - mean) / np.sqrt(x.var(-1, keepdims=True) + 1e-3) * layer.gamma.numpy() + \
+        layer.beta.numpy()
+    np.testing.assert_allclose(results[True][0], expected, rtol=1e-4, atol=1e-4)
+
+
 def _cnn():
     gn.utils.set_random_seed(3)
     model = keras.Sequential([

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import rows
+from glassnet import rows, threads
 from glassnet.layers.base import Layer, not_implemented
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -192,17 +192,58 @@ class LayerNormalization(_Normalization):
     supports_masking = True  # per sample: the mask passes on unchanged, as in Keras
 
     def forward(self, x, training=False):
-        centred = x - rows.row_means(x)                        # x - μ
-        variance = rows.row_means(np.square(centred))          # σ² = mean((x - μ)²)
-        variance += self.dtype.type(self.epsilon)
-        self.inv_std = np.reciprocal(np.sqrt(variance, out=variance), out=variance)
-        centred *= self.inv_std
-        self.x_hat = centred
-        return self._scale_shift(self.x_hat)
+        n = x.shape[-1]
+        flat = x.reshape(-1, n)
+        self.x_hat = np.empty(flat.shape, dtype=self.dtype)
+        self.inv_std = np.empty((len(flat), 1), dtype=self.dtype)
+        out = np.empty(flat.shape, dtype=self.dtype)
+        epsilon = self.dtype.type(self.epsilon)
+
+        def piece(r):  # some of the rows: each is normalized on its own
+            centred = np.subtract(flat[r], rows.row_means(flat[r]), out=self.x_hat[r])  # x - μ
+            variance = rows.row_means(np.square(centred))          # σ² = mean((x - μ)²)
+            variance += epsilon
+            np.reciprocal(np.sqrt(variance, out=variance), out=self.inv_std[r])
+            centred *= self.inv_std[r]                              # x̂
+            if self.scale:
+                np.multiply(centred, self.gamma.value, out=out[r])
+            else:
+                out[r] = centred
+            if self.center:
+                out[r] += self.beta.value                           # γ·x̂ + β
+
+        threads.run(piece, _row_pieces(flat))
+        self.x_hat = self.x_hat.reshape(x.shape)
+        self.inv_std = self.inv_std.reshape(x.shape[:-1] + (1,))
+        return out.reshape(x.shape)
 
     def _backward(self, grad, input_grad=True):
-        self._weight_gradients(grad, tuple(range(grad.ndim - 1)))
-        if not input_grad:
-            return None
-        grad_x_hat = grad * self.gamma if self.scale else grad
-        return _normalized_backward(grad_x_hat, self.x_hat, self.inv_std, -1)
+        n = grad.shape[-1]
+        g, x_hat = grad.reshape(-1, n), self.x_hat.reshape(-1, n)
+        inv_std = self.inv_std.reshape(-1, 1)
+        dx = np.empty(g.shape, dtype=self.dtype) if input_grad else None
+
+        def piece(r):  # ∂L/∂γ and ∂L/∂β of these rows (Σ over rows as products), and ∂L/∂x
+            sums = [rows.ones(r.stop - r.start, g.dtype) @ (g[r] * x_hat[r]) if self.scale
+                    else None, rows.ones(r.stop - r.start, g.dtype) @ g[r] if self.center
+                    else None]
+            if dx is not None:
+                grad_x_hat = g[r] * self.gamma.value if self.scale else g[r]
+                dx[r] = _normalized_backward(grad_x_hat, x_hat[r], inv_std[r], -1)
+            return sums
+
+        parts = threads.run(piece, _row_pieces(g))
+        if self.scale:
+            self.grad_gamma[...] = sum(p[0] for p in parts)
+        if self.center:
+            self.grad_beta[...] = sum(p[1] for p in parts)
+        self.add_regularization_gradients()
+        return None if dx is None else dx.reshape(grad.shape)
+
+
+def _row_pieces(flat, enough=1 << 16):
+    """The rows of a (rows, features) array in one piece per glassnet thread, where
+    those threads are at work and the array is large; else all of them at once."""
+    if flat.size < enough or not threads.busy():
+        return [slice(0, len(flat))]
+    return threads.split(len(flat))
