@@ -1,8 +1,9 @@
 """keras.utils: to_categorical, normalize, set_random_seed, pad_sequences,
-plot_model, get_file."""
+plot_model, get_file, text_dataset_from_directory."""
 
 import numpy as np
 
+from glassnet.datasets.directory import text_dataset_from_directory
 from glassnet.datasets.files import get_file
 from glassnet.engine.batches import PyDataset
 from glassnet.keras.preprocessing.image import array_to_img, img_to_array, load_img, save_img
@@ -82,4 +83,5 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
 Sequence = PyDataset  # Keras 2's name
 
 __all__ = ["PyDataset", "Sequence", "to_categorical", "normalize", "set_random_seed", "plot_model", "pad_sequences",
-           "get_file", "array_to_img", "img_to_array", "load_img", "save_img"]
+           "get_file", "text_dataset_from_directory", "array_to_img", "img_to_array", "load_img",
+           "save_img"]

@@ -81,6 +81,25 @@ class TextVectorization(Layer):
             self.set_vocabulary(vocabulary)
 
     # ------------------------------------------------------------ text to tokens
+    def _batches(self, data, steps=None):
+        """``data`` as batches of texts: a dataset's elements (a single text becomes
+        a batch of one), else ``data`` itself."""
+        from glassnet.data import Dataset
+
+        if not isinstance(data, Dataset):
+            return [data]
+        batches = []
+        for i, element in enumerate(data.as_numpy_iterator()):
+            if steps is not None and i >= steps:
+                break
+            if isinstance(element, (tuple, list, dict)):
+                raise ValueError(f"TextVectorization {self.name!r}.adapt takes a dataset of "
+                                 f"texts only; its elements are {type(element).__name__}s "
+                                 f"(map it to the texts first: dataset.map(lambda x, y: x))")
+            element = np.asarray(element, dtype=object)
+            batches.append(element.reshape(1) if element.ndim == 0 else element)
+        return batches
+
     def _texts(self, data):
         if isinstance(data, str):
             raise ValueError(f"TextVectorization {self.name!r} takes a batch of texts (a "
@@ -121,10 +140,13 @@ class TextVectorization(Layer):
 
     # ------------------------------------------------------------ the vocabulary
     def adapt(self, data, batch_size=None, steps=None):
-        """Learn the vocabulary from ``data`` (texts), most frequent first."""
+        """Learn the vocabulary from ``data`` (texts, or a ``tf.data.Dataset`` of
+        texts or of batches of texts, up to ``steps`` of its elements), most
+        frequent first."""
         counts = collections.Counter()
-        for text in self._texts(data):
-            counts.update(self.tokens(text))
+        for texts in self._batches(data, steps):
+            for text in self._texts(texts):
+                counts.update(self.tokens(text))
         counts.pop("", None)
         counts.pop("[UNK]", None)
         ordered = sorted(counts.items(), key=lambda item: (item[1], item[0].encode("utf-8")),
