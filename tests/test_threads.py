@@ -153,6 +153,36 @@ def test_layer_normalization_on_two_threads_is_the_one_thread_layer(two_threads,
     np.testing.assert_allclose(results[True][0], expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("self_attention", [True, False])
+def test_attention_in_pieces_on_two_threads_is_the_whole_batch_at_once(monkeypatch,
+                                                                       self_attention):
+    """MultiHeadAttention works through its batch in pieces of whole sequences (its
+    weights' gradients are the sum of the pieces' shares): in one piece on one
+    thread, or in seven on two, the outputs and every gradient agree to 1e-5."""
+    from glassnet.layers import attention
+
+    rng = np.random.default_rng(5)
+    q = rng.normal(size=(7, 6, 8)).astype("float32")
+    v = q if self_attention else rng.normal(size=(7, 5, 4)).astype("float32")
+    mask = rng.random((7, 6, v.shape[1])) > 0.3
+    g = rng.normal(size=(7, 6, 8)).astype("float32")
+    layer = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3,
+                                            bias_initializer="random_normal")
+    layer(q, v, attention_mask=mask)
+    results = []
+    for threads_, chunk in ((1, 1 << 30), (2, 1)):
+        gn.set_num_threads(threads_)
+        monkeypatch.setattr(attention, "CACHE_CHUNK", chunk)
+        out = layer.forward([q, v, mask], training=True)
+        grads = layer.backward(g)
+        results.append([out] + [x for x in grads if x is not None] +
+                       [w.grad.copy() for w in layer.trainable_weights])
+    gn.set_num_threads(None)
+    assert len(results[0]) == 1 + 2 + 8        # the output, ∂L/∂query, ∂L/∂value, 8 weights
+    for one, many in zip(*results):
+        np.testing.assert_allclose(many, one, rtol=1e-5, atol=1e-5)
+
+
 def _cnn():
     gn.utils.set_random_seed(3)
     model = keras.Sequential([

@@ -48,6 +48,7 @@ __all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 LARGE_NEGATIVE = -1e9      # Keras's masked score (Softmax's _large_negative_number)
 PARTS = ("query", "value", "key", "attention_mask")
+CACHE_CHUNK = 1 << 18      # scores per piece of sequences: its arrays stay in a core's cache
 EXP_SAFE = 80.0            # e^80 ≈ 5.5e34 fits a float32 (to 3.4e38); e^-80 is still normal
 TINY = math.exp(-EXP_SAFE)
 
@@ -315,6 +316,36 @@ class MultiHeadAttention(_QueryMasked, Layer):
             out[role] = (w, b, kernel.shape[-1])
         return out
 
+    def _groups(self, source):
+        """The inputs as groups [(x, roles, W, b)]: the projections that read one array
+        (all three in self-attention) are one product x · [Wq/√K | Wk | Wv]."""
+        projections, groups = self._projections(), []
+        for role in self._ROLES:
+            for x, roles in groups:
+                if x is source[role]:
+                    roles.append(role)
+                    break
+            else:
+                groups.append((source[role], [role]))
+        out = []
+        for x, roles in groups:
+            w = np.concatenate([projections[r][0] for r in roles], axis=1) \
+                if len(roles) > 1 else projections[roles[0]][0]
+            b = np.concatenate([projections[r][1] for r in roles]) if self.use_bias else None
+            out.append((x, roles, w, b))
+        return out, projections
+
+    def _heads(self, flat, roles, projections, sequences):
+        """{role: (sequences, H, L, E) view} of a piece's projection product (its column
+        blocks, read in place)."""
+        h, start, heads = self.num_heads, 0, {}
+        for r in roles:
+            width = h * projections[r][2]
+            heads[r] = flat[:, start:start + width].reshape(
+                sequences, -1, h, projections[r][2]).transpose(0, 2, 1, 3)
+            start += width
+        return heads
+
     def forward(self, inputs, training=False, mask=None):
         parts = self._split(inputs)
         source = {"query": np.asarray(parts["query"], dtype=self.dtype),
@@ -324,30 +355,7 @@ class MultiHeadAttention(_QueryMasked, Layer):
         b, t, _ = source["query"].shape
         s = source["value"].shape[1]
         h, vd = self.num_heads, self.value_dim
-        # The projections of one array (all three in self-attention) are one product:
-        # x · [Wq/√K | Wk | Wv], whose column blocks are read in place as (B, H, L, E).
-        projections, groups, heads = self._projections(), [], {}
-        for role in self._ROLES:
-            for x, roles in groups:
-                if x is source[role]:
-                    roles.append(role)
-                    break
-            else:
-                groups.append((source[role], [role]))
-        for i, (x, roles) in enumerate(groups):
-            w = np.concatenate([projections[r][0] for r in roles], axis=1) \
-                if len(roles) > 1 else projections[roles[0]][0]
-            groups[i] = (x, roles, w)
-            p = threads.matmul(x.reshape(-1, x.shape[-1]), w)
-            if self.use_bias:
-                p += np.concatenate([projections[r][1] for r in roles])
-            start = 0
-            for r in roles:
-                width = h * projections[r][2]
-                heads[r] = p[:, start:start + width].reshape(
-                    b, x.shape[1], h, projections[r][2]).transpose(0, 2, 1, 3)
-                start += width
-        Q, K, V = heads["query"], heads["key"], heads["value"]
+        groups, projections = self._groups(source)
         allowed = self._mask(parts, mask, t, s)
         blocked = empty = None
         if allowed is not None:
@@ -359,14 +367,25 @@ class MultiHeadAttention(_QueryMasked, Layer):
             generator = self._generator or utils.rng()             # mask on any threads
             self.keep = (generator.random((b, h, t, s), dtype=self.dtype) >= self.dropout) \
                 / np.asarray(1 - self.dropout, dtype=self.dtype)
+        P = [np.empty((b, x.shape[1], w.shape[1]), dtype=self.dtype) for x, _, w, _ in groups]
         A = np.empty((b, h, t, s), dtype=self.dtype)
         A_used = A if self.keep is None else np.empty_like(A)
         O = np.empty((b, t, h, vd), dtype=self.dtype)              # (B, T, H·Dv') for Wo
-        O_heads = O.transpose(0, 2, 1, 3)
+        Wo = self.output_kernel.value.reshape(h * vd, -1)
+        out = np.empty((b, t, Wo.shape[1]), dtype=self.dtype)
         negative = np.asarray(LARGE_NEGATIVE, dtype=self.dtype)
 
-        def piece(rows):  # the scores, softmax and mix of some of the batch's sequences
-            scores = np.matmul(Q[rows], K[rows].transpose(0, 1, 3, 2), out=A[rows])
+        def piece(rows):  # a few whole sequences, from the inputs to the output
+            n = rows.stop - rows.start
+            heads = {}
+            for (x, roles, w, bias), p in zip(groups, P):
+                flat = p[rows].reshape(-1, w.shape[1])
+                np.matmul(x[rows].reshape(-1, x.shape[-1]), w, out=flat)
+                if bias is not None:
+                    flat += bias
+                heads.update(self._heads(flat, roles, projections, n))
+            scores = np.matmul(heads["query"], heads["key"].transpose(0, 1, 3, 2),
+                               out=A[rows])
             mask_rows = blocked_rows = empty_rows = None
             if allowed is not None:
                 one = len(allowed) == 1
@@ -374,76 +393,90 @@ class MultiHeadAttention(_QueryMasked, Layer):
                                                        for m in (allowed, blocked, empty))
                 np.copyto(scores, negative, where=blocked_rows)
             if not _softmax_unshifted(scores, empty_rows):
-                np.matmul(Q[rows], K[rows].transpose(0, 1, 3, 2), out=scores)
+                np.matmul(heads["query"], heads["key"].transpose(0, 1, 3, 2), out=scores)
                 if blocked_rows is not None:
                     np.copyto(scores, negative, where=blocked_rows)
                 scores -= scores.max(axis=-1, keepdims=True)
-                a = np.exp(scores, out=scores)
-                a /= a.sum(axis=-1, keepdims=True)
+                np.exp(scores, out=scores)
+                scores /= scores.sum(axis=-1, keepdims=True)
                 if mask_rows is not None:
-                    a *= mask_rows
-            a = scores
-            used = a if self.keep is None else np.multiply(a, self.keep[rows], out=A_used[rows])
-            np.matmul(used, V[rows], out=O_heads[rows])
+                    scores *= mask_rows
+            used = scores if self.keep is None else \
+                np.multiply(scores, self.keep[rows], out=A_used[rows])
+            np.matmul(used, heads["value"], out=O[rows].transpose(0, 2, 1, 3))
+            np.matmul(O[rows].reshape(-1, h * vd), Wo, out=out[rows].reshape(-1, Wo.shape[1]))
 
-        threads.run(piece, threads.split(b))
-        O2 = O.reshape(b * t, h * vd)
-        out = threads.matmul(O2, self.output_kernel.value.reshape(h * vd, -1))
+        threads.run(piece, self._pieces(b, h * t * s))
         if self.output_bias is not None:
             out += self.output_bias.value
-        self._cache = (parts, source, groups, projections, heads, A, A_used, O2)
+        self._cache = (parts, groups, projections, P, A, A_used, O)
         self.last_attention_scores = A
-        out = out.reshape(b, t, -1)
         return [out, A] if self.return_attention_scores else out
 
+    @staticmethod
+    def _pieces(batch, per_sequence):
+        """Pieces of whole sequences small enough that a piece's arrays stay in a
+        core's cache (about CACHE_CHUNK scores each), split over glassnet's threads."""
+        return threads.split(batch, -(-batch * per_sequence // CACHE_CHUNK))
+
     def backward(self, grad):
-        parts, source, groups, projections, heads, A, A_used, O2 = self._cache
-        Q, K, V = heads["query"], heads["key"], heads["value"]
+        parts, groups, projections, P, A, A_used, O = self._cache
         g_scores = None
         if self.return_attention_scores:
             grad, g_scores = grad
         b, t, out_dim = grad.shape
         h, vd = self.num_heads, self.value_dim
-        g2 = grad.reshape(-1, out_dim)
-        self.output_kernel.grad[...] = threads.matmul(O2.T, g2).reshape(h, vd, out_dim)
-        if self.output_bias is not None:
-            self.output_bias.grad[...] = g2.sum(axis=0)
-        gO = threads.matmul(g2, self.output_kernel.value.reshape(h * vd, out_dim).T).reshape(
-            b, t, h, vd).transpose(0, 2, 1, 3)                      # (B, H, T, Dv'), a view
-        # each group's gradients in the layout of its projection product, (B·L, H·Σ E)
-        flat, g_heads = [], {}
-        for x, roles, _ in groups:
-            widths = [h * projections[r][2] for r in roles]
-            g = np.empty((x.shape[0] * x.shape[1], sum(widths)), dtype=self.dtype)
-            start = 0
-            for r, width in zip(roles, widths):
-                g_heads[r] = g[:, start:start + width].reshape(
-                    x.shape[0], x.shape[1], h, projections[r][2]).transpose(0, 2, 1, 3)
-                start += width
-            flat.append(g)
+        Wo = self.output_kernel.value.reshape(h * vd, out_dim)
+        dx = {part: np.empty(source.shape, dtype=self.dtype) for part, source in
+              ((p, x) for x, roles, _, _ in groups
+               for p in dict.fromkeys(self._input_of(r, parts) for r in roles))}
 
-        def piece(rows):  # back through the mix, the softmax and the scores, per sequence
-            go = gO[rows]
-            ga = np.matmul(go, V[rows].transpose(0, 1, 3, 2))      # (b, H, T, S)
-            np.matmul(A_used[rows].transpose(0, 1, 3, 2), go, out=g_heads["value"][rows])
+        def piece(rows):  # back through a few whole sequences; their share of ∂L/∂weights
+            n = rows.stop - rows.start
+            g2 = grad[rows].reshape(-1, out_dim)
+            O2 = O[rows].reshape(-1, h * vd)
+            shares = [O2.T @ g2, rows_.ones(len(g2), g2.dtype) @ g2]   # Wo's, bo's
+            gO = (g2 @ Wo.T).reshape(n, t, h, vd).transpose(0, 2, 1, 3)
+            heads, g_heads, g_flat = {}, {}, []
+            for (x, roles, w, _), p in zip(groups, P):
+                heads.update(self._heads(p[rows].reshape(-1, w.shape[1]), roles,
+                                         projections, n))
+                g = np.empty((n * x.shape[1], w.shape[1]), dtype=self.dtype)
+                g_heads.update(self._heads(g, roles, projections, n))
+                g_flat.append(g)
+            a = A[rows]
+            ga = np.matmul(gO, heads["value"].transpose(0, 1, 3, 2))  # ∂L/∂A (n, H, T, S)
+            np.matmul(A_used[rows].transpose(0, 1, 3, 2), gO, out=g_heads["value"])
             if self.keep is not None:
                 ga *= self.keep[rows]
             if g_scores is not None:
                 ga += g_scores[rows]
-            a = A[rows]
-            dot = rows_.row_sums(np.multiply(ga, a, out=threads.scratch("mha", a.shape, a.dtype)))
+            dot = rows_.row_sums(np.multiply(ga, a, out=threads.scratch("mha", a.shape,
+                                                                          a.dtype)))
             ga -= dot
             ga *= a                                                # softmax's backward
-            np.matmul(ga, K[rows], out=g_heads["query"][rows])     # ∂L/∂(Q/√K)
-            np.matmul(ga.transpose(0, 1, 3, 2), Q[rows], out=g_heads["key"][rows])
+            np.matmul(ga, heads["key"], out=g_heads["query"])      # ∂L/∂(Q/√K)
+            np.matmul(ga.transpose(0, 1, 3, 2), heads["query"], out=g_heads["key"])
+            for (x, roles, w, _), g in zip(groups, g_flat):
+                x2 = x[rows].reshape(-1, x.shape[-1])
+                shares += [x2.T @ g, rows_.ones(len(g), g.dtype) @ g]  # every role's W, b
+                start = 0
+                for part, members in itertools.groupby(roles,
+                                                       lambda r: self._input_of(r, parts)):
+                    width = sum(h * projections[r][2] for r in members)
+                    np.matmul(g[:, start:start + width], w[:, start:start + width].T,
+                              out=dx[part][rows].reshape(len(g), -1))  # Wq/√K undoes 1/√K
+                    start += width
+            return shares
 
-        threads.run(piece, threads.split(b))
+        shares = threads.run(piece, self._pieces(b, h * t * A.shape[-1]))
+        total = [sum(share[i] for share in shares) for i in range(len(shares[0]))]
+        self.output_kernel.grad[...] = total[0].reshape(h, vd, out_dim)
+        if self.output_bias is not None:
+            self.output_bias.grad[...] = total[1]
         scale = 1.0 / math.sqrt(self.key_dim)
-        grads = {"attention_mask": None}
-        for (x, roles, w), g in zip(groups, flat):
-            x2 = x.reshape(-1, x.shape[-1])
-            kernel_grads = threads.matmul(x2.T, g)                  # every role's at once
-            bias_grads = g.sum(axis=0) if self.use_bias else None
+        for (x, roles, _, _), kernel_grads, bias_grads in zip(groups, total[2::2],
+                                                              total[3::2]):
             start = 0
             for r in roles:
                 width = h * projections[r][2]
@@ -451,20 +484,12 @@ class MultiHeadAttention(_QueryMasked, Layer):
                 kernel = getattr(self, r + "_kernel")
                 np.multiply(kernel_grads[:, start:start + width], factor,
                             out=kernel.grad.reshape(kernel.shape[0], -1))
-                if bias_grads is not None:
+                if self.use_bias:
                     np.multiply(bias_grads[start:start + width], factor,
                                 out=getattr(self, r + "_bias").grad.reshape(-1))
                 start += width
-            # ∂L/∂x for each input this array was given as (the roles of one input are
-            # neighbours: key and value), one product each; the scaled Wq undoes 1/√K
-            start = 0
-            for part, members in itertools.groupby(roles, lambda r: self._input_of(r, parts)):
-                width = sum(h * projections[r][2] for r in members)
-                dx = threads.matmul(g[:, start:start + width], w[:, start:start + width].T)
-                dx = dx.reshape(x.shape)
-                grads[part] = dx if grads.get(part) is None else grads[part] + dx
-                start += width
         self.add_regularization_gradients()
+        grads = {"attention_mask": None, **dx}
         return [grads.get(p) for p in self._parts]
 
     def get_config(self):
