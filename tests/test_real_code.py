@@ -87,3 +87,29 @@ def test_a_url_stand_in_is_served_by_a_loopback_proxy_and_nothing_else(tmp_path)
     assert set(np.unique(rows[:, -1])) == {0.0, 1.0} and rows[:, -1].sum() == 2919
     with pytest.raises(urllib.error.HTTPError):
         opener.open("http://example.com/other.csv", timeout=30)
+
+
+def test_a_file_stand_in_is_unpacked_by_the_notebooks_own_shell_lines(tmp_path):
+    """Deep Learning with Python's chapter 11 fetches aclImdb with !curl and unpacks it
+    with !tar: the stand-in tarball, put in the working folder, unpacks to Stanford's
+    layout, which text_dataset_from_directory reads as two classes."""
+    import subprocess
+
+    from glassnet.keras.utils import text_dataset_from_directory
+
+    folder = run.stand_in_data(["aclimdb"], tmp_path / "data")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / run.STAND_IN_FILES["aclimdb"]).write_bytes(
+        (folder / run.STAND_IN_FILES["aclimdb"]).read_bytes())
+    subprocess.run(["tar", "-xf", "aclImdb_v1.tar.gz"], cwd=work, check=True)
+    assert sorted(p.name for p in (work / "aclImdb" / "train").iterdir()) == \
+        ["neg", "pos", "unsup"]
+    subprocess.run(["rm", "-r", "aclImdb/train/unsup"], cwd=work, check=True)
+    names = sorted(p.name for p in (work / "aclImdb" / "train" / "pos").iterdir())
+    assert len(names) == 200 and all(int(n.split("_")[1][:-4]) >= 7 for n in names)
+    ds = text_dataset_from_directory(work / "aclImdb" / "test", batch_size=None, shuffle=False,
+                                     verbose=False)
+    assert ds.class_names == ["neg", "pos"]
+    texts = [x for x, _ in ds.as_numpy_iterator()]
+    assert len(texts) == 400 and texts[0].startswith(b"word") and texts[0].endswith(b"The end.")

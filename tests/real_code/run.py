@@ -19,12 +19,13 @@ The import edits are exactly those API.md allows, line by line:
 ``from keras(.X) import Y`` -> ``from glassnet.keras(.X) import Y``.
 
 Data that cannot be had offline (MNIST, IMDB, Reuters, Boston Housing, the
-autoencoder tutorial's ECG CSV) gets a stand-in where a manifest entry names
-one under "stand_in": a file in Keras's own layout (see ``STAND_INS``), written
-once into a ``stand-in-data`` folder that ``$GLASSNET_DATA`` names for that
-notebook's kernel only; a file the notebook downloads itself from a URL
-(``STAND_IN_URLS``) comes from a loopback proxy its kernel's ``http_proxy``
-names. The notebook's
+autoencoder tutorial's ECG CSV, aclImdb's text files) gets a stand-in where a
+manifest entry names one under "stand_in": a file in Keras's own layout (see
+``STAND_INS``), written once into a ``stand-in-data`` folder that
+``$GLASSNET_DATA`` names for that notebook's kernel only; a file the notebook
+downloads itself from a URL (``STAND_IN_URLS``) comes from a loopback proxy its
+kernel's ``http_proxy`` names; a file its shell lines download and unpack
+(``STAND_IN_FILES``) is put in its working folder. The notebook's
 code is untouched; its accuracy is then that of the stand-in, not of the real
 data set, so such entries carry no saved-output reference.
 """
@@ -201,8 +202,41 @@ def _stand_in_ecg(folder):
     np.savetxt(folder / "ecg.csv", np.array(rows), delimiter=",", fmt="%.6f")
 
 
+def _stand_in_aclimdb(folder, per_class=200):
+    """aclImdb_v1.tar.gz as Stanford's: aclImdb/{train,test}/{neg,pos}/<id>_<stars>.txt
+    (``per_class`` reviews each) and aclImdb/train/unsup/, reviews of Zipf-drawn word ids
+    written as words ("word17"), some of them the label's own, as ``_reviews`` makes."""
+    import io
+    import tarfile
+
+    rng = np.random.default_rng(1337)
+    with tarfile.open(folder / "aclImdb_v1.tar.gz", "w:gz") as archive:
+        def add(name, text):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+        for part in ("train", "test"):
+            for label, kind in enumerate(("neg", "pos")):
+                reviews = _reviews(rng, [label] * per_class, 2, (60, 300), signal=0.05)
+                for i, words in enumerate(reviews):
+                    stars = int(rng.integers(1, 5)) if label == 0 else int(rng.integers(7, 11))
+                    add(f"aclImdb/{part}/{kind}/{i}_{stars}.txt",
+                        " ".join(f"word{w}" for w in words) + ".<br /><br />The end.")
+        for i in range(10):
+            add(f"aclImdb/train/unsup/{i}_0.txt", "an unlabelled review.")
+
+
 STAND_INS = {"mnist": _stand_in_mnist, "imdb": _stand_in_imdb, "reuters": _stand_in_reuters,
-             "boston_housing": _stand_in_boston_housing, "ecg": _stand_in_ecg}
+             "boston_housing": _stand_in_boston_housing, "ecg": _stand_in_ecg,
+             "aclimdb": _stand_in_aclimdb}
+
+# stand-ins that a notebook's shell lines fetch and unpack in its working folder
+# (``!curl -O https://...``, then ``!tar -xf``): the file is put there before the
+# notebook runs. Offline, its curl fails (a shell line's failure is printed, not
+# raised) and its tar unpacks the stand-in; with a network, curl fetches the real one
+STAND_IN_FILES = {"aclimdb": "aclImdb_v1.tar.gz"}
 
 # stand-ins that notebooks fetch from a URL themselves (pd.read_csv(url)): a loopback
 # HTTP proxy (http_proxy for that notebook's kernel only) answers these URLs from the
@@ -275,6 +309,11 @@ def run_notebook(path, workdir, keras=False, timeout=3600):
     if entry and entry.get("stand_in"):
         data = stand_in_data(entry["stand_in"], pathlib.Path(workdir).parent / "stand-in-data")
         env["GLASSNET_DATA"] = str(data)
+        for name in entry["stand_in"]:
+            if name in STAND_IN_FILES:
+                import shutil
+
+                shutil.copy(data / STAND_IN_FILES[name], pathlib.Path(workdir))
         if any(STAND_IN_URLS.get(url) in {f"{n}.csv" for n in entry["stand_in"]}
                for url in STAND_IN_URLS):
             env["http_proxy"] = env["HTTP_PROXY"] = start_stand_in_proxy(data)
