@@ -184,6 +184,18 @@ def test_the_softmax_skips_the_max_shift_only_where_that_is_exact():
     assert np.all(a32.numpy()[1, :, 3] == 0)
 
 
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():
+    x = np.zeros((0, 5, 8), dtype="float32")
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=4)
+    out, scores = mha(x, x, return_attention_scores=True)
+    assert out.shape == (0, 5, 8) and scores.shape == (0, 2, 5, 5)
+    mha(x, x)
+    mha.forward([x, x], training=True)
+    grads = mha.backward(np.zeros((0, 5, 8), dtype="float32"))
+    assert [g.shape for g in grads] == [(0, 5, 8), (0, 5, 8)]
+    assert all(np.all(w.grad == 0) for w in mha.trainable_weights)
+
+
 def test_pytorch_multihead_attention_gives_the_same_outputs_and_gradients():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)

@@ -335,14 +335,14 @@ class MultiHeadAttention(_QueryMasked, Layer):
             out.append((x, roles, w, b))
         return out, projections
 
-    def _heads(self, flat, roles, projections, sequences):
-        """{role: (sequences, H, L, E) view} of a piece's projection product (its column
-        blocks, read in place)."""
+    def _heads(self, flat, roles, projections, sequences, length):
+        """{role: (sequences, H, length, E) view} of a piece's projection product (its
+        column blocks, read in place)."""
         h, start, heads = self.num_heads, 0, {}
         for r in roles:
             width = h * projections[r][2]
             heads[r] = flat[:, start:start + width].reshape(
-                sequences, -1, h, projections[r][2]).transpose(0, 2, 1, 3)
+                sequences, length, h, projections[r][2]).transpose(0, 2, 1, 3)
             start += width
         return heads
 
@@ -383,7 +383,7 @@ class MultiHeadAttention(_QueryMasked, Layer):
                 np.matmul(x[rows].reshape(-1, x.shape[-1]), w, out=flat)
                 if bias is not None:
                     flat += bias
-                heads.update(self._heads(flat, roles, projections, n))
+                heads.update(self._heads(flat, roles, projections, n, x.shape[1]))
             scores = np.matmul(heads["query"], heads["key"].transpose(0, 1, 3, 2),
                                out=A[rows])
             mask_rows = blocked_rows = empty_rows = None
@@ -440,9 +440,9 @@ class MultiHeadAttention(_QueryMasked, Layer):
             heads, g_heads, g_flat = {}, {}, []
             for (x, roles, w, _), p in zip(groups, P):
                 heads.update(self._heads(p[rows].reshape(-1, w.shape[1]), roles,
-                                         projections, n))
+                                         projections, n, x.shape[1]))
                 g = np.empty((n * x.shape[1], w.shape[1]), dtype=self.dtype)
-                g_heads.update(self._heads(g, roles, projections, n))
+                g_heads.update(self._heads(g, roles, projections, n, x.shape[1]))
                 g_flat.append(g)
             a = A[rows]
             ga = np.matmul(gO, heads["value"].transpose(0, 1, 3, 2))  # ∂L/∂A (n, H, T, S)
@@ -461,11 +461,13 @@ class MultiHeadAttention(_QueryMasked, Layer):
                 x2 = x[rows].reshape(-1, x.shape[-1])
                 shares += [x2.T @ g, rows_.ones(len(g), g.dtype) @ g]  # every role's W, b
                 start = 0
+                # ∂L/∂x for each input this array was given as (one product each; the
+                # scaled Wq/√K turns ∂L/∂(Q/√K) into the query's share)
                 for part, members in itertools.groupby(roles,
                                                        lambda r: self._input_of(r, parts)):
                     width = sum(h * projections[r][2] for r in members)
                     np.matmul(g[:, start:start + width], w[:, start:start + width].T,
-                              out=dx[part][rows].reshape(len(g), -1))  # Wq/√K undoes 1/√K
+                              out=dx[part][rows].reshape(len(g), x.shape[-1]))
                     start += width
             return shares
 
