@@ -30,6 +30,11 @@ Backward, from g = ∂L/∂out (and ∂L/∂A when the scores are an output too)
 The weights are Keras's: ``query/kernel`` (Dq, H, K), ``query/bias`` (H, K), the
 same for ``key`` and ``value``, and ``attention_output/kernel`` (H, Dv', D) with
 ``attention_output/bias`` (D), in that order.
+
+How it is computed (the numbers are the formulas'): the projections that read the
+same array are one product, x · [Wq/√K | Wk | Wv]; the batch is worked through in
+pieces of whole sequences, small enough to stay in a core's cache and spread over
+glassnet's threads, and each ∂L/∂W is the sum of the pieces' shares.
 """
 
 from __future__ import annotations
