@@ -26,13 +26,9 @@ import numpy as np
 VOCAB, LENGTH, DIM, HEADS, KEY, FF, BATCH = 10000, 64, 64, 4, 16, 128, 64
 
 
-def glassnet_model(threads):
-    import glassnet as gn
-    from glassnet import keras
-    from glassnet.keras import layers, ops
-
-    gn.set_num_threads(threads)
-    gn.utils.set_random_seed(0)
+def block_model(keras):
+    """The block in Keras's API, the same code for glassnet's keras and real Keras."""
+    layers, ops = keras.layers, keras.ops
 
     class TokenAndPositionEmbedding(layers.Layer):   # keras.io's
         def __init__(self, maxlen, vocab_size, embed_dim):
@@ -54,6 +50,15 @@ def glassnet_model(threads):
     model = keras.Model(tokens, out)
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
+
+
+def glassnet_model(threads):
+    import glassnet as gn
+    from glassnet import keras
+
+    gn.set_num_threads(threads)
+    gn.utils.set_random_seed(0)
+    return block_model(keras)
 
 
 def keras_model(threads):
@@ -61,30 +66,9 @@ def keras_model(threads):
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
-    from keras import layers, ops
 
     keras.utils.set_random_seed(0)
-
-    class TokenAndPositionEmbedding(layers.Layer):   # keras.io's
-        def __init__(self, maxlen, vocab_size, embed_dim):
-            super().__init__()
-            self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
-            self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
-
-        def call(self, x):
-            positions = self.pos_emb(ops.arange(start=0, stop=ops.shape(x)[-1], step=1))
-            return self.token_emb(x) + positions
-
-    tokens = keras.Input((LENGTH,), dtype="int32")
-    x = TokenAndPositionEmbedding(LENGTH, VOCAB, DIM)(tokens)
-    a = layers.MultiHeadAttention(num_heads=HEADS, key_dim=KEY)(x, x)
-    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, a]))
-    f = layers.Dense(DIM)(layers.Dense(FF, activation="relu")(x))
-    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, f]))
-    out = layers.Dense(2, activation="softmax")(layers.GlobalAveragePooling1D()(x))
-    model = keras.Model(tokens, out)
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    return model
+    return block_model(keras)
 
 
 def _batch(n=BATCH):
@@ -92,15 +76,8 @@ def _batch(n=BATCH):
     return data, np.random.default_rng(1).integers(0, 2, size=n)
 
 
-def glassnet_step(threads):
-    model = glassnet_model(threads)
-    data, labels = _batch()
-    model.train_on_batch(data, labels)
-    return lambda: model.train_on_batch(data, labels)
-
-
-def keras_step(threads):
-    model = keras_model(threads)
+def _step(make, threads):
+    model = make(threads)
     data, labels = _batch()
     model.train_on_batch(data, labels)
     return lambda: model.train_on_batch(data, labels)
@@ -198,7 +175,8 @@ def main():
                             str(args.rounds), "--steps", str(args.steps)], check=True)
         return
     threads = counts[0]
-    makers = {"glassnet": glassnet_step, "pytorch": torch_step, "keras": keras_step}
+    makers = {"glassnet": lambda n: _step(glassnet_model, n), "pytorch": torch_step,
+              "keras": lambda n: _step(keras_model, n)}
     runners = {name: makers[name](threads) for name in libraries}
     times = {name: [] for name in runners}
     for _ in range(args.rounds):

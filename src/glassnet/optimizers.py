@@ -542,7 +542,7 @@ class RMSprop(Optimizer):
         tmp -= s
         tmp *= 1 - self.rho
         s += tmp                                         # s ← ρ·s + (1-ρ)·g²
-        self._scaled_step(w, g, s, lr, tmp)                 # w ← w - lr·g / √(s + ε)
+        self._scaled_step(w, g, s, lr, tmp)              # w ← w - lr·g / √(s + ε)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -568,7 +568,7 @@ class Adagrad(Optimizer):
         s = state["accumulator"]
         np.multiply(g, g, out=tmp)
         s += tmp                                         # s ← s + g²
-        self._scaled_step(w, g, s, lr, tmp)                 # w ← w - lr·g / √(s + ε)
+        self._scaled_step(w, g, s, lr, tmp)              # w ← w - lr·g / √(s + ε)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value":

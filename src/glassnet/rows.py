@@ -1,4 +1,4 @@
-"""Sums along a short last axis, as one BLAS product.
+"""Sums along a short last axis (and over rows), as one BLAS product.
 
 NumPy reduces an (N, n) array along its last axis one row at a time, a loop
 of n per row: for the short rows of attention and normalization (n = 16 to
@@ -32,6 +32,11 @@ def row_sums(x):
         return x.sum(axis=-1, keepdims=True)
     flat = x.reshape(-1, n)           # a copy only if x is not laid out row by row
     return (flat @ ones(n, x.dtype)).reshape(x.shape[:-1] + (1,))
+
+
+def column_sums(x):
+    """Σ over the rows of a 2-D array (x.sum(axis=0)), as the product 1ᵀ · x."""
+    return ones(len(x), x.dtype) @ x
 
 
 def row_means(x):

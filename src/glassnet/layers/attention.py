@@ -432,15 +432,16 @@ class MultiHeadAttention(_QueryMasked, Layer):
         b, t, out_dim = grad.shape
         h, vd = self.num_heads, self.value_dim
         Wo = self.output_kernel.value.reshape(h * vd, out_dim)
-        dx = {part: np.empty(source.shape, dtype=self.dtype) for part, source in
-              ((p, x) for x, roles, _, _ in groups
-               for p in dict.fromkeys(self._input_of(r, parts) for r in roles))}
+        dx = {}                                                     # ∂L/∂input, per input
+        for x, roles, _, _ in groups:
+            for part in {self._input_of(r, parts) for r in roles}:
+                dx[part] = np.empty(x.shape, dtype=self.dtype)
 
         def piece(rows):  # back through a few whole sequences; their share of ∂L/∂weights
             n = rows.stop - rows.start
             g2 = grad[rows].reshape(-1, out_dim)
             O2 = O[rows].reshape(-1, h * vd)
-            shares = [O2.T @ g2, rows_.ones(len(g2), g2.dtype) @ g2]   # Wo's, bo's
+            shares = [O2.T @ g2, rows_.column_sums(g2)]             # Wo's, bo's
             gO = (g2 @ Wo.T).reshape(n, t, h, vd).transpose(0, 2, 1, 3)
             heads, g_heads, g_flat = {}, {}, []
             for (x, roles, w, _), p in zip(groups, P):
@@ -464,7 +465,7 @@ class MultiHeadAttention(_QueryMasked, Layer):
             np.matmul(ga.transpose(0, 1, 3, 2), heads["query"], out=g_heads["key"])
             for (x, roles, w, _), g in zip(groups, g_flat):
                 x2 = x[rows].reshape(-1, x.shape[-1])
-                shares += [x2.T @ g, rows_.ones(len(g), g.dtype) @ g]  # every role's W, b
+                shares += [x2.T @ g, rows_.column_sums(g)]         # every role's W, b
                 start = 0
                 # ∂L/∂x for each input this array was given as (one product each; the
                 # scaled Wq/√K turns ∂L/∂(Q/√K) into the query's share)

@@ -224,9 +224,8 @@ class LayerNormalization(_Normalization):
         dx = np.empty(g.shape, dtype=self.dtype) if input_grad else None
 
         def piece(r):  # ∂L/∂γ and ∂L/∂β of these rows (Σ over rows as products), and ∂L/∂x
-            sums = [rows.ones(r.stop - r.start, g.dtype) @ (g[r] * x_hat[r]) if self.scale
-                    else None, rows.ones(r.stop - r.start, g.dtype) @ g[r] if self.center
-                    else None]
+            sums = [rows.column_sums(g[r] * x_hat[r]) if self.scale else None,
+                    rows.column_sums(g[r]) if self.center else None]
             if dx is not None:
                 grad_x_hat = g[r] * self.gamma.value if self.scale else g[r]
                 dx[r] = _normalized_backward(grad_x_hat, x_hat[r], inv_std[r], -1)
